@@ -1,0 +1,1 @@
+"""remix-lineage HTTP service: the FastAPI application and its GraphQL API."""

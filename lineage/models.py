@@ -1,0 +1,199 @@
+"""Domain models: videos, remix edges and prompt diffs.
+
+The validation rules are those of the contract (``shared/contract.md``):
+ids of 1 to 128 characters of ASCII letters, digits and ``_ . : -``;
+prompts of 1 to 4,000 characters after trimming; non-negative counters;
+RFC 3339 timestamps with an explicit offset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+__all__ = [
+    "MAX_PROMPT_LENGTH",
+    "DiffOp",
+    "GenerationCount",
+    "PromptDiff",
+    "RemixEdge",
+    "Video",
+    "VideoId",
+    "VideoInput",
+    "VideoRecord",
+    "epoch_micros",
+    "format_timestamp",
+    "from_epoch_micros",
+]
+
+MAX_ID_LENGTH = 128
+MAX_PROMPT_LENGTH = 4000
+ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
+
+# RFC 3339 date-time: a full date, "T" (or space, which RFC 3339 allows),
+# a full time and a mandatory offset. ``datetime.fromisoformat`` alone would
+# also accept naive times and bare dates.
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def _parse_rfc3339(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("created_at must carry a time zone offset (RFC 3339)")
+        return value.astimezone(UTC)
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError(
+            f"created_at must be an RFC 3339 date-time such as 2025-10-02T08:00:00Z, got {value!r}"
+        )
+    text = value.upper().replace(" ", "T")
+    fraction = re.search(r"\.(\d+)", text)
+    if fraction and len(fraction.group(1)) > 6:  # Python keeps microseconds
+        text = text.replace(fraction.group(0), "." + fraction.group(1)[:6])
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _trim_prompt(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch, exactly (no float rounding)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_epoch_micros(micros: int) -> datetime:
+    """The inverse of :func:`epoch_micros`, in UTC."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def format_timestamp(moment: datetime | None) -> str | None:
+    """Render a stored time the way the JSONL format writes it (UTC, ``Z``)."""
+    if moment is None:
+        return None
+    text = moment.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+VideoId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Prompt = Annotated[
+    str,
+    BeforeValidator(_trim_prompt),
+    StringConstraints(min_length=1, max_length=MAX_PROMPT_LENGTH),
+]
+Counter = Annotated[int, Field(ge=0, strict=True)]
+Timestamp = Annotated[datetime, BeforeValidator(_parse_rfc3339)]
+OptionalText = Annotated[str | None, AfterValidator(lambda v: v or None)]
+
+
+class VideoInput(BaseModel):
+    """One video as a client or a JSONL line supplies it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: VideoId
+    prompt: Prompt
+    parent_id: VideoId | None = None
+    title: OptionalText = None
+    creator: OptionalText = None
+    created_at: Timestamp | None = None
+    likes: Counter = 0
+    views: Counter = 0
+
+    def same_lineage(self, other: VideoInput | VideoRecord) -> bool:
+        """Whether ``other`` has this video's parent and prompt."""
+        return self.parent_id == other.parent_id and self.prompt == other.prompt
+
+    def same_metadata(self, other: VideoInput | VideoRecord) -> bool:
+        """Whether ``other`` has this video's title, creator, time and counters."""
+        return (
+            self.title == other.title
+            and self.creator == other.creator
+            and self.created_at == other.created_at
+            and self.likes == other.likes
+            and self.views == other.views
+        )
+
+
+class DiffOp(BaseModel):
+    """One change between a parent's prompt and its remix's prompt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    op: Literal["replace", "insert", "delete"]
+    before: str
+    after: str
+
+
+class PromptDiff(BaseModel):
+    """The prompt diff carried by a remix edge, from parent prompt to child prompt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    summary: str
+    variant_key: str
+    similarity: Annotated[float, Field(ge=0.0, le=1.0)]
+    ops: tuple[DiffOp, ...] = ()
+
+
+class GenerationCount(BaseModel):
+    """How many derivatives of a video sit in one (absolute) generation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    generation: int
+    count: int
+
+
+class VideoRecord(BaseModel):
+    """A stored video with its maintained lineage aggregates."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    prompt: str
+    parent_id: str | None = None
+    title: str | None = None
+    creator: str | None = None
+    created_at: datetime | None = None
+    likes: int = 0
+    views: int = 0
+    generation: int = 0
+    original_id: str
+    derivative_count: int = 0
+    direct_remix_count: int = 0
+    tree_depth: int = 0
+    # The diff of the edge to the parent; None for an original.
+    prompt_diff: PromptDiff | None = None
+
+    @property
+    def is_original(self) -> bool:
+        return self.parent_id is None
+
+
+Video = VideoRecord
+
+
+class RemixEdge(BaseModel):
+    """A remix edge: from the remix (``child_id``) to its parent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    child_id: str
+    parent_id: str
+    prompt_diff: PromptDiff

@@ -1,0 +1,148 @@
+"""The storage protocol every backend implements.
+
+A store keeps videos, their remix edges (with the prompt diff) and the
+lineage aggregates, and keeps the aggregates exact in the same transaction
+as every write. Reads of a video's counters are single lookups.
+
+Writes go through :meth:`LineageStore.import_videos`, which hands the
+backend-independent planner in :mod:`lineage.importer` a read view bound to
+the write transaction, so the plan and the write see the same data.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from lineage.models import GenerationCount, VideoRecord
+
+if TYPE_CHECKING:
+    from lineage.importer import ImportReport, SourcedRecord
+
+__all__ = [
+    "LineageRow",
+    "LineageStore",
+    "PathNode",
+    "ReadView",
+    "VariantGroupRow",
+    "VideoOrder",
+]
+
+
+class VideoOrder(enum.Enum):
+    """How lists of videos are ranked: highest first, ties by id ascending."""
+
+    DERIVATIVES = "DERIVATIVES"
+    DIRECT_REMIXES = "DIRECT_REMIXES"
+    LIKES = "LIKES"
+    VIEWS = "VIEWS"
+    NEWEST = "NEWEST"
+
+
+@dataclass(frozen=True, slots=True)
+class PathNode:
+    """One step of a lineage path: a video, its generation and its variant key."""
+
+    id: str
+    generation: int
+    original_id: str
+    variant_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VariantGroupRow:
+    """A maintained variant-group aggregate of one parent."""
+
+    key: str
+    remix_count: int
+    reach: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineageRow:
+    """The lineage columns of one stored video, as ``lineage check`` reads them."""
+
+    id: str
+    parent_id: str | None
+    generation: int
+    original_id: str
+    derivative_count: int
+    direct_remix_count: int
+    tree_depth: int
+    variant_key: str | None
+
+
+class ReadView(Protocol):
+    """What the import planner reads, inside the write transaction."""
+
+    def get_videos(self, video_ids: Sequence[str]) -> dict[str, VideoRecord]: ...
+
+    def lineage_path(self, video_id: str) -> list[PathNode]:
+        """The video and its ancestors, the video first and its original last."""
+        ...
+
+
+@runtime_checkable
+class LineageStore(Protocol):
+    """A backend that stores the remix graph with exact aggregates."""
+
+    # -- writes ---------------------------------------------------------------
+    def import_videos(
+        self, records: Iterable[SourcedRecord], *, atomic: bool = False, progress: bool = False
+    ) -> ImportReport:
+        """Validate, plan and write records (any order); see :mod:`lineage.importer`."""
+        ...
+
+    # -- point reads ----------------------------------------------------------
+    def get_video(self, video_id: str) -> VideoRecord | None: ...
+
+    def get_videos(self, video_ids: Sequence[str]) -> dict[str, VideoRecord]: ...
+
+    def lineage_path(self, video_id: str) -> list[PathNode]: ...
+
+    def generation_counts(self, video_id: str) -> list[GenerationCount]:
+        """The maintained per-generation counts below a video, by generation."""
+        ...
+
+    def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
+        """The maintained variant groups of a video, by reach desc then key."""
+        ...
+
+    def group_top(self, video_id: str, variant_key: str) -> VideoRecord | None:
+        """The remix of the group with the most derivatives (ties by id)."""
+        ...
+
+    # -- ranked lists ---------------------------------------------------------
+    def children(
+        self,
+        parent_id: str | None,
+        order: VideoOrder,
+        first: int,
+        after: tuple[int, str] | None = None,
+    ) -> list[VideoRecord]:
+        """Direct remixes of ``parent_id`` (originals when None), ranked.
+
+        ``after`` is the (measure, id) key of the last item already seen.
+        """
+        ...
+
+    def count_children(self, parent_id: str | None) -> int: ...
+
+    def children_ids(self, parent_ids: Sequence[str]) -> list[str]:
+        """Ids of the direct remixes of all the given videos, unordered."""
+        ...
+
+    # -- whole-store scans (check, export) ------------------------------------
+    def iter_lineage_rows(self) -> Iterator[LineageRow]: ...
+
+    def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]: ...
+
+    def iter_variant_groups(self) -> Iterator[tuple[str, str, int, int]]: ...
+
+    def count_videos(self) -> int: ...
+
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,384 @@
+"""The embedded default store: one SQLite file, WAL mode, foreign keys on.
+
+Every import runs in one ``BEGIN IMMEDIATE`` transaction: the planner reads
+the store and the plan is written under the same write lock, so concurrent
+writers (threads or processes) serialize and every aggregate stays exact.
+Readers never block writers (WAL). Each thread gets its own connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lineage.errors import StoreUnavailable
+from lineage.importer import ImportPlan, ImportReport, SourcedRecord, plan_import
+from lineage.models import (
+    DiffOp,
+    GenerationCount,
+    PromptDiff,
+    VideoRecord,
+    epoch_micros,
+    from_epoch_micros,
+)
+from lineage.progress import progress_bar
+from lineage.queries import NULL_TIME
+from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
+
+__all__ = ["SQLiteStore"]
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "sqlite" / "schema.sql"
+
+# SQLite's default limit on host parameters is 32766 on current builds, but
+# older ones allow only 999: stay below.
+_CHUNK = 900
+
+_COLUMNS = (
+    "id, parent_id, prompt, title, creator, created_us, likes, views, generation, "
+    "original_id, derivative_count, direct_remix_count, tree_depth, diff_summary, "
+    "variant_key, similarity, diff_ops"
+)
+
+_MEASURE = {
+    VideoOrder.DERIVATIVES: "derivative_count",
+    VideoOrder.DIRECT_REMIXES: "direct_remix_count",
+    VideoOrder.LIKES: "likes",
+    VideoOrder.VIEWS: "views",
+    VideoOrder.NEWEST: f"coalesce(created_us, {NULL_TIME})",
+}
+
+_INSERT_VIDEO = f"INSERT INTO videos ({_COLUMNS}) VALUES ({', '.join('?' * 17)})"
+_UPSERT_GENERATION = (
+    "INSERT INTO generation_counts (video_id, generation, count) VALUES (?, ?, ?) "
+    "ON CONFLICT (video_id, generation) DO UPDATE SET count = count + excluded.count"
+)
+_UPDATE_AGGREGATES = (
+    "UPDATE videos SET derivative_count = derivative_count + ?, "
+    "direct_remix_count = direct_remix_count + ?, tree_depth = max(tree_depth, ?) "
+    "WHERE id = ?"
+)
+_UPSERT_GROUP = (
+    "INSERT INTO variant_groups (parent_id, variant_key, remix_count, reach) "
+    "VALUES (?, ?, ?, ?) ON CONFLICT (parent_id, variant_key) DO UPDATE SET "
+    "remix_count = remix_count + excluded.remix_count, reach = reach + excluded.reach"
+)
+# Stored ancestors' groups only grow in reach; an upsert would trip the
+# remix_count > 0 check on the row it tries to insert.
+_GROW_GROUP_REACH = (
+    "UPDATE variant_groups SET reach = reach + ? WHERE parent_id = ? AND variant_key = ?"
+)
+_UPDATE_METADATA = (
+    "UPDATE videos SET title = ?, creator = ?, created_us = ?, likes = ?, views = ? WHERE id = ?"
+)
+_LINEAGE_PATH = """
+WITH RECURSIVE path (id, parent_id, generation, original_id, variant_key, step) AS (
+    SELECT id, parent_id, generation, original_id, variant_key, 0 FROM videos WHERE id = ?
+    UNION ALL
+    SELECT v.id, v.parent_id, v.generation, v.original_id, v.variant_key, path.step + 1
+    FROM videos AS v JOIN path ON v.id = path.parent_id
+)
+SELECT id, generation, original_id, variant_key FROM path ORDER BY step
+"""
+
+
+def _to_micros(moment: datetime | None) -> int | None:
+    return None if moment is None else epoch_micros(moment)
+
+
+def _from_micros(micros: int | None) -> datetime | None:
+    return None if micros is None else from_epoch_micros(micros)
+
+
+def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
+    (
+        video_id,
+        parent_id,
+        prompt,
+        title,
+        creator,
+        created_us,
+        likes,
+        views,
+        generation,
+        original_id,
+        derivative_count,
+        direct_remix_count,
+        tree_depth,
+        summary,
+        variant_key,
+        similarity,
+        ops,
+    ) = row
+    diff = None
+    if parent_id is not None:
+        diff = PromptDiff.model_construct(
+            summary=summary,
+            variant_key=variant_key,
+            similarity=similarity,
+            ops=tuple(
+                DiffOp.model_construct(op=op, before=before, after=after)
+                for op, before, after in json.loads(ops)
+            ),
+        )
+    return VideoRecord.model_construct(
+        id=video_id,
+        parent_id=parent_id,
+        prompt=prompt,
+        title=title,
+        creator=creator,
+        created_at=_from_micros(created_us),
+        likes=likes,
+        views=views,
+        generation=generation,
+        original_id=original_id,
+        derivative_count=derivative_count,
+        direct_remix_count=direct_remix_count,
+        tree_depth=tree_depth,
+        prompt_diff=diff,
+    )
+
+
+class _Reader:
+    """Reads shared by the store and the in-transaction view."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def get_videos(self, video_ids: Sequence[str]) -> dict[str, VideoRecord]:
+        found: dict[str, VideoRecord] = {}
+        unique = list(dict.fromkeys(video_ids))
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            rows = self.connection.execute(
+                f"SELECT {_COLUMNS} FROM videos WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for row in rows:
+                found[row[0]] = _record(row)
+        return found
+
+    def lineage_path(self, video_id: str) -> list[PathNode]:
+        return [PathNode(*row) for row in self.connection.execute(_LINEAGE_PATH, (video_id,))]
+
+
+class SQLiteStore:
+    """A :class:`~lineage.store.LineageStore` on one SQLite file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file; created with the schema if missing. ``":memory:"``
+        is refused because each thread opens its own connection.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        if str(path) == ":memory:":
+            raise ValueError("SQLiteStore needs a file path (each thread opens its own connection)")
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn().executescript(SCHEMA_FILE.read_text(encoding="utf-8"))
+        except (sqlite3.Error, OSError) as error:
+            raise StoreUnavailable(
+                f"cannot open SQLite store {str(self.path)!r}: {error}"
+            ) from error
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
+
+    # -- connections ------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            for pragma in (
+                "journal_mode = WAL",
+                "synchronous = NORMAL",  # WAL: durable at checkpoints, never corrupt
+                "foreign_keys = ON",
+                "busy_timeout = 30000",
+                "cache_size = -131072",  # 128 MiB
+                "temp_store = MEMORY",
+            ):
+                connection.execute(f"PRAGMA {pragma}")
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._conn()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def ping(self) -> bool:
+        try:
+            self._conn().execute("SELECT 1 FROM store_meta LIMIT 1").fetchall()
+        except sqlite3.Error:
+            return False
+        return True
+
+    # -- writes -----------------------------------------------------------------
+    def import_videos(
+        self, records: Iterable[SourcedRecord], *, atomic: bool = False, progress: bool = False
+    ) -> ImportReport:
+        with self._write_transaction() as connection:
+            plan, report = plan_import(records, _Reader(connection))
+            if atomic and report.rejected:
+                report.written = False
+                return report
+            self._write(connection, plan, progress)
+        return report
+
+    def _write(self, connection: sqlite3.Connection, plan: ImportPlan, progress: bool) -> None:
+        with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
+            for batch in plan.video_rows():
+                connection.executemany(
+                    _INSERT_VIDEO,
+                    [(*row[:5], _to_micros(row[5]), *row[6:]) for row in batch],
+                )
+                bar.update(len(batch))
+        connection.executemany(_UPSERT_GENERATION, plan.generation_count_rows())
+        connection.executemany(_UPDATE_AGGREGATES, plan.existing_video_deltas())
+        new_remixes, reach_only = [], []
+        for parent_id, key, remix_count, reach in plan.variant_group_rows():
+            if remix_count:
+                new_remixes.append((parent_id, key, remix_count, reach))
+            else:
+                reach_only.append((reach, parent_id, key))
+        connection.executemany(_UPSERT_GROUP, new_remixes)
+        connection.executemany(_GROW_GROUP_REACH, reach_only)
+        connection.executemany(
+            _UPDATE_METADATA,
+            (
+                (title, creator, _to_micros(created_at), likes, views, video_id)
+                for video_id, _, _, title, creator, created_at, likes, views in (
+                    plan.metadata_updates.values()
+                )
+            ),
+        )
+
+    # -- point reads --------------------------------------------------------------
+    def get_video(self, video_id: str) -> VideoRecord | None:
+        row = self._conn().execute(f"SELECT {_COLUMNS} FROM videos WHERE id = ?", (video_id,))
+        found = row.fetchone()
+        return _record(found) if found else None
+
+    def get_videos(self, video_ids: Sequence[str]) -> dict[str, VideoRecord]:
+        return _Reader(self._conn()).get_videos(video_ids)
+
+    def lineage_path(self, video_id: str) -> list[PathNode]:
+        return _Reader(self._conn()).lineage_path(video_id)
+
+    def generation_counts(self, video_id: str) -> list[GenerationCount]:
+        rows = self._conn().execute(
+            "SELECT generation, count FROM generation_counts WHERE video_id = ? "
+            "ORDER BY generation",
+            (video_id,),
+        )
+        return [GenerationCount(generation=g, count=c) for g, c in rows]
+
+    def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
+        rows = self._conn().execute(
+            "SELECT variant_key, remix_count, reach FROM variant_groups WHERE parent_id = ? "
+            "ORDER BY reach DESC, variant_key LIMIT ?",
+            (video_id, limit),
+        )
+        return [VariantGroupRow(*row) for row in rows]
+
+    def group_top(self, video_id: str, variant_key: str) -> VideoRecord | None:
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_COLUMNS} FROM videos WHERE parent_id = ? AND variant_key = ? "
+                "ORDER BY derivative_count DESC, id LIMIT 1",
+                (video_id, variant_key),
+            )
+            .fetchone()
+        )
+        return _record(row) if row else None
+
+    # -- ranked lists -----------------------------------------------------------------
+    def children(
+        self,
+        parent_id: str | None,
+        order: VideoOrder,
+        first: int,
+        after: tuple[int, str] | None = None,
+    ) -> list[VideoRecord]:
+        measure = _MEASURE[order]
+        where = "parent_id IS NULL" if parent_id is None else "parent_id = ?"
+        params: list[object] = [] if parent_id is None else [parent_id]
+        if after is not None:
+            where += f" AND ({measure} < ? OR ({measure} = ? AND id > ?))"
+            params += [after[0], after[0], after[1]]
+        rows = self._conn().execute(
+            f"SELECT {_COLUMNS} FROM videos WHERE {where} ORDER BY {measure} DESC, id LIMIT ?",
+            [*params, first],
+        )
+        return [_record(row) for row in rows]
+
+    def count_children(self, parent_id: str | None) -> int:
+        if parent_id is None:
+            query = "SELECT count(*) FROM videos WHERE parent_id IS NULL"
+            return int(self._conn().execute(query).fetchone()[0])
+        row = (
+            self._conn()
+            .execute("SELECT direct_remix_count FROM videos WHERE id = ?", (parent_id,))
+            .fetchone()
+        )
+        return int(row[0]) if row else 0
+
+    def children_ids(self, parent_ids: Sequence[str]) -> list[str]:
+        found: list[str] = []
+        for start in range(0, len(parent_ids), _CHUNK):
+            chunk = list(parent_ids[start : start + _CHUNK])
+            rows = self._conn().execute(
+                f"SELECT id FROM videos WHERE parent_id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.extend(row[0] for row in rows)
+        return found
+
+    # -- whole-store scans --------------------------------------------------------------
+    def iter_lineage_rows(self) -> Iterator[LineageRow]:
+        rows = self._conn().execute(
+            "SELECT id, parent_id, generation, original_id, derivative_count, "
+            "direct_remix_count, tree_depth, variant_key FROM videos ORDER BY seq"
+        )
+        for row in rows:
+            yield LineageRow(*row)
+
+    def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]:
+        yield from self._conn().execute("SELECT video_id, generation, count FROM generation_counts")
+
+    def iter_variant_groups(self) -> Iterator[tuple[str, str, int, int]]:
+        yield from self._conn().execute(
+            "SELECT parent_id, variant_key, remix_count, reach FROM variant_groups"
+        )
+
+    def count_videos(self) -> int:
+        return int(self._conn().execute("SELECT count(*) FROM videos").fetchone()[0])

@@ -1,0 +1,66 @@
+-- The embedded store's schema. Applied idempotently when a store opens.
+--
+-- A remix has exactly one parent, so its edge (parent_id and the prompt diff)
+-- lives on the remix's own row. The lineage aggregates are maintained by every
+-- write in the same transaction; `lineage check` recomputes them from the
+-- edges and compares.
+
+CREATE TABLE IF NOT EXISTS videos (
+    seq                INTEGER PRIMARY KEY,          -- write order: parents before children
+    id                 TEXT    NOT NULL UNIQUE
+                       CHECK (length(id) BETWEEN 1 AND 128),
+    parent_id          TEXT    REFERENCES videos (id),
+    prompt             TEXT    NOT NULL CHECK (length(prompt) BETWEEN 1 AND 4000),
+    title              TEXT,
+    creator            TEXT,
+    created_us         INTEGER,                      -- microseconds since the epoch, UTC
+    likes              INTEGER NOT NULL DEFAULT 0 CHECK (likes >= 0),
+    views              INTEGER NOT NULL DEFAULT 0 CHECK (views >= 0),
+    -- lineage aggregates
+    generation         INTEGER NOT NULL CHECK (generation >= 0),
+    original_id        TEXT    NOT NULL,
+    derivative_count   INTEGER NOT NULL DEFAULT 0 CHECK (derivative_count >= 0),
+    direct_remix_count INTEGER NOT NULL DEFAULT 0 CHECK (direct_remix_count >= 0),
+    tree_depth         INTEGER NOT NULL DEFAULT 0 CHECK (tree_depth >= 0),
+    -- the remix edge's prompt diff (NULL for an original)
+    diff_summary       TEXT,
+    variant_key        TEXT,
+    similarity         REAL CHECK (similarity BETWEEN 0 AND 1),
+    diff_ops           TEXT,                         -- JSON [[op, before, after], ...]
+    CHECK (parent_id IS NULL OR parent_id <> id),
+    CHECK ((parent_id IS NULL) = (generation = 0)),
+    CHECK ((parent_id IS NULL) = (variant_key IS NULL))
+);
+
+-- Ranked remixes of a parent (and, with parent_id NULL, ranked originals).
+CREATE INDEX IF NOT EXISTS videos_by_parent_derivatives
+    ON videos (parent_id, derivative_count DESC, id);
+-- The leading remix of each variant group.
+CREATE INDEX IF NOT EXISTS videos_by_parent_variant
+    ON videos (parent_id, variant_key, derivative_count DESC, id);
+
+-- For each video, how many derivatives sit in each (absolute) generation below it.
+CREATE TABLE IF NOT EXISTS generation_counts (
+    video_id   TEXT    NOT NULL REFERENCES videos (id),
+    generation INTEGER NOT NULL,
+    count      INTEGER NOT NULL CHECK (count > 0),
+    PRIMARY KEY (video_id, generation)
+) WITHOUT ROWID;
+
+-- For each parent, its direct remixes grouped by variant key.
+CREATE TABLE IF NOT EXISTS variant_groups (
+    parent_id   TEXT    NOT NULL REFERENCES videos (id),
+    variant_key TEXT    NOT NULL,
+    remix_count INTEGER NOT NULL CHECK (remix_count > 0),
+    reach       INTEGER NOT NULL CHECK (reach >= remix_count),
+    PRIMARY KEY (parent_id, variant_key)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS variant_groups_by_reach
+    ON variant_groups (parent_id, reach DESC, variant_key);
+
+CREATE TABLE IF NOT EXISTS store_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT OR IGNORE INTO store_meta (key, value) VALUES ('schema_version', '1');
