@@ -184,6 +184,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- serve ----------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    # The web stack is imported here only: the domain never depends on it.
+    import uvicorn
+
+    settings = _settings(args)
+    # Workers are separate processes that read the store from the environment.
+    os.environ["LINEAGE_STORE"] = settings.store
+    os.environ["LINEAGE_DB"] = str(settings.db)
+    if settings.store == "sqlite":
+        # Open (and create) the store once before the workers start.
+        _store(args).close()
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"GraphiQL: http://{host}:{args.port}/graphql", flush=True)
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
+    return EXIT_OK
+
+
 # -- parser ---------------------------------------------------------------------
 
 
@@ -233,6 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--limit", type=int, default=10, help=argparse.SUPPRESS)
     demo.set_defaults(handler=cmd_demo)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the HTTP/GraphQL service")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1; use one per core)"
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--no-access-log", dest="access_log", action="store_false", help="no line per request"
+    )
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 

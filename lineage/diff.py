@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import regex
 
 from lineage.models import DiffOp, PromptDiff
 
-__all__ = ["NO_CHANGE", "diff_prompts", "tokenize", "variant_key"]
+__all__ = ["NO_CHANGE", "DiffFields", "diff_fields", "diff_prompts", "tokenize", "variant_key"]
 
 NO_CHANGE = "no prompt change"
 
@@ -42,6 +42,18 @@ _SUMMARY_PART_LIMIT = 80
 _SUMMARY_OPS_LIMIT = 5
 
 _Tokens = tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]
+OpKind = Literal["replace", "insert", "delete"]
+# An operation as plain values: (op, before, after).
+OpTuple = tuple[OpKind, str, str]
+
+
+class DiffFields(NamedTuple):
+    """A prompt diff as plain values, for the bulk paths that store it."""
+
+    summary: str
+    variant_key: str
+    similarity: float
+    ops: tuple[OpTuple, ...]
 
 
 @lru_cache(maxsize=8192)
@@ -109,16 +121,20 @@ def variant_key(ops: tuple[DiffOp, ...] | list[DiffOp]) -> str:
     >>> variant_key([DiffOp(op="insert", before="", after="in  slow motion")])
     '+in slow motion'
     """
+    return _key([(op.op, op.before, op.after) for op in ops])
+
+
+def _key(ops: tuple[OpTuple, ...] | list[OpTuple]) -> str:
     if not ops:
         return NO_CHANGE
     parts = []
-    for op in ops:
-        if op.op == "replace":
-            parts.append(f"{_normalize(op.before)}→{_normalize(op.after)}")
-        elif op.op == "insert":
-            parts.append(f"+{_normalize(op.after)}")
+    for kind, before, after in ops:
+        if kind == "replace":
+            parts.append(f"{_normalize(before)}→{_normalize(after)}")
+        elif kind == "insert":
+            parts.append(f"+{_normalize(after)}")
         else:
-            parts.append(f"-{_normalize(op.before)}")
+            parts.append(f"-{_normalize(before)}")
     return "; ".join(parts)
 
 
@@ -129,17 +145,17 @@ def _shorten(text: str) -> str:
     return text[: _SUMMARY_PART_LIMIT - 1] + "…"
 
 
-def _summary(ops: tuple[DiffOp, ...]) -> str:
+def _summary(ops: tuple[OpTuple, ...]) -> str:
     if not ops:
         return NO_CHANGE
     parts = []
-    for op in ops[:_SUMMARY_OPS_LIMIT]:
-        if op.op == "replace":
-            parts.append(f"{_shorten(op.before)} → {_shorten(op.after)}")
-        elif op.op == "insert":
-            parts.append(f"+ {_shorten(op.after)}")
+    for kind, before, after in ops[:_SUMMARY_OPS_LIMIT]:
+        if kind == "replace":
+            parts.append(f"{_shorten(before)} → {_shorten(after)}")
+        elif kind == "insert":
+            parts.append(f"+ {_shorten(after)}")
         else:
-            parts.append(f"- {_shorten(op.before)}")
+            parts.append(f"- {_shorten(before)}")
     if len(ops) > _SUMMARY_OPS_LIMIT:
         parts.append(f"(+{len(ops) - _SUMMARY_OPS_LIMIT} more)")
     return ", ".join(parts)
@@ -236,6 +252,27 @@ def diff_prompts(parent_prompt: str, child_prompt: str) -> PromptDiff:
     changed middle goes through :class:`difflib.SequenceMatcher`, quadratic
     in the worst case and bounded by the 4,000-character prompt limit.
     """
+    fields = diff_fields(parent_prompt, child_prompt)
+    return PromptDiff.model_construct(
+        summary=fields.summary,
+        variant_key=fields.variant_key,
+        similarity=fields.similarity,
+        ops=tuple(
+            DiffOp.model_construct(op=kind, before=before, after=after)
+            for kind, before, after in fields.ops
+        ),
+    )
+
+
+def diff_fields(parent_prompt: str, child_prompt: str) -> DiffFields:
+    """:func:`diff_prompts` as plain values, without building models.
+
+    Examples
+    --------
+    >>> diff_fields("a crocodile", "a hippo")
+    DiffFields(summary='crocodile → hippo', variant_key='crocodile→hippo', \
+similarity=0.5, ops=(('replace', 'crocodile', 'hippo'),))
+    """
     old, old_starts, old_ends = _tokens(parent_prompt)
     new, new_starts, new_ends = _tokens(child_prompt)
 
@@ -267,23 +304,16 @@ def diff_prompts(parent_prompt: str, child_prompt: str) -> PromptDiff:
             matched = len(old_middle) - sum(a1 - a0 for a0, a1, _, _ in changes)
     matched += prefix + suffix
 
-    ops = []
+    ops: list[OpTuple] = []
     for a0, a1, b0, b1 in changes:
         before = (
             parent_prompt[old_starts[prefix + a0] : old_ends[prefix + a1 - 1]] if a1 > a0 else ""
         )
         after = child_prompt[new_starts[prefix + b0] : new_ends[prefix + b1 - 1]] if b1 > b0 else ""
-        kind: Literal["replace", "insert", "delete"] = (
-            "replace" if before and after else ("insert" if after else "delete")
-        )
-        ops.append(DiffOp.model_construct(op=kind, before=before, after=after))
+        kind: OpKind = "replace" if before and after else ("insert" if after else "delete")
+        ops.append((kind, before, after))
     op_tuple = tuple(ops)
 
     total = len(old) + len(new)
     similarity = round(2 * matched / total, 4) if total else 1.0
-    return PromptDiff.model_construct(
-        summary=_summary(op_tuple),
-        variant_key=variant_key(op_tuple),
-        similarity=similarity,
-        ops=op_tuple,
-    )
+    return DiffFields(_summary(op_tuple), _key(op_tuple), similarity, op_tuple)

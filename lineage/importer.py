@@ -25,7 +25,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from lineage.diff import diff_prompts
+from lineage.diff import diff_fields
 from lineage.errors import ErrorCode
 from lineage.models import MAX_PROMPT_LENGTH, VideoInput, VideoRecord
 from lineage.store import PathNode, ReadView
@@ -300,11 +300,8 @@ class ImportPlan:
                 parent_prompt = (
                     fields[parent][2] if parent >= 0 else self.external_prompts[parent_id]
                 )
-                diff = diff_prompts(parent_prompt, prompt)
-                summary, key, similarity = diff.summary, diff.variant_key, diff.similarity
-                ops = json.dumps(
-                    [[op.op, op.before, op.after] for op in diff.ops], ensure_ascii=False
-                )
+                summary, key, similarity, diff_ops = diff_fields(parent_prompt, prompt)
+                ops = json.dumps(diff_ops, ensure_ascii=False)
                 group = groups.get((parent_id, key))
                 if group is None:
                     groups[(parent_id, key)] = [1, 1 + self.derivative_count[index]]
@@ -698,4 +695,10 @@ def plan_import(
     planner.propagate_to_store()
     planner.settle_repeats()
     planner.report.added = planner.plan.new_video_count
+    # Report rejections in input order (sources as first seen, then line),
+    # whichever step found them.
+    source_order: dict[str, int] = {}
+    for rejection in planner.report.rejected:
+        source_order.setdefault(rejection.source, len(source_order))
+    planner.report.rejected.sort(key=lambda r: (source_order[r.source], r.line))
     return planner.plan, planner.report

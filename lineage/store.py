@@ -106,6 +106,10 @@ class LineageStore(Protocol):
         """The maintained per-generation counts below a video, by generation."""
         ...
 
+    def generation_counts_many(self, video_ids: Sequence[str]) -> dict[str, list[GenerationCount]]:
+        """:meth:`generation_counts` of many videos at once (every id gets a list)."""
+        ...
+
     def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
         """The maintained variant groups of a video, by reach desc then key."""
         ...

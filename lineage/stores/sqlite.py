@@ -177,6 +177,10 @@ class SQLiteStore:
         is refused because each thread opens its own connection.
     """
 
+    # Reads are in-process and take microseconds: an event loop may call them
+    # directly instead of paying for a thread hop.
+    in_process = True
+
     def __init__(self, path: str | Path) -> None:
         if str(path) == ":memory:":
             raise ValueError("SQLiteStore needs a file path (each thread opens its own connection)")
@@ -301,6 +305,22 @@ class SQLiteStore:
             (video_id,),
         )
         return [GenerationCount(generation=g, count=c) for g, c in rows]
+
+    def generation_counts_many(
+        self, video_ids: Sequence[str]
+    ) -> dict[str, list[GenerationCount]]:
+        counts: dict[str, list[GenerationCount]] = {video_id: [] for video_id in video_ids}
+        unique = list(counts)
+        for start in range(0, len(unique), _CHUNK):
+            chunk = unique[start : start + _CHUNK]
+            rows = self._conn().execute(
+                "SELECT video_id, generation, count FROM generation_counts "
+                f"WHERE video_id IN ({', '.join('?' * len(chunk))}) ORDER BY video_id, generation",
+                chunk,
+            )
+            for video_id, generation, count in rows:
+                counts[video_id].append(GenerationCount(generation=generation, count=count))
+        return counts
 
     def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
         rows = self._conn().execute(

@@ -1,0 +1,42 @@
+"""Typed settings of the HTTP service, read from the environment.
+
+The store itself is chosen by :class:`lineage.config.LineageSettings`
+(``LINEAGE_STORE``, ``LINEAGE_DB``, ``NEO4J_*``); these are the service's own
+knobs, all prefixed ``LINEAGE_API_``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["ApiSettings"]
+
+
+class ApiSettings(BaseSettings):
+    """Limits, CORS and GraphiQL of the HTTP service.
+
+    The defaults are the contract's limits: pages of at most 100, queries at
+    most 10 deep with at most 30 aliases and 2,000 tokens, bodies of at most
+    1 MiB.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LINEAGE_API_", extra="ignore")
+
+    max_page_size: int = Field(default=100, ge=1)
+    max_query_depth: int = Field(default=10, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_tokens: int = Field(default=2000, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Comma-separated origins allowed to call the API from a browser ("*" for any).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    graphiql: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value

@@ -1,0 +1,1 @@
+"""The GraphQL API: schema, resolvers, loaders, limits and error codes."""

@@ -1,0 +1,105 @@
+"""GraphQL over HTTP: Strawberry's FastAPI router with the spec's media types.
+
+Clients that accept ``application/graphql-response+json`` get it, with a 4xx
+status and no ``data`` entry when the request could not even be executed
+(it failed to parse or validate); others get ``application/json`` with 200,
+as the GraphQL-over-HTTP specification asks for legacy clients. GET runs
+queries only: a mutation over GET is refused with 405.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cross_web import HTTPException
+from fastapi import Request, Response
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+
+from api.graphql.errors import with_code
+
+__all__ = ["GRAPHQL_RESPONSE_JSON", "LineageGraphQLRouter", "negotiate"]
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type for an ``Accept`` header (q-values honoured)."""
+    if not accept:
+        return JSON
+    best, best_quality = JSON, -1.0
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media == GRAPHQL_RESPONSE_JSON:
+            candidate = GRAPHQL_RESPONSE_JSON
+        elif media in (JSON, "application/*", "*/*"):
+            candidate = JSON
+        else:
+            continue
+        # Earlier entries win ties, as clients list their preference first.
+        if quality > best_quality or (quality == best_quality and position == 0):
+            best, best_quality = candidate, quality
+    return best
+
+
+class LineageGraphQLRouter(GraphQLRouter[Any, None]):
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as error:
+            # The spec asks for 405 when GET carries a mutation (Strawberry says 400).
+            if isinstance(error.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, error.reason) from error
+            raise
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if result.errors:
+            # Errors raised before the operation's extensions ran (a syntax
+            # error) get their code here.
+            result.errors = [
+                error if "code" in (error.extensions or {}) else with_code(error)
+                for error in result.errors
+            ]
+        response_data = process_result(result)
+        media_type = negotiate(request.headers.get("accept"))
+        sub_response: Response | None = getattr(request.state, "graphql_response", None)
+        if sub_response is not None:
+            sub_response.headers["content-type"] = media_type
+            not_executed = (
+                result.data is None
+                and bool(result.errors)
+                and all(error.path is None for error in result.errors or ())
+            )
+            if media_type == GRAPHQL_RESPONSE_JSON and not_executed:
+                response_data.pop("data", None)
+                sub_response.status_code = 400
+        return response_data
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media_type = sub_response.headers.get("content-type", JSON)
+        if "content-type" in sub_response.headers:
+            del sub_response.headers["content-type"]
+        response = Response(
+            self.encode_json(response_data),
+            media_type=media_type,
+            status_code=sub_response.status_code or 200,
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response

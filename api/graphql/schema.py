@@ -1,0 +1,188 @@
+"""The GraphQL schema: queries, mutations and the extensions that guard them.
+
+``build_schema(settings)`` makes the schema with the configured limits;
+``python -m api.graphql.schema`` prints its SDL (committed as
+``schema/lineage.graphql``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from api.core.config import ApiSettings
+from api.graphql.cursors import decode_cursor
+from api.graphql.errors import ErrorCodes
+from api.graphql.types import (
+    LineageInfo,
+    Remix,
+    Video,
+    VideoConnection,
+    VideoEdge,
+    VideoInput,
+    _page,
+)
+from lineage import queries
+from lineage.errors import (
+    ConflictError,
+    CycleError,
+    ErrorCode,
+    InvalidInput,
+    LineageError,
+    VideoNotFound,
+)
+from lineage.importer import Rejection, SourcedRecord
+from lineage.models import VideoRecord
+from lineage.store import VideoOrder
+
+__all__ = ["LineageSchema", "build_schema", "print_sdl"]
+
+_ERRORS_BY_CODE: dict[str, type[LineageError]] = {
+    ErrorCode.INVALID_INPUT: InvalidInput,
+    ErrorCode.CYCLE: CycleError,
+    ErrorCode.CONFLICT: ConflictError,
+}
+
+
+def _raise_rejection(rejection: Rejection) -> None:
+    if rejection.code == ErrorCode.NOT_FOUND:
+        raise VideoNotFound(rejection.video_id or "", rejection.reason)
+    error_type = _ERRORS_BY_CODE.get(rejection.code, InvalidInput)
+    raise error_type(rejection.reason, video_id=rejection.video_id)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A video by id; null when there is no such video.")
+    async def video(self, info: LineageInfo, id: strawberry.ID) -> Video | None:
+        record = await info.context.videos.load(str(id))
+        return Video.from_record(record) if record is not None else None
+
+    @strawberry.field(description="Originals (generation 0), ranked by orderBy, in pages.")
+    async def originals(
+        self,
+        info: LineageInfo,
+        first: int | None = 20,
+        after: str | None = None,
+        order_by: VideoOrder | None = VideoOrder.DERIVATIVES,
+    ) -> VideoConnection:
+        context = info.context
+        first = queries.check_page_size(
+            20 if first is None else first, "first", context.settings.max_page_size
+        )
+        order_by = order_by or VideoOrder.DERIVATIVES
+        key = decode_cursor(after, order_by) if after is not None else None
+        records = await context.read(context.store.children, None, order_by, first + 1, key)
+        context.prime(records)
+        total = await context.read(context.store.count_children, None)
+        page, page_info = _page(records, first, order_by)
+        return VideoConnection(
+            edges=[VideoEdge(cursor=cursor, node=Video.from_record(r)) for cursor, r in page],
+            page_info=page_info,
+            total_count=total,
+        )
+
+
+def _record_of(video: VideoInput, parent_id: str | None) -> dict[str, Any]:
+    created_at = video.created_at or datetime.now(UTC)
+    record: dict[str, Any] = {
+        "id": str(video.id) if video.id is not None else f"v-{uuid.uuid4().hex}",
+        "parent_id": parent_id,
+        "prompt": video.prompt,
+        "title": video.title,
+        "creator": video.creator,
+        "created_at": created_at,
+    }
+    # Absent counters default to 0; present ones are validated (non-negative).
+    if video.likes is not None:
+        record["likes"] = video.likes
+    if video.views is not None:
+        record["views"] = video.views
+    return record
+
+
+async def _write(info: LineageInfo, record: dict[str, Any]) -> VideoRecord:
+    """Import one video (idempotent) and return it as stored."""
+    context = info.context
+    source = "remixVideo" if record["parent_id"] else "createOriginal"
+    report = await context.write(
+        context.store.import_videos, [SourcedRecord(record, source, 0)], atomic=True
+    )
+    if report.rejected:
+        _raise_rejection(report.rejected[0])
+    stored = await context.read(context.store.get_video, record["id"])
+    if stored is None:  # written in the same call: a miss is a bug
+        raise VideoNotFound(record["id"])
+    return stored
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Add an original (a video with no parent).")
+    async def create_original(self, info: LineageInfo, input: VideoInput) -> Video:
+        return Video.from_record(await _write(info, _record_of(input, None)))
+
+    @strawberry.mutation(
+        description="Remix a video: stores the new video, its edge and prompt diff, and "
+        "updates every ancestor's aggregates in the same transaction."
+    )
+    async def remix_video(
+        self, info: LineageInfo, parent_id: strawberry.ID, input: VideoInput
+    ) -> Remix:
+        parent = await info.context.read(info.context.store.get_video, str(parent_id))
+        if parent is None:
+            raise VideoNotFound(str(parent_id), f"unknown parent video id {str(parent_id)!r}")
+        return Remix.of(await _write(info, _record_of(input, str(parent_id))))
+
+
+class LineageSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Refusals are answers, not server faults; ErrorCodes logs the faults.
+        return
+
+
+def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
+    """The schema, with the configured limits and caches."""
+    settings = settings or ApiSettings()
+    # Factories: a fresh extension per request; the two caches live at module
+    # level in Strawberry, shared by every request.
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        ErrorCodes,
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=256),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: ValidationCache(maxsize=256),
+    ]
+    return LineageSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def print_sdl() -> str:
+    """The schema's SDL, as committed in ``schema/lineage.graphql``."""
+    return build_schema().as_str() + "\n"
+
+
+if __name__ == "__main__":
+    print(print_sdl(), end="")

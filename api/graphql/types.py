@@ -1,0 +1,304 @@
+"""The GraphQL object types of the contract, built from domain records.
+
+Scalar fields are plain attributes copied from the stored record, so they
+resolve without resolver calls; every count and depth is one of the store's
+maintained aggregates. Relations (parent, original, ancestors, remixes...)
+resolve through the per-request loaders in :mod:`api.graphql.context`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.context import LineageContext
+from api.graphql.cursors import decode_cursor, encode_cursor
+from lineage import queries
+from lineage.errors import VideoNotFound
+from lineage.models import PromptDiff as PromptDiffModel
+from lineage.models import VideoRecord
+from lineage.store import VideoOrder as DomainVideoOrder
+
+__all__ = [
+    "DiffOp",
+    "GenerationCount",
+    "PageInfo",
+    "PromptDiff",
+    "Remix",
+    "RemixConnection",
+    "RemixEdge",
+    "VariantGroup",
+    "Video",
+    "VideoConnection",
+    "VideoEdge",
+    "VideoInput",
+    "VideoOrder",
+]
+
+LineageInfo = Info[LineageContext, None]
+
+VideoOrder = strawberry.enum(
+    DomainVideoOrder,
+    name="VideoOrder",
+    description="How lists of videos are ranked: highest first, ties by id ascending.",
+)
+
+
+@strawberry.type(description="One change between a parent's prompt and its remix's prompt.")
+class DiffOp:
+    op: str = strawberry.field(description="replace, insert or delete")
+    before: str
+    after: str
+
+
+@strawberry.type(description="What a remix changed in its parent's prompt.")
+class PromptDiff:
+    summary: str = strawberry.field(description="For people, e.g. 'crocodile → hippo'.")
+    variant_key: str = strawberry.field(
+        description="The changes, case-folded and whitespace-collapsed: 'crocodile→hippo'."
+    )
+    similarity: float = strawberry.field(description="2 × matched tokens / all tokens, in [0, 1].")
+    ops: list[DiffOp]
+
+    @classmethod
+    def from_model(cls, diff: PromptDiffModel) -> PromptDiff:
+        return cls(
+            summary=diff.summary,
+            variant_key=diff.variant_key,
+            similarity=diff.similarity,
+            ops=[DiffOp(op=op.op, before=op.before, after=op.after) for op in diff.ops],
+        )
+
+
+@strawberry.type(description="How many derivatives sit in one (absolute) generation.")
+class GenerationCount:
+    generation: int
+    count: int
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+async def _load_video(info: LineageInfo, video_id: str) -> Video:
+    record = await info.context.videos.load(video_id)
+    if record is None:  # edges and videos are written together; a miss is a bug
+        raise VideoNotFound(video_id)
+    return Video.from_record(record)
+
+
+@strawberry.type(description="A remix edge: from the remix (child) to its parent.")
+class Remix:
+    child: Video
+    parent_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def parent(self, info: LineageInfo) -> Video:
+        return await _load_video(info, self.parent_id)
+
+    @strawberry.field
+    def prompt_diff(self) -> PromptDiff:
+        diff = self.child.record.prompt_diff
+        assert diff is not None  # every remix carries its diff
+        return PromptDiff.from_model(diff)
+
+    @classmethod
+    def of(cls, record: VideoRecord) -> Remix:
+        assert record.parent_id is not None
+        return cls(child=Video.from_record(record), parent_id=record.parent_id)
+
+
+@strawberry.type(description="Direct remixes that made the same change (same variant key).")
+class VariantGroup:
+    key: str
+    remix_count: int = strawberry.field(description="Direct remixes in the group.")
+    reach: int = strawberry.field(description="The group's remixes plus all their derivatives.")
+    top: Remix = strawberry.field(description="The group's remix with the most derivatives.")
+
+
+@strawberry.type
+class RemixEdge:
+    cursor: str
+    node: Remix
+
+
+@strawberry.type
+class RemixConnection:
+    edges: list[RemixEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class VideoEdge:
+    cursor: str
+    node: Video
+
+
+@strawberry.type
+class VideoConnection:
+    edges: list[VideoEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+def _page(
+    records: list[VideoRecord], first: int, order: DomainVideoOrder
+) -> tuple[list[tuple[str, VideoRecord]], PageInfo]:
+    """Cut one extra record off (it only tells whether a next page exists)."""
+    has_next = len(records) > first
+    page = records[:first]
+    cursors = [(encode_cursor(order, queries.measure_of(r, order), r.id), r) for r in page]
+    end = cursors[-1][0] if cursors else None
+    return cursors, PageInfo(has_next_page=has_next, end_cursor=end)
+
+
+@strawberry.type(description="A video: an original (no parent) or a remix of one parent.")
+class Video:
+    record: strawberry.Private[VideoRecord]
+    id: strawberry.ID
+    prompt: str
+    title: str | None
+    creator: str | None
+    created_at: datetime | None
+    likes: int
+    views: int
+    generation: int
+    is_original: bool
+    derivative_count: int = strawberry.field(
+        description="All transitive remixes below this video, not counting itself."
+    )
+    direct_remix_count: int
+    tree_depth: int = strawberry.field(
+        description="Generations below this video (0 for a video with no remixes)."
+    )
+
+    @classmethod
+    def from_record(cls, record: VideoRecord) -> Video:
+        return cls(
+            record=record,
+            id=strawberry.ID(record.id),
+            prompt=record.prompt,
+            title=record.title,
+            creator=record.creator,
+            created_at=record.created_at,
+            likes=record.likes,
+            views=record.views,
+            generation=record.generation,
+            is_original=record.parent_id is None,
+            derivative_count=record.derivative_count,
+            direct_remix_count=record.direct_remix_count,
+            tree_depth=record.tree_depth,
+        )
+
+    @strawberry.field(description="The generation-0 ancestor (itself for an original).")
+    async def original(self, info: LineageInfo) -> Video:
+        if self.record.parent_id is None:
+            return self
+        return await _load_video(info, self.record.original_id)
+
+    @strawberry.field
+    async def parent(self, info: LineageInfo) -> Video | None:
+        if self.record.parent_id is None:
+            return None
+        return await _load_video(info, self.record.parent_id)
+
+    @strawberry.field(description="The edge to the parent, with its prompt diff.")
+    def remix_of(self) -> Remix | None:
+        if self.record.parent_id is None:
+            return None
+        return Remix(child=self, parent_id=self.record.parent_id)
+
+    @strawberry.field(description="Derivatives per generation below this video, by generation.")
+    async def generation_counts(self, info: LineageInfo) -> list[GenerationCount]:
+        if self.record.derivative_count == 0:
+            return []
+        counts = await info.context.generation_counts.load(self.record.id)
+        return [GenerationCount(generation=c.generation, count=c.count) for c in counts]
+
+    @strawberry.field(description="Parent first, original last.")
+    async def ancestors(self, info: LineageInfo) -> list[Video]:
+        if self.record.parent_id is None:
+            return []
+        path = await info.context.read(info.context.store.lineage_path, self.record.id)
+        records = await info.context.videos.load_many([node.id for node in path[1:]])
+        return [Video.from_record(r) for r in records if r is not None]
+
+    @strawberry.field(description="Direct remixes, ranked by orderBy, in keyset-cursor pages.")
+    async def remixes(
+        self,
+        info: LineageInfo,
+        first: int | None = 20,
+        after: str | None = None,
+        order_by: DomainVideoOrder | None = DomainVideoOrder.DERIVATIVES,
+    ) -> RemixConnection:
+        context = info.context
+        first = queries.check_page_size(
+            20 if first is None else first, "first", context.settings.max_page_size
+        )
+        order_by = order_by or DomainVideoOrder.DERIVATIVES
+        key = decode_cursor(after, order_by) if after is not None else None
+        records = await context.read(
+            context.store.children, self.record.id, order_by, first + 1, key
+        )
+        context.prime(records)
+        page, page_info = _page(records, first, order_by)
+        return RemixConnection(
+            edges=[RemixEdge(cursor=cursor, node=Remix.of(r)) for cursor, r in page],
+            page_info=page_info,
+            total_count=self.record.direct_remix_count,
+        )
+
+    @strawberry.field(description="Direct remixes ranked by a measure, highest first, ties by id.")
+    async def top_variants(
+        self,
+        info: LineageInfo,
+        limit: int | None = 10,
+        by: DomainVideoOrder | None = DomainVideoOrder.DERIVATIVES,
+    ) -> list[Remix]:
+        context = info.context
+        limit = queries.check_page_size(
+            10 if limit is None else limit, "limit", context.settings.max_page_size
+        )
+        by = by or DomainVideoOrder.DERIVATIVES
+        if self.record.direct_remix_count == 0:
+            return []
+        records = await context.read(context.store.children, self.record.id, by, limit)
+        context.prime(records)
+        return [Remix.of(r) for r in records]
+
+    @strawberry.field(description="Direct remixes grouped by variant key, by reach, ties by key.")
+    async def variant_groups(self, info: LineageInfo, limit: int | None = 10) -> list[VariantGroup]:
+        context = info.context
+        limit = queries.check_page_size(
+            10 if limit is None else limit, "limit", context.settings.max_page_size
+        )
+        if self.record.direct_remix_count == 0:
+            return []
+        groups = await context.read(queries.variant_groups, context.store, self.record.id, limit)
+        return [
+            VariantGroup(
+                key=group.key,
+                remix_count=group.remix_count,
+                reach=group.reach,
+                top=Remix.of(group.top),
+            )
+            for group in groups
+        ]
+
+
+@strawberry.input(description="A new video. Without an id, the service assigns one.")
+class VideoInput:
+    id: strawberry.ID | None = None
+    prompt: str
+    title: str | None = None
+    creator: str | None = None
+    likes: int | None = None
+    views: int | None = None
+    created_at: datetime | None = strawberry.field(
+        default=None, description="When the video was made; the time of the request if absent."
+    )

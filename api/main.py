@@ -1,0 +1,85 @@
+"""The FastAPI application factory.
+
+``create_app()`` builds a fresh application (nothing happens at import):
+the store opens in the lifespan, unless one is handed in (tests do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.core.config import ApiSettings
+from api.graphql.context import make_context_getter
+from api.graphql.http import LineageGraphQLRouter
+from api.graphql.schema import build_schema
+from api.middleware import BodySizeLimit
+from api.routes import health
+from lineage.config import LineageSettings
+from lineage.store import LineageStore
+from lineage.stores import open_store
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: ApiSettings | None = None,
+    *,
+    store: LineageStore | None = None,
+    lineage_settings: LineageSettings | None = None,
+) -> FastAPI:
+    """Build the service.
+
+    Parameters
+    ----------
+    settings : ApiSettings, optional
+        Limits, CORS and GraphiQL; read from the environment when omitted.
+    store : LineageStore, optional
+        An open store to serve (the caller closes it); otherwise the store
+        named by ``lineage_settings`` (or the environment) is opened at
+        start-up and closed at shutdown.
+    lineage_settings : LineageSettings, optional
+        Which store to open when ``store`` is not given.
+    """
+    settings = settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is not None:
+            app.state.store = store
+            yield
+            return
+        opened = open_store(lineage_settings or LineageSettings())
+        app.state.store = opened
+        try:
+            yield
+        finally:
+            opened.close()
+
+    app = FastAPI(
+        title="remix-lineage",
+        description="How short AI videos are remixed: lineage questions over GraphQL.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    graphql = LineageGraphQLRouter(
+        build_schema(settings),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        context_getter=make_context_getter(settings),
+        allow_queries_via_get=True,
+    )
+    app.include_router(graphql, prefix="/graphql")
+    app.include_router(health.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["content-type", "accept", "authorization"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

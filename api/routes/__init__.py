@@ -1,0 +1,1 @@
+"""Plain HTTP routes of the service (GraphQL lives in :mod:`api.graphql`)."""
