@@ -132,6 +132,12 @@ class LineageStore(Protocol):
         """
         ...
 
+    def children_many(
+        self, parent_ids: Sequence[str], order: VideoOrder, first: int
+    ) -> dict[str, list[VideoRecord]]:
+        """The first page of :meth:`children` of many parents at once."""
+        ...
+
     def count_children(self, parent_id: str | None) -> int: ...
 
     def children_ids(self, parent_ids: Sequence[str]) -> list[str]:

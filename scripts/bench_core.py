@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lineage.demo import demo_records  # noqa: E402
-
 from lineage.importer import SourcedRecord  # noqa: E402
 from lineage.stores.sqlite import SQLiteStore  # noqa: E402
 from lineage.synthetic import synthetic_forest  # noqa: E402

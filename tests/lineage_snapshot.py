@@ -58,6 +58,17 @@ def assert_matches_reference(store: LineageStore, reference: Reference) -> None:
                 for g in queries.variant_groups(store, video_id, 5)
             ]
             assert groups == reference.variant_groups(video_id, 5), video_id
+    # The batch reads the API's loaders use agree with the single reads.
+    some = sorted(reference.records)[:150]
+    many_counts = store.generation_counts_many(some)
+    assert {k: [(c.generation, c.count) for c in v] for k, v in many_counts.items()} == {
+        video_id: reference.generation_counts(video_id) for video_id in some
+    }
+    for order, measure in ORDERS.items():
+        pages = store.children_many(some, order, 3)
+        assert {k: [v.id for v in page] for k, page in pages.items()} == {
+            video_id: reference.top_variants(video_id, measure, 3) for video_id in some
+        }, order
     originals = [v.id for v in queries.originals(store, VideoOrder.DERIVATIVES, 100)]
     expected_originals = sorted(
         (v for v in reference.records if reference.records[v]["parent_id"] is None),

@@ -152,9 +152,7 @@ def test_stats_text_and_limit(
     assert "100" in capsys.readouterr().err
 
 
-def test_unknown_id_exits_two_naming_it(
-    database: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_unknown_id_exits_two_naming_it(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(database, "stats", "no-such-video") == 2
     assert "'no-such-video'" in capsys.readouterr().err
 

@@ -18,7 +18,7 @@ from strawberry.fastapi import BaseContext
 
 from api.core.config import ApiSettings
 from lineage.models import GenerationCount, VideoRecord
-from lineage.store import LineageStore
+from lineage.store import LineageStore, VideoOrder
 
 __all__ = ["LineageContext", "make_context_getter"]
 
@@ -39,6 +39,10 @@ class LineageContext(BaseContext):
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
         )
+        # First pages of ranked remixes, keyed by (parent id, order, size).
+        self.remix_pages: DataLoader[tuple[str, VideoOrder, int], list[VideoRecord]] = DataLoader(
+            self._load_remix_pages
+        )
 
     async def read(self, call: Callable[..., T], *args: Any) -> T:
         """Run a store read, inline for local stores, in a worker thread otherwise."""
@@ -57,6 +61,20 @@ class LineageContext(BaseContext):
     async def _load_generation_counts(self, ids: Sequence[str]) -> list[list[GenerationCount]]:
         found = await self.read(self.store.generation_counts_many, list(ids))
         return [found.get(video_id, []) for video_id in ids]
+
+    async def _load_remix_pages(
+        self, keys: Sequence[tuple[str, VideoOrder, int]]
+    ) -> list[list[VideoRecord]]:
+        by_page: dict[tuple[VideoOrder, int], list[str]] = {}
+        for parent_id, order, size in keys:
+            by_page.setdefault((order, size), []).append(parent_id)
+        pages: dict[tuple[str, VideoOrder, int], list[VideoRecord]] = {}
+        for (order, size), parent_ids in by_page.items():
+            found = await self.read(self.store.children_many, parent_ids, order, size)
+            for parent_id, records in found.items():
+                pages[(parent_id, order, size)] = records
+                self.prime(records)
+        return [pages[key] for key in keys]
 
     def prime(self, records: Sequence[VideoRecord]) -> None:
         """Put videos already read into the loader, so asking again costs nothing."""

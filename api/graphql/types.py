@@ -241,11 +241,14 @@ class Video:
             20 if first is None else first, "first", context.settings.max_page_size
         )
         order_by = order_by or DomainVideoOrder.DERIVATIVES
-        key = decode_cursor(after, order_by) if after is not None else None
-        records = await context.read(
-            context.store.children, self.record.id, order_by, first + 1, key
-        )
-        context.prime(records)
+        if after is None:
+            records = await context.remix_pages.load((self.record.id, order_by, first + 1))
+        else:
+            key = decode_cursor(after, order_by)
+            records = await context.read(
+                context.store.children, self.record.id, order_by, first + 1, key
+            )
+            context.prime(records)
         page, page_info = _page(records, first, order_by)
         return RemixConnection(
             edges=[RemixEdge(cursor=cursor, node=Remix.of(r)) for cursor, r in page],
@@ -267,8 +270,7 @@ class Video:
         by = by or DomainVideoOrder.DERIVATIVES
         if self.record.direct_remix_count == 0:
             return []
-        records = await context.read(context.store.children, self.record.id, by, limit)
-        context.prime(records)
+        records = await context.remix_pages.load((self.record.id, by, limit))
         return [Remix.of(r) for r in records]
 
     @strawberry.field(description="Direct remixes grouped by variant key, by reach, ties by key.")

@@ -28,7 +28,7 @@ from lineage.models import (
     from_epoch_micros,
 )
 from lineage.progress import progress_bar
-from lineage.queries import NULL_TIME
+from lineage.queries import NULL_TIME, measure_of
 from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 
 __all__ = ["SQLiteStore"]
@@ -306,9 +306,7 @@ class SQLiteStore:
         )
         return [GenerationCount(generation=g, count=c) for g, c in rows]
 
-    def generation_counts_many(
-        self, video_ids: Sequence[str]
-    ) -> dict[str, list[GenerationCount]]:
+    def generation_counts_many(self, video_ids: Sequence[str]) -> dict[str, list[GenerationCount]]:
         counts: dict[str, list[GenerationCount]] = {video_id: [] for video_id in video_ids}
         unique = list(counts)
         for start in range(0, len(unique), _CHUNK):
@@ -361,6 +359,29 @@ class SQLiteStore:
             [*params, first],
         )
         return [_record(row) for row in rows]
+
+    def children_many(
+        self, parent_ids: Sequence[str], order: VideoOrder, first: int
+    ) -> dict[str, list[VideoRecord]]:
+        measure = _MEASURE[order]
+        found: dict[str, list[VideoRecord]] = {parent_id: [] for parent_id in parent_ids}
+        unique = list(found)
+        # One indexed LIMIT query per parent, sent as one statement per chunk.
+        per_parent = (
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM videos WHERE parent_id = ? "
+            f"ORDER BY {measure} DESC, id LIMIT ?)"
+        )
+        for start in range(0, len(unique), _CHUNK // 2):
+            chunk = unique[start : start + _CHUNK // 2]
+            params: list[object] = []
+            for parent_id in chunk:
+                params += [parent_id, first]
+            rows = self._conn().execute(" UNION ALL ".join([per_parent] * len(chunk)), params)
+            for row in rows:
+                found[row[1]].append(_record(row))
+        for page in found.values():  # UNION ALL does not promise to keep each part's order
+            page.sort(key=lambda video: (-measure_of(video, order), video.id))
+        return found
 
     def count_children(self, parent_id: str | None) -> int:
         if parent_id is None:

@@ -1,0 +1,118 @@
+"""In-process API fixtures: the app over httpx's ASGI transport, on every backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from api.core.config import ApiSettings
+from api.main import create_app
+from lineage.importer import SourcedRecord
+from lineage.store import LineageStore
+
+PROMPT = "A grandmother chases a crocodile out of the yard"
+
+# A small lineage: grandma <- hippo <- baby-hippo, grandma <- giraffe, grandma <- tank.
+SMALL_TREE = [
+    {"id": "grandma", "prompt": PROMPT, "title": "我奶奶真实的脚步", "likes": 50},
+    {"id": "hippo", "parent_id": "grandma", "prompt": PROMPT.replace("crocodile", "hippo")},
+    {"id": "giraffe", "parent_id": "grandma", "prompt": PROMPT.replace("crocodile", "giraffe")},
+    {"id": "tank", "parent_id": "grandma", "prompt": PROMPT.replace("crocodile", "tank")},
+    {
+        "id": "baby-hippo",
+        "parent_id": "hippo",
+        "prompt": PROMPT.replace("crocodile", "baby hippo"),
+    },
+    {"id": "nainai", "prompt": "奶奶拿着扫帚把鳄鱼赶出院子"},
+    {"id": "nainai-1", "parent_id": "nainai", "prompt": "奶奶拿着扫帚把河马赶出院子"},
+]
+
+
+def load(store: LineageStore, records: list[dict[str, Any]]) -> None:
+    report = store.import_videos(SourcedRecord(r, "test", n) for n, r in enumerate(records, 1))
+    assert not report.rejected, report.rejected
+
+
+@dataclass
+class Reply:
+    status: int
+    media_type: str
+    body: dict[str, Any]
+
+    @property
+    def data(self) -> Any:
+        return self.body.get("data")
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self.body.get("errors") or [])
+
+    @property
+    def codes(self) -> list[str]:
+        return [error.get("extensions", {}).get("code") for error in self.errors]
+
+
+class GraphQLClient:
+    """A thin GraphQL-over-HTTP client for tests."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        accept: str | None = None,
+    ) -> Reply:
+        headers = {"accept": accept} if accept else {}
+        payload: dict[str, Any] = {"query": query}
+        if variables is not None:
+            payload["variables"] = variables
+        response = await self.http.post("/graphql", json=payload, headers=headers)
+        return Reply(
+            response.status_code,
+            response.headers.get("content-type", "").split(";")[0],
+            response.json(),
+        )
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        """The ``data`` of a query that must succeed."""
+        reply = await self.post(query, variables)
+        assert reply.status == 200, reply.body
+        assert not reply.errors, reply.errors
+        return reply.data
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def api_settings() -> ApiSettings:
+    return ApiSettings()
+
+
+@pytest.fixture
+async def http(store: LineageStore, api_settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(api_settings, store=store)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def client(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+@pytest.fixture
+def small_tree(store: LineageStore) -> LineageStore:
+    load(store, SMALL_TREE)
+    return store
