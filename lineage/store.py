@@ -114,8 +114,8 @@ class LineageStore(Protocol):
         """The maintained variant groups of a video, by reach desc then key."""
         ...
 
-    def group_top(self, video_id: str, variant_key: str) -> VideoRecord | None:
-        """The remix of the group with the most derivatives (ties by id)."""
+    def group_tops(self, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], VideoRecord]:
+        """The remix with the most derivatives (ties by id) of each (parent id, key) group."""
         ...
 
     # -- ranked lists ---------------------------------------------------------
@@ -152,6 +152,13 @@ class LineageStore(Protocol):
     def iter_variant_groups(self) -> Iterator[tuple[str, str, int, int]]: ...
 
     def count_videos(self) -> int: ...
+
+    def data_version(self) -> object | None:
+        """A token that changes whenever any write commits (None: cannot tell).
+
+        Caches of answers compare it to know they are still exact.
+        """
+        ...
 
     def ping(self) -> bool: ...
 

@@ -33,6 +33,8 @@ class ApiSettings(BaseSettings):
     # Comma-separated origins allowed to call the API from a browser ("*" for any).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     graphiql: bool = True
+    # Answers of repeated queries kept per process, exact under writes (0: off).
+    response_cache_entries: int = Field(default=512, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

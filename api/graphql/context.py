@@ -39,6 +39,9 @@ class LineageContext(BaseContext):
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
         )
+        self.group_tops: DataLoader[tuple[str, str], VideoRecord | None] = DataLoader(
+            self._load_group_tops
+        )
         # First pages of ranked remixes, keyed by (parent id, order, size).
         self.remix_pages: DataLoader[tuple[str, VideoOrder, int], list[VideoRecord]] = DataLoader(
             self._load_remix_pages
@@ -61,6 +64,11 @@ class LineageContext(BaseContext):
     async def _load_generation_counts(self, ids: Sequence[str]) -> list[list[GenerationCount]]:
         found = await self.read(self.store.generation_counts_many, list(ids))
         return [found.get(video_id, []) for video_id in ids]
+
+    async def _load_group_tops(self, keys: Sequence[tuple[str, str]]) -> list[VideoRecord | None]:
+        found = await self.read(self.store.group_tops, list(keys))
+        self.prime(list(found.values()))
+        return [found.get(key) for key in keys]
 
     async def _load_remix_pages(
         self, keys: Sequence[tuple[str, VideoOrder, int]]

@@ -14,20 +14,14 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from api.cache import MarkCacheable
 from api.core.config import ApiSettings
-from api.graphql.cursors import decode_cursor
 from api.graphql.errors import ErrorCodes
+from api.graphql.limits import limit_extensions
 from api.graphql.types import (
     LineageInfo,
     Remix,
@@ -35,9 +29,8 @@ from api.graphql.types import (
     VideoConnection,
     VideoEdge,
     VideoInput,
-    _page,
+    ranked_page,
 )
-from lineage import queries
 from lineage.errors import (
     ConflictError,
     CycleError,
@@ -82,15 +75,8 @@ class Query:
         order_by: VideoOrder | None = VideoOrder.DERIVATIVES,
     ) -> VideoConnection:
         context = info.context
-        first = queries.check_page_size(
-            20 if first is None else first, "first", context.settings.max_page_size
-        )
-        order_by = order_by or VideoOrder.DERIVATIVES
-        key = decode_cursor(after, order_by) if after is not None else None
-        records = await context.read(context.store.children, None, order_by, first + 1, key)
-        context.prime(records)
+        page, page_info = await ranked_page(context, None, first, after, order_by)
         total = await context.read(context.store.count_children, None)
-        page, page_info = _page(records, first, order_by)
         return VideoConnection(
             edges=[VideoEdge(cursor=cursor, node=Video.from_record(r)) for cursor, r in page],
             page_info=page_info,
@@ -165,10 +151,9 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
     # level in Strawberry, shared by every request.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         ErrorCodes,
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        MarkCacheable,
+        *limit_extensions(settings),
         lambda: ParserCache(maxsize=256),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: ValidationCache(maxsize=256),
     ]
     return LineageSchema(

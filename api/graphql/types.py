@@ -55,20 +55,24 @@ class DiffOp:
 
 @strawberry.type(description="What a remix changed in its parent's prompt.")
 class PromptDiff:
+    model: strawberry.Private[PromptDiffModel]
     summary: str = strawberry.field(description="For people, e.g. 'crocodile → hippo'.")
     variant_key: str = strawberry.field(
         description="The changes, case-folded and whitespace-collapsed: 'crocodile→hippo'."
     )
     similarity: float = strawberry.field(description="2 × matched tokens / all tokens, in [0, 1].")
-    ops: list[DiffOp]
+
+    @strawberry.field
+    def ops(self) -> list[DiffOp]:
+        return [DiffOp(op=op.op, before=op.before, after=op.after) for op in self.model.ops]
 
     @classmethod
     def from_model(cls, diff: PromptDiffModel) -> PromptDiff:
         return cls(
+            model=diff,
             summary=diff.summary,
             variant_key=diff.variant_key,
             similarity=diff.similarity,
-            ops=[DiffOp(op=op.op, before=op.before, after=op.after) for op in diff.ops],
         )
 
 
@@ -117,7 +121,14 @@ class VariantGroup:
     key: str
     remix_count: int = strawberry.field(description="Direct remixes in the group.")
     reach: int = strawberry.field(description="The group's remixes plus all their derivatives.")
-    top: Remix = strawberry.field(description="The group's remix with the most derivatives.")
+    parent_id: strawberry.Private[str]
+
+    @strawberry.field(description="The group's remix with the most derivatives (ties by id).")
+    async def top(self, info: LineageInfo) -> Remix:
+        record = await info.context.group_tops.load((self.parent_id, self.key))
+        if record is None:  # a group and its remixes are written together
+            raise VideoNotFound(self.parent_id, f"variant group {self.key!r} has no remix")
+        return Remix.of(record)
 
 
 @strawberry.type
@@ -146,7 +157,7 @@ class VideoConnection:
     total_count: int
 
 
-def _page(
+def _cut(
     records: list[VideoRecord], first: int, order: DomainVideoOrder
 ) -> tuple[list[tuple[str, VideoRecord]], PageInfo]:
     """Cut one extra record off (it only tells whether a next page exists)."""
@@ -155,6 +166,32 @@ def _page(
     cursors = [(encode_cursor(order, queries.measure_of(r, order), r.id), r) for r in page]
     end = cursors[-1][0] if cursors else None
     return cursors, PageInfo(has_next_page=has_next, end_cursor=end)
+
+
+async def ranked_page(
+    context: LineageContext,
+    parent_id: str | None,
+    first: int | None,
+    after: str | None,
+    order_by: DomainVideoOrder | None,
+) -> tuple[list[tuple[str, VideoRecord]], PageInfo]:
+    """One page of a parent's remixes (originals when ``parent_id`` is None), with cursors.
+
+    ``None`` arguments take the contract's defaults (20, DERIVATIVES). First
+    pages of remixes go through the per-request loader, so asking for the
+    remixes of many videos costs one batch.
+    """
+    size = queries.check_page_size(
+        20 if first is None else first, "first", context.settings.max_page_size
+    )
+    order = order_by or DomainVideoOrder.DERIVATIVES
+    if after is None and parent_id is not None:
+        records = await context.remix_pages.load((parent_id, order, size + 1))
+    else:
+        key = decode_cursor(after, order) if after is not None else None
+        records = await context.read(context.store.children, parent_id, order, size + 1, key)
+        context.prime(records)
+    return _cut(records, size, order)
 
 
 @strawberry.type(description="A video: an original (no parent) or a remix of one parent.")
@@ -236,20 +273,7 @@ class Video:
         after: str | None = None,
         order_by: DomainVideoOrder | None = DomainVideoOrder.DERIVATIVES,
     ) -> RemixConnection:
-        context = info.context
-        first = queries.check_page_size(
-            20 if first is None else first, "first", context.settings.max_page_size
-        )
-        order_by = order_by or DomainVideoOrder.DERIVATIVES
-        if after is None:
-            records = await context.remix_pages.load((self.record.id, order_by, first + 1))
-        else:
-            key = decode_cursor(after, order_by)
-            records = await context.read(
-                context.store.children, self.record.id, order_by, first + 1, key
-            )
-            context.prime(records)
-        page, page_info = _page(records, first, order_by)
+        page, page_info = await ranked_page(info.context, self.record.id, first, after, order_by)
         return RemixConnection(
             edges=[RemixEdge(cursor=cursor, node=Remix.of(r)) for cursor, r in page],
             page_info=page_info,
@@ -281,15 +305,12 @@ class Video:
         )
         if self.record.direct_remix_count == 0:
             return []
-        groups = await context.read(queries.variant_groups, context.store, self.record.id, limit)
+        rows = await context.read(context.store.variant_groups, self.record.id, limit)
         return [
             VariantGroup(
-                key=group.key,
-                remix_count=group.remix_count,
-                reach=group.reach,
-                top=Remix.of(group.top),
+                key=row.key, remix_count=row.remix_count, reach=row.reach, parent_id=self.record.id
             )
-            for group in groups
+            for row in rows
         ]
 
 

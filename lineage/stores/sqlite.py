@@ -186,6 +186,7 @@ class SQLiteStore:
             raise ValueError("SQLiteStore needs a file path (each thread opens its own connection)")
         self.path = Path(path)
         self._local = threading.local()
+        self._commits = 0
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         try:
@@ -230,7 +231,15 @@ class SQLiteStore:
         except BaseException:
             connection.execute("ROLLBACK")
             raise
+        # Counted under the write lock; a failed COMMIT only costs a cache miss.
+        self._commits += 1
         connection.execute("COMMIT")
+
+    def data_version(self) -> object:
+        # PRAGMA data_version changes when another connection (thread or
+        # process) commits; this store's own commits are counted here.
+        (version,) = self._conn().execute("PRAGMA data_version").fetchone()
+        return (version, self._commits)
 
     def close(self) -> None:
         with self._lock:
@@ -328,17 +337,23 @@ class SQLiteStore:
         )
         return [VariantGroupRow(*row) for row in rows]
 
-    def group_top(self, video_id: str, variant_key: str) -> VideoRecord | None:
-        row = (
-            self._conn()
-            .execute(
-                f"SELECT {_COLUMNS} FROM videos WHERE parent_id = ? AND variant_key = ? "
-                "ORDER BY derivative_count DESC, id LIMIT 1",
-                (video_id, variant_key),
-            )
-            .fetchone()
+    def group_tops(self, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], VideoRecord]:
+        unique = list(dict.fromkeys(groups))
+        tops: dict[tuple[str, str], VideoRecord] = {}
+        # One indexed LIMIT 1 query per group, sent as one statement per chunk.
+        per_group = (
+            f"SELECT * FROM (SELECT {_COLUMNS} FROM videos WHERE parent_id = ? AND variant_key = ? "
+            "ORDER BY derivative_count DESC, id LIMIT 1)"
         )
-        return _record(row) if row else None
+        for start in range(0, len(unique), _CHUNK // 2):
+            chunk = unique[start : start + _CHUNK // 2]
+            params = [value for group in chunk for value in group]
+            for row in self._conn().execute(" UNION ALL ".join([per_group] * len(chunk)), params):
+                record = _record(row)
+                assert record.parent_id is not None
+                assert record.prompt_diff is not None
+                tops[(record.parent_id, record.prompt_diff.variant_key)] = record
+        return tops
 
     # -- ranked lists -----------------------------------------------------------------
     def children(
