@@ -9,7 +9,12 @@ workers as cores, and loads it with wrk (keep-alive, loopback):
    (i) a minimal FastAPI endpoint returning fixed JSON (the HTTP floor) and
    (ii) ``{ __typename }`` on our own GraphQL endpoint (the GraphQL floor).
 
-Usage: scripts/bench_api.py [--seconds N] [--workers N]   (needs wrk: apt-get install wrk)
+Runs everything twice: with the response cache (the default, see
+``LINEAGE_API_RESPONSE_CACHE_ENTRIES``) and without it, so the figures show
+what the resolvers cost as well as what a repeated query costs.
+
+Usage: scripts/bench_api.py [--seconds N] [--workers N] [--cache on|off|both]
+(needs wrk: apt-get install wrk)
 Targets (issue 4): p50 < 5 ms, p99 < 15 ms in sequence; at 32 clients, our
 query at >= 30% of the HTTP floor and >= 60% of the GraphQL floor.
 """
@@ -115,6 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--cache", choices=("on", "off", "both"), default="both")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("needs wrk (Debian: apt-get install wrk)")
@@ -123,6 +129,21 @@ def main() -> None:
     env = {**os.environ, "LINEAGE_DB": str(database), "LINEAGE_STORE": "sqlite"}
     subprocess.run([VENV_BIN / "lineage", "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
 
+    print(
+        f"machine: {os.cpu_count()} cores; uvicorn workers: {args.workers}; "
+        "wrk, keep-alive, loopback"
+    )
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.cache]
+    try:
+        for cached in modes:
+            cache_env = {**env, "LINEAGE_API_RESPONSE_CACHE_ENTRIES": "512" if cached else "0"}
+            print(f"\n== response cache {'on (default)' if cached else 'off'} ==")
+            measure(args, workdir, cache_env)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> None:
     ours_port, floor_port = free_port(), free_port()
     common = ["--workers", str(args.workers), "--log-level", "warning", "--no-access-log"]
     servers = [
@@ -157,10 +178,6 @@ def main() -> None:
         run_wrk(ours_url, typename_lua, 8, 2)
         run_wrk(floor_url, typename_lua, 8, 2)
 
-        print(
-            f"machine: {os.cpu_count()} cores; uvicorn workers: {args.workers}; "
-            "wrk, keep-alive, loopback"
-        )
         print(f"demo tree: grandma has {answer['data']['video']['derivativeCount']:,} derivatives")
         sequential = run_wrk(ours_url, query_lua, 1, args.seconds)
         print("one client in sequence, the lineage query:")
@@ -187,7 +204,6 @@ def main() -> None:
             server.terminate()
         for server in servers:
             server.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
