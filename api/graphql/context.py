@@ -9,7 +9,7 @@ store call per batch, whatever the number of fields that ask.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +35,8 @@ class LineageContext(BaseContext):
         # Local stores (SQLite) answer in microseconds: calling them on the
         # event loop is cheaper than a thread hop. Remote ones go to a thread.
         self.inline_reads = bool(getattr(store, "in_process", False))
+        # Remote stores may offer their reads as coroutines, method by method.
+        self.async_reads: Any = getattr(store, "async_reads", None)
         self.videos: DataLoader[str, VideoRecord | None] = DataLoader(self._load_videos)
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
@@ -48,7 +50,12 @@ class LineageContext(BaseContext):
         )
 
     async def read(self, call: Callable[..., T], *args: Any) -> T:
-        """Run a store read, inline for local stores, in a worker thread otherwise."""
+        """Run a store read: on the store's async API if it has one (Neo4j), inline
+        for local stores (SQLite), in a worker thread otherwise."""
+        if self.async_reads is not None:
+            coroutine = getattr(self.async_reads, call.__name__, None)
+            if coroutine is not None:
+                return cast(T, await coroutine(*args))
         if self.inline_reads:
             return call(*args)
         return await run_in_threadpool(call, *args)

@@ -16,7 +16,14 @@ def open_store(settings: LineageSettings | None = None) -> LineageStore:
         from lineage.stores.sqlite import SQLiteStore
 
         return SQLiteStore(settings.db)
-    raise StoreUnavailable(
-        "LINEAGE_STORE=neo4j: the Neo4j backend is not part of this version yet; "
-        "use LINEAGE_STORE=sqlite (the default)"
+    from lineage.stores.neo4j import Neo4jStore
+
+    password = settings.neo4j_password.get_secret_value()
+    if not password:
+        raise StoreUnavailable(
+            "LINEAGE_STORE=neo4j needs NEO4J_PASSWORD (and NEO4J_URI, NEO4J_USER, "
+            "NEO4J_DATABASE unless the defaults fit); scripts/neo4j-local start prints them"
+        )
+    return Neo4jStore(
+        settings.neo4j_uri, settings.neo4j_user, password, settings.neo4j_database
     )

@@ -12,6 +12,14 @@ from tests.api.conftest import PROMPT, load
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("small_tree")]
 
+
+@pytest.fixture
+def backend() -> str:
+    # The cache needs a store that reports a data version: SQLite does; the
+    # Neo4j store does not (see test_no_data_version_means_no_cache).
+    return "sqlite"
+
+
 QUERY = {"query": '{ video(id: "grandma") { derivativeCount directRemixCount } }'}
 
 
@@ -90,3 +98,10 @@ class TestDisabled:
     async def test_no_cache_at_all(self, http: httpx.AsyncClient) -> None:
         await ask(http, QUERY)
         assert "x-lineage-cache" not in (await ask(http, QUERY)).headers
+
+
+async def test_no_data_version_means_no_cache(http: httpx.AsyncClient, store: LineageStore) -> None:
+    store.data_version = lambda: None  # type: ignore[method-assign]
+    first = await ask(http, QUERY)
+    second = await ask(http, QUERY)
+    assert first.headers["x-lineage-cache"] == second.headers["x-lineage-cache"] == "miss"

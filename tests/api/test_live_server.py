@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from gql import Client, GraphQLRequest, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXTransport
@@ -20,6 +17,7 @@ from api.main import create_app
 from lineage.demo import DEMO_ORIGINAL_ID, demo_records
 from lineage.importer import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
+from tests.api.live import serve_in_thread
 
 PAGE_QUERY = """query Page($after: String) {
       video(id: "grandma") {
@@ -44,20 +42,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         SourcedRecord(r, "demo", n) for n, r in enumerate(demo_records(), 1)
     )
     assert not report.rejected
-    app = create_app(ApiSettings(), store=store)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_thread(create_app(ApiSettings(), store=store)) as url:
+        yield url
     store.close()
 
 

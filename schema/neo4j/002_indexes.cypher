@@ -1,0 +1,9 @@
+// Indexes the read queries use.
+
+// A parent's variant groups, ranked by reach.
+CREATE INDEX variant_group_parent IF NOT EXISTS
+FOR (g:VariantGroup) ON (g.parent_id);
+
+// Ranked originals (Query.originals, the default DERIVATIVES order).
+CREATE INDEX original_derivatives IF NOT EXISTS
+FOR (v:Original) ON (v.derivative_count);
