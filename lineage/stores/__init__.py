@@ -24,6 +24,4 @@ def open_store(settings: LineageSettings | None = None) -> LineageStore:
             "LINEAGE_STORE=neo4j needs NEO4J_PASSWORD (and NEO4J_URI, NEO4J_USER, "
             "NEO4J_DATABASE unless the defaults fit); scripts/neo4j-local start prints them"
         )
-    return Neo4jStore(
-        settings.neo4j_uri, settings.neo4j_user, password, settings.neo4j_database
-    )
+    return Neo4jStore(settings.neo4j_uri, settings.neo4j_user, password, settings.neo4j_database)
