@@ -19,7 +19,7 @@ from api.graphql.context import make_context_getter
 from api.graphql.http import LineageGraphQLRouter
 from api.graphql.schema import build_schema
 from api.middleware import BodySizeLimit
-from api.routes import health
+from api.routes import export, health
 from lineage.config import LineageSettings
 from lineage.store import LineageStore
 from lineage.stores import open_store
@@ -86,6 +86,7 @@ def create_app(
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(health.router)
+    app.include_router(export.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -3,6 +3,8 @@
 This package is the domain layer; it never imports the web stack.
 """
 
+from typing import TYPE_CHECKING
+
 from lineage.diff import diff_prompts
 from lineage.errors import (
     ConflictError,
@@ -14,6 +16,9 @@ from lineage.errors import (
 )
 from lineage.models import DiffOp, GenerationCount, PromptDiff, VideoInput, VideoRecord
 from lineage.store import LineageStore, VideoOrder
+
+if TYPE_CHECKING:
+    from lineage.export import to_networkx
 
 __all__ = [
     "ConflictError",
@@ -30,4 +35,14 @@ __all__ = [
     "VideoOrder",
     "VideoRecord",
     "diff_prompts",
+    "to_networkx",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # networkx loads only when a notebook asks for the bridge.
+    if name == "to_networkx":
+        from lineage.export import to_networkx
+
+        return to_networkx
+    raise AttributeError(f"module 'lineage' has no attribute {name!r}")

@@ -154,6 +154,49 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- export and plot --------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from lineage.export import export_lineage
+
+    output = Path(args.output) if args.output and args.output != "-" else None
+    if args.format == "csv" and output is None:
+        print("lineage export: CSV writes several files: give -o BASE.csv", file=sys.stderr)
+        return EXIT_USAGE
+    store = _store(args)
+    try:
+        written = export_lineage(
+            store,
+            args.id,
+            args.format,
+            output,
+            text_stream=sys.stdout,
+            binary_stream=sys.stdout.buffer,
+            progress=wants_progress(),
+        )
+    finally:
+        store.close()
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from lineage.plot import plot_lineage
+
+    store = _store(args)
+    try:
+        plot_lineage(store, args.id, Path(args.output))
+    except ValueError as error:
+        print(f"lineage plot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        store.close()
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 # -- demo -----------------------------------------------------------------------
 
 
@@ -255,6 +298,29 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[common], help="recompute every aggregate from the edges and compare"
     )
     check.set_defaults(handler=cmd_check)
+
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="export the subtree under ID (ID included), or everything without ID",
+    )
+    export.add_argument("id", nargs="?", metavar="ID")
+    export.add_argument("--format", choices=["jsonl", "csv", "graphml", "gexf"], default="jsonl")
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="output file (default: standard output; CSV: BASE.csv -> "
+        "BASE.videos.csv, BASE.remixes.csv, BASE.variant_groups.csv)",
+    )
+    export.set_defaults(handler=cmd_export)
+
+    plot = commands.add_parser(
+        "plot", parents=[common], help="picture of a lineage: its leading variants, per generation"
+    )
+    plot.add_argument("id", metavar="ID")
+    plot.add_argument("-o", "--output", required=True, metavar="FILE.png|FILE.svg")
+    plot.set_defaults(handler=cmd_plot)
 
     demo = commands.add_parser(
         "demo", parents=[common], help="load the grandmother-and-crocodile tree and show its stats"

@@ -147,6 +147,14 @@ class LineageStore(Protocol):
     # -- whole-store scans (check, export) ------------------------------------
     def iter_lineage_rows(self) -> Iterator[LineageRow]: ...
 
+    def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
+        """Every stored video, with its diff, read in pages of ``page_size``.
+
+        Parents come before their remixes, so the stream can be imported
+        back in order. Memory is bounded by one page.
+        """
+        ...
+
     def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]: ...
 
     def iter_variant_groups(self) -> Iterator[tuple[str, str, int, int]]: ...

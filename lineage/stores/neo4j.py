@@ -642,6 +642,25 @@ class Neo4jStore:
         ):
             yield LineageRow(*row.values())
 
+    def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
+        # Keyset pages in (generation, id) order: parents before remixes.
+        after: tuple[int, str] = (-1, "")
+        while True:
+            page = self._read(
+                _Read(
+                    "MATCH (v:Video) WHERE v.generation > $generation "
+                    "OR (v.generation = $generation AND v.id > $id) "
+                    "WITH v ORDER BY v.generation, v.id LIMIT $size "
+                    f"OPTIONAL MATCH (v)-[r:REMIX_OF]->() RETURN {_VIDEO}",
+                    {"generation": after[0], "id": after[1], "size": page_size},
+                    lambda records: [_record(row["v"], row["r"]) for row in records],
+                )
+            )
+            yield from page
+            if len(page) < page_size:
+                return
+            after = (page[-1].generation, page[-1].id)
+
     def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]:
         for row in self._stream(
             "MATCH (v:Video) WHERE v.generation_counts IS NOT NULL "

@@ -428,6 +428,25 @@ class SQLiteStore:
         for row in rows:
             yield LineageRow(*row)
 
+    def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
+        # Keyset pages by write order (parents are written before remixes);
+        # each page is its own short read, so writers are never held back.
+        after = -1
+        while True:
+            rows = (
+                self._conn()
+                .execute(
+                    f"SELECT seq, {_COLUMNS} FROM videos WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (after, page_size),
+                )
+                .fetchall()
+            )
+            for row in rows:
+                yield _record(row[1:])
+            if len(rows) < page_size:
+                return
+            after = rows[-1][0]
+
     def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]:
         yield from self._conn().execute("SELECT video_id, generation, count FROM generation_counts")
 

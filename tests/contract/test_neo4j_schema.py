@@ -13,7 +13,7 @@ from tests.neo4j_server import Neo4jServer
 pytestmark = pytest.mark.neo4j
 
 CONSTRAINTS = {"video_id", "variant_group_key"}
-INDEXES = {"variant_group_parent", "original_derivatives"}
+INDEXES = {"variant_group_parent", "original_derivatives", "video_generation_id"}
 
 
 def _names(server: Neo4jServer, show: str) -> set[str]:

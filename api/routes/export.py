@@ -1,0 +1,120 @@
+"""Streamed lineage export for batch jobs: ``GET /export`` and ``GET /export/{id}``.
+
+JSONL (``application/x-ndjson``) or one of the CSV files of
+:mod:`lineage.export` (``part=videos|remixes|variant_groups``), written as
+the store is read, page by page. Authentication, when it lands, applies the
+write API's rules here too: an export reads whole lineages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import StoreDep
+from lineage.errors import VideoNotFound
+from lineage.export import (
+    CSV_GROUP_HEADER,
+    CSV_REMIX_HEADER,
+    CSV_VIDEO_HEADER,
+    csv_remix_row,
+    csv_video_row,
+    generation_count_list,
+    iter_lineage,
+    jsonl_line,
+)
+from lineage.queries import require_video
+from lineage.store import LineageStore
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["export"])
+
+# Lines are sent in chunks of about this many bytes: one write per chunk.
+_CHUNK_BYTES = 64 * 1024
+
+
+def _chunks(lines: Iterator[str]) -> Iterator[bytes]:
+    buffer: list[str] = []
+    size = 0
+    for line in lines:
+        buffer.append(line)
+        size += len(line)
+        if size >= _CHUNK_BYTES:
+            yield "".join(buffer).encode("utf-8")
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer).encode("utf-8")
+
+
+def _csv_lines(store: LineageStore, video_id: str | None, part: str) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    header = {"videos": CSV_VIDEO_HEADER, "remixes": CSV_REMIX_HEADER}.get(part, CSV_GROUP_HEADER)
+    writer.writerow(header)
+    for video in iter_lineage(store, video_id):
+        if part == "videos":
+            writer.writerow(csv_video_row(video, generation_count_list(store, video)))
+        elif part == "remixes" and video.parent_id is not None:
+            writer.writerow(csv_remix_row(video))
+        elif part == "variant_groups" and video.direct_remix_count:
+            for group in store.variant_groups(video.id, video.direct_remix_count):
+                writer.writerow(
+                    [video.id, group.key, group.remix_count, group.reach, "VariantGroup"]
+                )
+        if out.tell():
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+
+
+async def _export(
+    store: LineageStore, video_id: str | None, file_format: str, part: str
+) -> StreamingResponse:
+    if video_id is not None:
+        try:
+            await run_in_threadpool(require_video, store, video_id)
+        except VideoNotFound as error:
+            raise HTTPException(status_code=404, detail=error.message) from error
+    name = video_id or "lineage"
+    if file_format == "jsonl":
+        lines = (jsonl_line(video) for video in iter_lineage(store, video_id))
+        return StreamingResponse(
+            _chunks(lines),
+            media_type="application/x-ndjson",
+            headers={"content-disposition": f'attachment; filename="{name}.jsonl"'},
+        )
+    return StreamingResponse(
+        _chunks(_csv_lines(store, video_id, part)),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}.{part}.csv"'},
+    )
+
+
+FormatQuery = Annotated[Literal["jsonl", "csv"], Query(alias="format")]
+PartQuery = Annotated[
+    Literal["videos", "remixes", "variant_groups"],
+    Query(description="which CSV file (format=csv)"),
+]
+
+
+@router.get("/export", response_class=StreamingResponse)
+async def export_everything(
+    store: StoreDep, file_format: FormatQuery = "jsonl", part: PartQuery = "videos"
+) -> StreamingResponse:
+    """Every stored video, parents first."""
+    return await _export(store, None, file_format, part)
+
+
+@router.get("/export/{video_id}", response_class=StreamingResponse)
+async def export_subtree(
+    video_id: str, store: StoreDep, file_format: FormatQuery = "jsonl", part: PartQuery = "videos"
+) -> StreamingResponse:
+    """The subtree under ``video_id`` (included), parents first."""
+    return await _export(store, video_id, file_format, part)
