@@ -171,7 +171,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             args.id,
             args.format,
             output,
-            text_stream=sys.stdout,
             binary_stream=sys.stdout.buffer,
             progress=wants_progress(),
         )

@@ -14,17 +14,19 @@ directly (see the README), with the same property names as the Neo4j store.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import networkx as nx
+import orjson
 
-from lineage.models import VideoRecord, epoch_micros, format_timestamp
+from lineage.models import VideoRecord, epoch_micros, format_timestamp, from_epoch_micros
 from lineage.progress import progress_bar
 from lineage.queries import require_video
-from lineage.store import LineageStore, VideoOrder
+from lineage.store import LineageStore, VideoOrder, VideoRow
 
 __all__ = [
     "CSV_GROUP_HEADER",
@@ -36,8 +38,10 @@ __all__ = [
     "csv_video_row",
     "export_lineage",
     "generation_count_list",
+    "iter_jsonl_lines",
     "iter_lineage",
     "jsonl_line",
+    "jsonl_line_from_row",
     "lineage_size",
     "to_networkx",
 ]
@@ -172,9 +176,73 @@ def export_record(video: VideoRecord) -> dict[str, Any]:
     return record
 
 
-def jsonl_line(video: VideoRecord) -> str:
-    """One JSONL line (with its newline), UTF-8 text as is."""
-    return json.dumps(export_record(video), ensure_ascii=False) + "\n"
+def jsonl_line(video: VideoRecord) -> bytes:
+    """One JSONL line (with its newline), UTF-8."""
+    return orjson.dumps(export_record(video), option=orjson.OPT_APPEND_NEWLINE)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _timestamp(micros: int) -> str | None:
+    return format_timestamp(from_epoch_micros(micros))
+
+
+def jsonl_line_from_row(row: VideoRow) -> bytes:
+    """:func:`jsonl_line` of a stored row, without building model objects."""
+    (
+        video_id,
+        parent_id,
+        prompt,
+        title,
+        creator,
+        created_us,
+        likes,
+        views,
+        generation,
+        original_id,
+        derivative_count,
+        direct_remix_count,
+        tree_depth,
+        summary,
+        variant_key,
+        similarity,
+        ops,
+    ) = row
+    record: dict[str, Any] = {
+        "id": video_id,
+        "prompt": prompt,
+        "parent_id": parent_id,
+        "title": title,
+        "creator": creator,
+        "created_at": None if created_us is None else _timestamp(created_us),
+        "likes": likes,
+        "views": views,
+        "generation": generation,
+        "original_id": original_id,
+        "derivative_count": derivative_count,
+        "direct_remix_count": direct_remix_count,
+        "tree_depth": tree_depth,
+    }
+    if parent_id is not None:
+        record["prompt_diff"] = {
+            "summary": summary,
+            "variant_key": variant_key,
+            "similarity": similarity,
+            "ops": [
+                {"op": op, "before": before, "after": after}
+                for op, before, after in orjson.loads(ops)
+            ],
+        }
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def iter_jsonl_lines(store: LineageStore, video_id: str | None = None) -> Iterator[bytes]:
+    """The JSONL export of a lineage, line by line (the whole store from plain rows)."""
+    if video_id is None:
+        for row in store.iter_video_rows(PAGE_SIZE):
+            yield jsonl_line_from_row(row)
+    else:
+        for video in iter_lineage(store, video_id):
+            yield jsonl_line(video)
 
 
 # -- CSV for neo4j-admin ---------------------------------------------------------------------
@@ -362,7 +430,6 @@ def export_lineage(
     file_format: ExportFormat,
     output: Path | None,
     *,
-    text_stream: IO[str] | None = None,
     binary_stream: IO[bytes] | None = None,
     progress: bool = False,
 ) -> list[Path]:
@@ -379,12 +446,19 @@ def export_lineage(
     if file_format == "jsonl":
         total = lineage_size(store, video_id)
         with (
-            output.open("w", encoding="utf-8") if output else _borrowed(text_stream) as stream,
+            output.open("wb") if output else _borrowed(binary_stream) as stream,
             progress_bar(total, "exporting", enabled=progress) as bar,
         ):
-            for video in iter_lineage(store, video_id):
-                stream.write(jsonl_line(video))
-                bar.update(1)
+            # Written in chunks of lines: one write call per few hundred.
+            chunk: list[bytes] = []
+            for line in iter_jsonl_lines(store, video_id):
+                chunk.append(line)
+                if len(chunk) == 512:
+                    stream.write(b"".join(chunk))
+                    bar.update(len(chunk))
+                    chunk.clear()
+            stream.write(b"".join(chunk))
+            bar.update(len(chunk))
         return [output] if output else []
     with output.open("wb") if output else _borrowed(binary_stream) as stream:
         write_networkx(store, video_id, stream, file_format, progress=progress)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
@@ -37,6 +37,8 @@ __all__ = [
     "SourcedRecord",
     "iter_jsonl",
     "plan_import",
+    "sort_rejections",
+    "split_by_lineage",
 ]
 
 # Lookups against the store are sent in chunks of this many ids.
@@ -463,6 +465,7 @@ class _Planner:
             for video_id, record in self.view.get_videos(chunk).items():
                 plan.external_prompts[video_id] = record.prompt
         roots: list[int] = []
+        attached: list[str] = []
         for parent_id, positions in external.items():
             parent_position = index.get(parent_id)
             if parent_position is not None and parent_position in self.rejected_index:
@@ -470,8 +473,10 @@ class _Planner:
             if parent_position is None and parent_id in self.invalid_ids:
                 continue
             if parent_id in plan.external_prompts:
-                paths[parent_id] = self.view.lineage_path(parent_id)
+                attached.append(parent_id)
                 roots.extend(positions)
+        for start in range(0, len(attached), LOOKUP_CHUNK):
+            paths.update(self.view.lineage_paths(attached[start : start + LOOKUP_CHUNK]))
         roots.extend(
             position
             for position in range(count)
@@ -702,3 +707,79 @@ def plan_import(
         source_order.setdefault(rejection.source, len(source_order))
     planner.report.rejected.sort(key=lambda r: (source_order[r.source], r.line))
     return planner.plan, planner.report
+
+
+def sort_rejections(rejected: list[Rejection], records: Sequence[SourcedRecord]) -> None:
+    """Order rejections as their records came: sources as first seen, then line."""
+    source_order: dict[str, int] = {}
+    for record in records:
+        source_order.setdefault(record.source, len(source_order))
+    for rejection in rejected:
+        source_order.setdefault(rejection.source, len(source_order))
+    rejected.sort(key=lambda r: (source_order[r.source], r.line))
+
+
+def split_by_lineage(
+    records: Sequence[SourcedRecord], group_size: int
+) -> list[list[SourcedRecord]]:
+    """Split records into groups that can be planned and written one after another.
+
+    Records that name each other (as id or parent) land in the same group, so
+    each group holds whole new subtrees and every record it references is
+    either in it or already stored: planning a group never depends on
+    another. Connected records are kept together even beyond ``group_size``;
+    otherwise groups are filled up to about ``group_size`` records, in input
+    order. Records are validated once here (a valid one is handed on as its
+    :class:`~lineage.models.VideoInput`); invalid ones go with the first
+    group, where the planner reports them.
+
+    Examples
+    --------
+    >>> records = [SourcedRecord({"id": i, "prompt": "p", "parent_id": p})
+    ...            for i, p in [("a", None), ("b", None), ("a1", "a"), ("b1", "b")]]
+    >>> [[r.data.id for r in group] for group in split_by_lineage(records, 2)]
+    [['a', 'a1'], ['b', 'b1']]
+
+    Notes
+    -----
+    O(n α(n)) time (union-find over ids) and O(n) memory.
+    """
+    leader: dict[str, str] = {}
+
+    def find(video_id: str) -> str:
+        root = video_id
+        while leader.setdefault(root, root) != root:
+            root = leader[root]
+        while video_id != root:  # path compression
+            leader[video_id], video_id = root, leader[video_id]
+        return root
+
+    checked: list[tuple[SourcedRecord, str | None]] = []
+    for record in records:
+        video = _validate(record)
+        if isinstance(video, Rejection):
+            checked.append((record, None))
+            continue
+        checked.append((SourcedRecord(video, record.source, record.line), video.id))
+        root = find(video.id)
+        if video.parent_id is not None:
+            parent_root = find(video.parent_id)
+            if parent_root != root:
+                leader[parent_root] = root
+    components: dict[str, list[SourcedRecord]] = {}
+    invalid: list[SourcedRecord] = []
+    for record, video_id in checked:
+        if video_id is None:
+            invalid.append(record)
+        else:
+            components.setdefault(find(video_id), []).append(record)
+    groups: list[list[SourcedRecord]] = []
+    current: list[SourcedRecord] = invalid
+    for component in components.values():
+        if current and len(current) + len(component) > group_size:
+            groups.append(current)
+            current = []
+        current.extend(component)
+    if current:
+        groups.append(current)
+    return groups

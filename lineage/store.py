@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lineage.models import GenerationCount, VideoRecord
 
@@ -22,13 +22,38 @@ if TYPE_CHECKING:
     from lineage.importer import ImportReport, SourcedRecord
 
 __all__ = [
+    "VIDEO_ROW_COLUMNS",
     "LineageRow",
     "LineageStore",
     "PathNode",
     "ReadView",
     "VariantGroupRow",
     "VideoOrder",
+    "VideoRow",
 ]
+
+# A stored video as a plain tuple, for whole-store scans that must be fast
+# (export): no model objects, the diff ops as their stored JSON text.
+VIDEO_ROW_COLUMNS = (
+    "id",
+    "parent_id",
+    "prompt",
+    "title",
+    "creator",
+    "created_us",  # microseconds since the epoch, UTC
+    "likes",
+    "views",
+    "generation",
+    "original_id",
+    "derivative_count",
+    "direct_remix_count",
+    "tree_depth",
+    "diff_summary",
+    "variant_key",
+    "similarity",
+    "diff_ops",  # JSON text: [[op, before, after], ...]
+)
+VideoRow = tuple[Any, ...]
 
 
 class VideoOrder(enum.Enum):
@@ -81,6 +106,13 @@ class ReadView(Protocol):
 
     def lineage_path(self, video_id: str) -> list[PathNode]:
         """The video and its ancestors, the video first and its original last."""
+        ...
+
+    def lineage_paths(self, video_ids: Sequence[str]) -> dict[str, list[PathNode]]:
+        """:meth:`lineage_path` of several stored videos (the ones new remixes attach to).
+
+        A backend that serializes writers per tree takes those trees' locks here.
+        """
         ...
 
 
@@ -146,6 +178,10 @@ class LineageStore(Protocol):
 
     # -- whole-store scans (check, export) ------------------------------------
     def iter_lineage_rows(self) -> Iterator[LineageRow]: ...
+
+    def iter_video_rows(self, page_size: int = 2000) -> Iterator[VideoRow]:
+        """Every stored video as a :data:`VideoRow`, parents first, in pages."""
+        ...
 
     def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
         """Every stored video, with its diff, read in pages of ``page_size``.

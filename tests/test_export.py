@@ -36,9 +36,9 @@ QUIET = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
 
 def export_jsonl(store: LineageStore, video_id: str | None = None) -> str:
-    out = io.StringIO()
-    export_lineage(store, video_id, "jsonl", None, text_stream=out)
-    return out.getvalue()
+    out = io.BytesIO()
+    export_lineage(store, video_id, "jsonl", None, binary_stream=out)
+    return out.getvalue().decode("utf-8")
 
 
 def shuffled(records: list[Record], seed: int) -> list[Record]:
@@ -90,7 +90,7 @@ def test_subtree_export_is_the_video_and_its_derivatives_parents_first(
     assert baby["original_id"] == "grandma"
     everything = export_jsonl(store).splitlines()
     assert len(everything) == len(SMALL_TREE)
-    originals = [json.loads(line) for line in everything if '"parent_id": null' in line]
+    originals = [json.loads(line) for line in everything if json.loads(line)["parent_id"] is None]
     assert {line["id"] for line in originals} == {"grandma", "nainai"}
     assert "prompt_diff" not in originals[0]
     nainai = json.loads(export_jsonl(store, "nainai-1"))
@@ -228,3 +228,16 @@ def test_demo_export_lists_every_derivative(tmp_path: Path) -> None:
     count = sum(1 for _ in iter_lineage(store, DEMO_ORIGINAL_ID))
     assert count == store.get_video(DEMO_ORIGINAL_ID).derivative_count + 1  # type: ignore[union-attr]
     store.close()
+
+
+def test_row_and_record_paths_write_identical_lines(store: LineageStore) -> None:
+    from lineage.export import jsonl_line, jsonl_line_from_row
+
+    records = build_forest([Shape("tree", 30), Shape("star", 12)], seed=6)
+    load(store, records + SMALL_TREE)
+    rows = list(store.iter_video_rows(page_size=7))
+    videos = list(store.iter_videos(page_size=7))
+    assert [row[0] for row in rows] == [video.id for video in videos]
+    assert len(rows) == len(records) + len(SMALL_TREE)
+    for row, video in zip(rows, videos, strict=True):
+        assert jsonl_line_from_row(row) == jsonl_line(video)

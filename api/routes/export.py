@@ -26,8 +26,8 @@ from lineage.export import (
     csv_remix_row,
     csv_video_row,
     generation_count_list,
+    iter_jsonl_lines,
     iter_lineage,
-    jsonl_line,
 )
 from lineage.queries import require_video
 from lineage.store import LineageStore
@@ -51,6 +51,19 @@ def _chunks(lines: Iterator[str]) -> Iterator[bytes]:
             buffer, size = [], 0
     if buffer:
         yield "".join(buffer).encode("utf-8")
+
+
+def _byte_chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
+    buffer: list[bytes] = []
+    size = 0
+    for line in lines:
+        buffer.append(line)
+        size += len(line)
+        if size >= _CHUNK_BYTES:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
 
 
 def _csv_lines(store: LineageStore, video_id: str | None, part: str) -> Iterator[str]:
@@ -84,9 +97,8 @@ async def _export(
             raise HTTPException(status_code=404, detail=error.message) from error
     name = video_id or "lineage"
     if file_format == "jsonl":
-        lines = (jsonl_line(video) for video in iter_lineage(store, video_id))
         return StreamingResponse(
-            _chunks(lines),
+            _byte_chunks(iter_jsonl_lines(store, video_id)),
             media_type="application/x-ndjson",
             headers={"content-disposition": f'attachment; filename="{name}.jsonl"'},
         )

@@ -24,22 +24,50 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import neo4j
-from neo4j.exceptions import AuthError, ConstraintError, Neo4jError, ServiceUnavailable
+from neo4j.exceptions import (
+    AuthError,
+    ConstraintError,
+    Neo4jError,
+    ServiceUnavailable,
+    TransientError,
+)
 
-from lineage.errors import StoreUnavailable
-from lineage.importer import ImportPlan, ImportReport, SourcedRecord, plan_import
-from lineage.models import DiffOp, GenerationCount, PromptDiff, VideoRecord, epoch_micros
+from lineage.errors import LimitExceeded, StoreUnavailable
+from lineage.importer import (
+    ImportPlan,
+    ImportReport,
+    SourcedRecord,
+    plan_import,
+    sort_rejections,
+    split_by_lineage,
+)
+from lineage.models import (
+    DiffOp,
+    GenerationCount,
+    PromptDiff,
+    VideoInput,
+    VideoRecord,
+    epoch_micros,
+)
 from lineage.models import from_epoch_micros as _from_micros
 from lineage.progress import progress_bar
 from lineage.queries import NULL_TIME
 from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 
-__all__ = ["BATCH_SIZE", "SCHEMA_DIR", "AsyncNeo4jReads", "Neo4jStore", "apply_schema"]
+__all__ = [
+    "BATCH_SIZE",
+    "GROUP_SIZE",
+    "SCHEMA_DIR",
+    "AsyncNeo4jReads",
+    "Neo4jStore",
+    "apply_schema",
+]
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "neo4j"
 
@@ -47,6 +75,23 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "neo4j"
 # megabyte; scripts/bench_neo4j.py measured 2,000 / 5,000 / 10,000 within a
 # few percent of each other, and smaller batches cost round trips.
 BATCH_SIZE = 5000
+# An import of up to this many records is one transaction: about 450 MB of
+# transaction state for new videos, inside the 716 MB that the default 1 GB
+# heap of scripts/neo4j-local allows all transactions together. A larger,
+# non-atomic one is written one group of whole lineages per transaction,
+# ``import_workers`` transactions at a time, each group about
+# GROUP_SIZE / import_workers records so the total stays the same.
+GROUP_SIZE = 50_000
+# A lineage larger than a group goes in parents-first parts of about
+# PART_SIZE / import_workers records: parts attach to videos stored by the
+# parts before them and update those too, about twice the memory per record.
+PART_SIZE = 20_000
+# The server's refusals of a transaction that outgrows its memory limits
+# (all transactions together, or db.memory.transaction.max for one).
+_OUT_OF_TRANSACTION_MEMORY = {
+    "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+    "Neo.TransientError.General.TransactionMemoryLimit",
+}
 # A writer that loses a race to create the same id retries once it sees it.
 _CONSTRAINT_RETRIES = 3
 
@@ -281,26 +326,40 @@ def apply_schema(driver: neo4j.Driver, database: str) -> None:
 
 
 # -- writes ----------------------------------------------------------------------------------
-_CREATE_ORIGINALS = "UNWIND $rows AS row CREATE (v:Video:Original) SET v = row"
-_CREATE_REMIXES = (
-    "UNWIND $rows AS row "
-    "MATCH (p:Video {id: row.video.parent_id}) "
-    "CREATE (v:Video)-[r:REMIX_OF]->(p) SET v = row.video, r = row.diff "
+# New videos travel as positional rows (see _video_row); a null property is
+# simply not set, so optional fields need no special case.
+_VIDEO_PROPERTIES = (
+    "id: row[0], prompt: row[1], parent_id: row[2], title: row[3], creator: row[4], "
+    "created_us: row[5], likes: row[6], views: row[7], generation: row[8], "
+    "original_id: row[9], derivative_count: row[10], direct_remix_count: row[11], "
+    "tree_depth: row[12], generation_counts: row[13]"
+)
+_CREATE_ORIGINALS = (
+    f"UNWIND $rows AS row CREATE (:Video:Original {{{_VIDEO_PROPERTIES}}}) "
     "RETURN count(*) AS created"
 )
-_UPDATE_AGGREGATES = (
-    "UNWIND $rows AS row MATCH (v:Video {id: row[3]}) "
-    "SET v.derivative_count = v.derivative_count + row[0], "
-    "v.direct_remix_count = v.direct_remix_count + row[1], "
-    "v.tree_depth = CASE WHEN v.tree_depth < row[2] THEN row[2] ELSE v.tree_depth END"
+_CREATE_REMIXES = (
+    "UNWIND $rows AS row "
+    "MATCH (p:Video {id: row[2]}) "
+    f"CREATE (:Video {{{_VIDEO_PROPERTIES}}})-[:REMIX_OF "
+    "{summary: row[14], variant_key: row[15], similarity: row[16], ops: row[17]}]->(p) "
+    "RETURN count(*) AS created"
 )
-_ADD_GENERATION_COUNTS = (
-    "UNWIND $rows AS row MATCH (v:Video {id: row.id}) "
-    "WITH v, row.counts AS delta, coalesce(v.generation_counts, []) AS current "
-    "WITH v, delta, current, "
-    "CASE WHEN size(current) > size(delta) THEN size(current) ELSE size(delta) END AS width "
-    "SET v.generation_counts = "
-    "[i IN range(0, width - 1) | coalesce(current[i], 0) + coalesce(delta[i], 0)]"
+# Stored ancestors of new remixes: every increment in one statement. The
+# per-generation increments come as [generation, count] pairs and land at
+# index generation - v.generation - 1 of the video's list.
+_UPDATE_STORED_AGGREGATES = (
+    "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) "
+    "WITH v, row, coalesce(v.generation_counts, []) AS current "
+    "WITH v, row, current, reduce(width = size(current), pair IN row[4] | "
+    "CASE WHEN pair[0] - v.generation > width THEN pair[0] - v.generation ELSE width END"
+    ") AS width "
+    "SET v.derivative_count = v.derivative_count + row[1], "
+    "v.direct_remix_count = v.direct_remix_count + row[2], "
+    "v.tree_depth = CASE WHEN v.tree_depth < row[3] THEN row[3] ELSE v.tree_depth END, "
+    "v.generation_counts = [i IN range(0, width - 1) | coalesce(current[i], 0) + "
+    "reduce(add = 0, pair IN row[4] | "
+    "add + CASE WHEN pair[0] - v.generation - 1 = i THEN pair[1] ELSE 0 END)]"
 )
 _ADD_VARIANT_GROUPS = (
     "UNWIND $rows AS row "
@@ -313,14 +372,21 @@ _UPDATE_METADATA = (
     "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
     "v.likes = row.likes, v.views = row.views"
 )
-# Taking the original's write lock first serializes writers within one tree
-# (and only there), so their increments apply in turn and cannot deadlock
-# on the ancestors they share.
-_LOCK_TREE_AND_READ_PATH = (
-    "MATCH (v:Video {id: $id}) MATCH (o:Original {id: v.original_id}) "
-    "SET o.write_seq = coalesce(o.write_seq, 0) + 1 "
-    "WITH v MATCH path = (v)-[:REMIX_OF*0..]->(:Original) "
-    "RETURN [n IN nodes(path) | [n.id, n.generation, n.original_id]] AS nodes, "
+# Taking the originals' write locks first serializes writers within one
+# tree (and only there), so their increments apply in turn; locks are taken
+# in id order, so writers spanning several trees cannot deadlock on them.
+_LOCK_TREES_AND_READ_PATHS = (
+    "UNWIND $ids AS id MATCH (v:Video {id: id}) "
+    "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
+    "MATCH (o:Original {id: original_id}) SET o.write_seq = coalesce(o.write_seq, 0) + 1 "
+    "WITH count(o) AS locked "
+    "UNWIND $ids AS id MATCH path = (:Video {id: id})-[:REMIX_OF*0..]->(:Original) "
+    "RETURN id, [n IN nodes(path) | [n.id, n.generation, n.original_id]] AS nodes, "
+    "[e IN relationships(path) | e.variant_key] AS keys"
+)
+_LINEAGE_PATHS = (
+    "UNWIND $ids AS id MATCH path = (:Video {id: id})-[:REMIX_OF*0..]->(:Original) "
+    "RETURN id, [n IN nodes(path) | [n.id, n.generation, n.original_id]] AS nodes, "
     "[e IN relationships(path) | e.variant_key] AS keys"
 )
 
@@ -328,8 +394,10 @@ _LOCK_TREE_AND_READ_PATH = (
 class _TransactionView:
     """The planner's reads, inside the write transaction."""
 
-    def __init__(self, tx: neo4j.ManagedTransaction) -> None:
+    def __init__(self, tx: neo4j.ManagedTransaction, *, lock_trees: bool = True) -> None:
         self.tx = tx
+        # A dry run (read transaction) plans without taking write locks.
+        self.lock_trees = lock_trees
 
     def _run(self, read: _Read[T]) -> T:
         return read.answer(list(self.tx.run(read.cypher, read.parameters)))
@@ -338,7 +406,70 @@ class _TransactionView:
         return self._run(_read_videos(video_ids))
 
     def lineage_path(self, video_id: str) -> list[PathNode]:
-        return _path_nodes(list(self.tx.run(_LOCK_TREE_AND_READ_PATH, {"id": video_id})))
+        return self.lineage_paths([video_id]).get(video_id, [])
+
+    def lineage_paths(self, video_ids: Sequence[str]) -> dict[str, list[PathNode]]:
+        query = _LOCK_TREES_AND_READ_PATHS if self.lock_trees else _LINEAGE_PATHS
+        return {row["id"]: _path_nodes([row]) for row in self.tx.run(query, ids=list(video_ids))}
+
+
+def _too_large(record_count: int) -> LimitExceeded:
+    return LimitExceeded(
+        f"importing {record_count:,} records in one transaction needs more transaction "
+        "memory than the Neo4j server allows (db.memory.transaction.total.max, about 70% "
+        "of its heap); import without --atomic (large inputs are then written in parts) "
+        "or give the server a larger heap"
+    )
+
+
+def _parents_first_parts(
+    records: list[SourcedRecord], part_size: int
+) -> Iterator[list[SourcedRecord]]:
+    """Cut accepted records into parts of about ``part_size``, each record's parent in
+    an earlier part, the same part, or the store; lines of one id stay together.
+
+    Records must be validated (:func:`~lineage.importer.split_by_lineage` hands
+    them on as :class:`~lineage.models.VideoInput`) and free of cycles.
+    """
+    videos = [record.data for record in records]
+    parent_of: dict[str, str | None] = {}
+    for video in videos:
+        assert isinstance(video, VideoInput)
+        parent_of.setdefault(video.id, video.parent_id)
+    level: dict[str, int] = {}
+
+    def generation_in_input(video_id: str) -> int:
+        chain = []
+        while video_id not in level:
+            parent_id = parent_of[video_id]
+            if parent_id is None or parent_id not in parent_of:
+                level[video_id] = 0
+                break
+            chain.append(video_id)
+            video_id = parent_id
+        for member in reversed(chain):
+            level[member] = level[video_id] + 1
+            video_id = member
+        return level[video_id]
+
+    ids = [video.id for video in videos]  # type: ignore[union-attr]
+    first_line: dict[str, int] = {}
+    for at, video_id in enumerate(ids):
+        first_line.setdefault(video_id, at)
+    # Generation by generation; the lines of one id next to each other.
+    order = sorted(
+        range(len(records)),
+        key=lambda at: (generation_in_input(ids[at]), first_line[ids[at]], at),
+    )
+    part: list[int] = []
+    for number, position in enumerate(order):
+        part.append(position)
+        following = ids[order[number + 1]] if number + 1 < len(order) else None
+        if len(part) >= part_size and following != ids[position]:
+            yield [records[at] for at in sorted(part)]  # input order within a part
+            part = []
+    if part:
+        yield [records[at] for at in sorted(part)]
 
 
 def _as_list(by_generation: dict[int, int], base: int | None) -> list[int]:
@@ -352,109 +483,74 @@ def _as_list(by_generation: dict[int, int], base: int | None) -> list[int]:
     return counts
 
 
-def _video_properties(row: tuple[Any, ...], counts: list[int] | None) -> dict[str, Any]:
-    (
-        video_id,
-        parent_id,
-        prompt,
-        title,
-        creator,
-        created_at,
-        likes,
-        views,
-        generation,
-        original_id,
-        derivative_count,
-        direct_remix_count,
-        tree_depth,
-        *_,
-    ) = row
-    properties: dict[str, Any] = {
-        "id": video_id,
-        "prompt": prompt,
-        "likes": likes,
-        "views": views,
-        "generation": generation,
-        "original_id": original_id,
-        "derivative_count": derivative_count,
-        "direct_remix_count": direct_remix_count,
-        "tree_depth": tree_depth,
-    }
-    # Neo4j stores no nulls: absent optional fields are absent properties.
-    if parent_id is not None:
-        properties["parent_id"] = parent_id
-    if title is not None:
-        properties["title"] = title
-    if creator is not None:
-        properties["creator"] = creator
-    if created_at is not None:
-        properties["created_us"] = epoch_micros(created_at)
-    if counts:
-        properties["generation_counts"] = counts
-    return properties
+def _video_row(row: tuple[Any, ...], counts: list[int] | None) -> list[Any]:
+    """A plan row as the positional row the CREATE statements read."""
+    created_at = row[5]
+    return [
+        row[0],  # id
+        row[2],  # prompt
+        row[1],  # parent_id
+        row[3],  # title
+        row[4],  # creator
+        None if created_at is None else epoch_micros(created_at),
+        *row[6:13],  # likes, views, generation, original_id, and the three counters
+        counts or None,
+        *row[13:17],  # summary, variant_key, similarity, ops (None for originals)
+    ]
 
 
 def _write_plan(
     tx: neo4j.ManagedTransaction, plan: ImportPlan, batch_size: int, progress: bool
 ) -> None:
-    # Per-generation increments, keyed by id; new videos take theirs on creation.
-    increments: dict[str, dict[int, int]] = {}
-    for video_id, generation, count in plan.generation_count_rows():
-        increments.setdefault(video_id, {})[generation] = count
+    # New videos' per-generation counts go in with them.
+    fields = plan.fields
+    new_counts = {fields[index][0]: counts for index, counts in plan.generation_counts.items()}
+    # Statements sent but not yet checked: the server runs them while this
+    # process computes the next batch's diffs and rows.
+    pending: list[tuple[neo4j.Result, int, int]] = []
+
+    def check_pending() -> None:
+        for result, expected, generation in pending:
+            created = result.single(strict=True)["created"]
+            if created != expected:  # a parent the plan counted on is missing
+                raise StoreUnavailable(
+                    f"Neo4j created {created} of {expected} videos of generation "
+                    f"{generation}; the import was rolled back"
+                )
+        pending.clear()
+
     with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
         for batch in plan.video_rows(batch_size):
-            originals: list[dict[str, Any]] = []
+            originals: list[list[Any]] = []
             # One statement per generation: a statement's MATCH may run before
             # its own CREATEs, so a remix never shares one with its parent.
-            remixes: dict[int, list[dict[str, Any]]] = {}
+            remixes: dict[int, list[list[Any]]] = {}
             for row in batch:
-                own = increments.pop(row[0], None)
-                counts = _as_list(own, row[8]) if own else None
-                properties = _video_properties(row, counts)
+                own = new_counts.get(row[0])
+                video = _video_row(row, _as_list(own, row[8]) if own else None)
                 if row[1] is None:
-                    originals.append(properties)
+                    originals.append(video)
                 else:
-                    summary, key, similarity, ops = row[13:]
-                    remixes.setdefault(row[8], []).append(
-                        {
-                            "video": properties,
-                            "diff": {
-                                "summary": summary,
-                                "variant_key": key,
-                                "similarity": similarity,
-                                "ops": ops,
-                            },
-                        }
-                    )
+                    remixes.setdefault(row[8], []).append(video)
+            check_pending()
+            bar.update(len(batch))
             if originals:
-                tx.run(_CREATE_ORIGINALS, rows=originals).consume()
+                pending.append((tx.run(_CREATE_ORIGINALS, rows=originals), len(originals), 0))
             for generation in sorted(remixes):
                 rows = remixes[generation]
-                created = tx.run(_CREATE_REMIXES, rows=rows).single(strict=True)["created"]
-                if created != len(rows):  # a parent the plan counted on is missing
-                    raise StoreUnavailable(
-                        f"Neo4j created {created} of {len(rows)} remixes of generation "
-                        f"{generation}; the import was rolled back"
-                    )
-            bar.update(len(batch))
-    # What is left belongs to stored videos: read their generation to index the list.
-    if increments:
-        generations = {
-            row["id"]: row["generation"]
-            for row in tx.run(
-                "UNWIND $ids AS id MATCH (v:Video {id: id}) "
-                "RETURN v.id AS id, v.generation AS generation",
-                ids=list(increments),
-            )
-        }
-        rows = [
-            {"id": video_id, "counts": _as_list(by_generation, generations[video_id])}
-            for video_id, by_generation in increments.items()
+                pending.append((tx.run(_CREATE_REMIXES, rows=rows), len(rows), generation))
+        check_pending()
+    stored = [
+        [
+            video_id,
+            delta.derivative_count,
+            delta.direct_remix_count,
+            delta.tree_depth_floor,
+            [[generation, count] for generation, count in delta.generation_counts.items()],
         ]
-        _run_batches(tx, _ADD_GENERATION_COUNTS, rows, batch_size)
-    _run_batches(
-        tx, _UPDATE_AGGREGATES, [list(row) for row in plan.existing_video_deltas()], batch_size
-    )
+        for video_id, delta in plan.existing.items()
+    ]
+    _run_batches(tx, _UPDATE_STORED_AGGREGATES, stored, batch_size)
     _run_batches(
         tx, _ADD_VARIANT_GROUPS, [list(row) for row in plan.variant_group_rows()], batch_size
     )
@@ -491,6 +587,11 @@ class Neo4jStore:
         Where the server is and who we are (``NEO4J_*`` in the environment).
     batch_size : int
         Rows per ``UNWIND`` statement in imports.
+    group_size : int
+        Records per transaction of a large non-atomic import (whole lineages
+        stay together; a larger lineage goes in parents-first parts).
+    import_workers : int
+        Transactions of one large import written at the same time.
 
     The schema (``schema/neo4j/*.cypher``) is applied when the store opens:
     constraints and indexes that exist are left as they are.
@@ -507,10 +608,14 @@ class Neo4jStore:
         database: str = "neo4j",
         *,
         batch_size: int = BATCH_SIZE,
+        group_size: int = GROUP_SIZE,
+        import_workers: int = 2,
     ) -> None:
         self.uri = uri
         self.database = database
         self.batch_size = batch_size
+        self.group_size = group_size
+        self.import_workers = import_workers
         self._auth = (user, password)
         # Our queries are fixed; the server's hints (e.g. "relationship type
         # does not exist" on an empty database) would only fill the logs.
@@ -560,21 +665,91 @@ class Neo4jStore:
     def import_videos(
         self, records: Iterable[SourcedRecord], *, atomic: bool = False, progress: bool = False
     ) -> ImportReport:
-        # The driver may run the transaction again: keep the input to replay it.
+        # The driver may run a transaction again: keep the input to replay it.
         materialized = list(records)
+        if atomic or len(materialized) <= self.group_size:
+            return self._import_in_one_transaction(materialized, atomic=atomic, progress=progress)
 
+        # Large imports: one transaction per group of whole subtrees (see
+        # split_by_lineage), so a transaction's memory stays bounded. Each
+        # commit leaves the store exact; if one fails, the groups before it
+        # stay written and importing the same input again completes the rest.
+        group_size = max(1, self.group_size // self.import_workers)
+
+        def import_group(group: list[SourcedRecord]) -> ImportReport:
+            if len(group) <= group_size:
+                return self._import_in_one_transaction(group, atomic=False, progress=False)
+            return self._import_large_tree(group, group_size)
+
+        total = ImportReport()
+        groups = split_by_lineage(materialized, group_size)
+        # Groups share no video, so they can be written side by side: one
+        # plans in this process while the server writes another.
+        with (
+            progress_bar(len(materialized), "importing", enabled=progress) as bar,
+            ThreadPoolExecutor(max_workers=self.import_workers) as pool,
+        ):
+            for group, report in zip(groups, pool.map(import_group, groups), strict=True):
+                total.added += report.added
+                total.updated += report.updated
+                total.unchanged += report.unchanged
+                total.rejected += report.rejected
+                bar.update(len(group))
+        sort_rejections(total.rejected, materialized)
+        return total
+
+    def _import_large_tree(self, records: list[SourcedRecord], group_size: int) -> ImportReport:
+        """Import connected records too many for one transaction, in parents-first parts.
+
+        A dry run plans the whole input in a read transaction: its rejections
+        are exactly those one transaction would report. The accepted records
+        are then written in parts of ``group_size``, parents before remixes:
+        each part is an ordinary import onto what the parts before it stored,
+        so every commit leaves the aggregates exact.
+        """
+
+        def dry_run(tx: neo4j.ManagedTransaction) -> ImportReport:
+            return plan_import(records, _TransactionView(tx, lock_trees=False))[1]
+
+        with self._driver.session(database=self.database) as session:
+            planned = session.execute_read(dry_run)
+        refused = {(rejection.source, rejection.line) for rejection in planned.rejected}
+        accepted = [record for record in records if (record.source, record.line) not in refused]
+        total = ImportReport(rejected=list(planned.rejected))
+        part_size = min(group_size, max(1, PART_SIZE // self.import_workers))
+        for part in _parents_first_parts(accepted, part_size):
+            report = self._import_in_one_transaction(part, atomic=False, progress=False)
+            total.added += report.added
+            total.updated += report.updated
+            total.unchanged += report.unchanged
+            total.rejected += report.rejected  # only if another writer got in between
+        return total
+
+    def _import_in_one_transaction(
+        self, records: list[SourcedRecord], *, atomic: bool, progress: bool
+    ) -> ImportReport:
         def work(tx: neo4j.ManagedTransaction) -> ImportReport:
-            plan, report = plan_import(materialized, _TransactionView(tx))
+            plan, report = plan_import(records, _TransactionView(tx))
             if atomic and report.rejected:
                 report.written = False
                 return report
-            _write_plan(tx, plan, self.batch_size, progress)
+            try:
+                _write_plan(tx, plan, self.batch_size, progress)
+            except TransientError as error:
+                # Retrying cannot help a transaction the server has no room for.
+                if error.code in _OUT_OF_TRANSACTION_MEMORY:
+                    raise _too_large(len(records)) from error
+                raise
             return report
 
         for attempt in range(_CONSTRAINT_RETRIES):
             try:
                 with self._driver.session(database=self.database) as session:
                     return session.execute_write(work)
+            except TransientError as error:
+                if error.code in _OUT_OF_TRANSACTION_MEMORY:  # refused at commit
+                    raise _too_large(len(records)) from error
+                raise
             except ConstraintError:
                 # Another writer created one of these ids first; planning
                 # again sees it and treats it as stored.
@@ -642,24 +817,58 @@ class Neo4jStore:
         ):
             yield LineageRow(*row.values())
 
-    def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
-        # Keyset pages in (generation, id) order: parents before remixes.
-        after: tuple[int, str] = (-1, "")
+    def _video_pages(self, page_size: int) -> Iterator[list[neo4j.Record]]:
+        # Generation by generation (parents before remixes), keyset pages by id
+        # within one: the (generation, id) index answers each page in order.
+        # A generation with no video ends the scan: the next one is empty too.
+        generation, after = 0, ""
         while True:
-            page = self._read(
+            page: list[neo4j.Record] = self._read(
                 _Read(
-                    "MATCH (v:Video) WHERE v.generation > $generation "
-                    "OR (v.generation = $generation AND v.id > $id) "
-                    "WITH v ORDER BY v.generation, v.id LIMIT $size "
+                    "MATCH (v:Video) WHERE v.generation = $generation AND v.id > $id "
+                    "WITH v ORDER BY v.id LIMIT $size "
                     f"OPTIONAL MATCH (v)-[r:REMIX_OF]->() RETURN {_VIDEO}",
-                    {"generation": after[0], "id": after[1], "size": page_size},
-                    lambda records: [_record(row["v"], row["r"]) for row in records],
+                    {"generation": generation, "id": after, "size": page_size},
+                    lambda records: records,
                 )
             )
-            yield from page
-            if len(page) < page_size:
+            if page:
+                yield page
+            if len(page) == page_size:
+                after = page[-1]["v"]["id"]
+            elif page or after:
+                generation, after = generation + 1, ""
+            else:
                 return
-            after = (page[-1].generation, page[-1].id)
+
+    def iter_video_rows(self, page_size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        for page in self._video_pages(page_size):
+            for row in page:
+                video, edge = row["v"], row["r"] or {}
+                yield (
+                    video["id"],
+                    video.get("parent_id"),
+                    video["prompt"],
+                    video.get("title"),
+                    video.get("creator"),
+                    video.get("created_us"),
+                    video.get("likes", 0),
+                    video.get("views", 0),
+                    video["generation"],
+                    video["original_id"],
+                    video["derivative_count"],
+                    video["direct_remix_count"],
+                    video["tree_depth"],
+                    edge.get("summary"),
+                    edge.get("variant_key"),
+                    edge.get("similarity"),
+                    edge.get("ops"),
+                )
+
+    def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
+        for page in self._video_pages(page_size):
+            for row in page:
+                yield _record(row["v"], row["r"])
 
     def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]:
         for row in self._stream(

@@ -166,6 +166,11 @@ class _Reader:
     def lineage_path(self, video_id: str) -> list[PathNode]:
         return [PathNode(*row) for row in self.connection.execute(_LINEAGE_PATH, (video_id,))]
 
+    def lineage_paths(self, video_ids: Sequence[str]) -> dict[str, list[PathNode]]:
+        # In process, one indexed walk each costs microseconds; the write
+        # transaction already holds SQLite's single writer lock.
+        return {video_id: self.lineage_path(video_id) for video_id in video_ids}
+
 
 class SQLiteStore:
     """A :class:`~lineage.store.LineageStore` on one SQLite file.
@@ -428,24 +433,31 @@ class SQLiteStore:
         for row in rows:
             yield LineageRow(*row)
 
-    def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
+    def iter_video_rows(self, page_size: int = 2000) -> Iterator[tuple[Any, ...]]:
         # Keyset pages by write order (parents are written before remixes);
         # each page is its own short read, so writers are never held back.
-        after = -1
-        while True:
-            rows = (
-                self._conn()
-                .execute(
+        # A connection of its own with a small page cache: a scan reads each
+        # page once, and a large cache would only grow the process.
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA cache_size = -8192")
+            after = -1
+            while True:
+                rows = connection.execute(
                     f"SELECT seq, {_COLUMNS} FROM videos WHERE seq > ? ORDER BY seq LIMIT ?",
                     (after, page_size),
-                )
-                .fetchall()
-            )
-            for row in rows:
-                yield _record(row[1:])
-            if len(rows) < page_size:
-                return
-            after = rows[-1][0]
+                ).fetchall()
+                for row in rows:
+                    yield row[1:]
+                if len(rows) < page_size:
+                    return
+                after = rows[-1][0]
+        finally:
+            connection.close()
+
+    def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
+        for row in self.iter_video_rows(page_size):
+            yield _record(row)
 
     def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]:
         yield from self._conn().execute("SELECT video_id, generation, count FROM generation_counts")

@@ -1,0 +1,136 @@
+"""Large imports on Neo4j are written one group of whole subtrees per transaction.
+
+Splitting must not change any answer: the same input gives the same report
+(every line counted once, rejections in input order) and the same store as
+one SQLite transaction does.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from lineage.importer import SourcedRecord, split_by_lineage
+from lineage.store import LineageStore
+from lineage.stores.sqlite import SQLiteStore
+
+from ..conftest import StoreFactory
+from ..forests import Shape, build_forest
+from ..lineage_snapshot import snapshot
+
+
+def _ids(groups: list[list[SourcedRecord]]) -> list[list[str]]:
+    return [[getattr(r.data, "id", "?") for r in group] for group in groups]
+
+
+def _records(rows: list[dict[str, object] | str]) -> list[SourcedRecord]:
+    return [SourcedRecord(row, "in.jsonl", n) for n, row in enumerate(rows, 1)]
+
+
+def test_split_keeps_connected_records_together() -> None:
+    records = _records(
+        [
+            {"id": "a", "prompt": "p"},
+            {"id": "x1", "prompt": "p", "parent_id": "stored"},
+            {"id": "a2", "prompt": "p", "parent_id": "a1"},
+            {"id": "a1", "prompt": "p", "parent_id": "a"},
+            {"id": "b", "prompt": "p"},
+            {"id": "x2", "prompt": "p", "parent_id": "stored"},
+        ]
+    )
+    groups = split_by_lineage(records, 2)
+    # a's subtree stays whole beyond the group size; two remixes of one
+    # stored parent share it too.
+    assert _ids(groups) == [["a", "a2", "a1"], ["x1", "x2"], ["b"]]
+
+
+def test_split_sends_invalid_records_to_the_first_group() -> None:
+    records = _records(["{not json", {"id": "a", "prompt": "p"}, {"id": "b", "prompt": ""}])
+    groups = split_by_lineage(records, 1)
+    assert [r.line for r in groups[0]] == [1, 3]
+    assert _ids(groups[1:]) == [["a"]]
+
+
+def test_split_of_a_repeated_id_keeps_both_lines_together() -> None:
+    records = _records(
+        [{"id": "a", "prompt": "p"}, {"id": "b", "prompt": "p"}, {"id": "a", "prompt": "q"}]
+    )
+    assert _ids(split_by_lineage(records, 1)) == [["a", "a"], ["b"]]
+
+
+def _mixed_input() -> list[str]:
+    records = build_forest([Shape("tree", 40), Shape("chain", 12), Shape("star", 30)], seed=8)
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    random.Random(2).shuffle(lines)
+    bad = [
+        "{not json",
+        json.dumps({"id": "orphan", "prompt": "p", "parent_id": "missing"}),
+        json.dumps({"id": "empty", "prompt": " "}),
+        lines[5],  # a repeated line: unchanged
+        json.dumps({**json.loads(lines[7]), "prompt": "changed prompt"}),  # a conflict
+    ]
+    for offset, line in enumerate(bad):
+        lines.insert(10 + 17 * offset, line)
+    return lines
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("backend", [pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.mark.parametrize("group_size", [1, 7, 50])
+def test_grouped_import_equals_one_transaction(
+    make_store: StoreFactory, tmp_path: Path, group_size: int
+) -> None:
+    lines = _mixed_input()
+    reference = SQLiteStore(tmp_path / "reference.db")
+    expected = reference.import_videos(_records(list(lines)))
+    store: LineageStore = make_store()
+    store.group_size = group_size  # type: ignore[attr-defined]
+    report = store.import_videos(_records(list(lines)))
+    assert expected.rejected, "the input must exercise rejections"
+    assert (report.added, report.updated, report.unchanged) == (
+        expected.added,
+        expected.updated,
+        expected.unchanged,
+    )
+    assert [(r.line, r.code, r.reason) for r in report.rejected] == [
+        (r.line, r.code, r.reason) for r in expected.rejected
+    ]
+    assert snapshot(store) == snapshot(reference)
+    reference.close()
+
+
+@pytest.mark.parametrize("backend", [pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.mark.parametrize("group_size", [5, 40])
+def test_a_tree_larger_than_a_transaction_is_written_in_exact_parts(
+    make_store: StoreFactory, tmp_path: Path, group_size: int
+) -> None:
+    """One connected input above the group size: a dry run, then parents-first parts."""
+    records = build_forest([Shape("tree", 150), Shape("chain", 30)], seed=12)
+    # Attach the chain under the tree, so the input is one lineage.
+    records[150] = {**records[150], "parent_id": records[3]["id"]}
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    random.Random(4).shuffle(lines)
+    lines.insert(20, lines[30])  # a repeated line
+    lines.insert(60, json.dumps({"id": "loop-a", "prompt": "p", "parent_id": "loop-b"}))
+    lines.insert(61, json.dumps({"id": "loop-b", "prompt": "p", "parent_id": "loop-a"}))
+    changed = {**json.loads(lines[90]), "prompt": "another prompt"}
+    lines.insert(95, json.dumps(changed))  # a conflicting repeat
+    reference = SQLiteStore(tmp_path / "reference.db")
+    expected = reference.import_videos(_records(list(lines)))
+    store: LineageStore = make_store()
+    store.group_size = group_size  # type: ignore[attr-defined]
+    report = store.import_videos(_records(list(lines)))
+    assert len(expected.rejected) == 3  # the two-video cycle and the conflict
+    assert (report.added, report.updated, report.unchanged) == (
+        expected.added,
+        expected.updated,
+        expected.unchanged,
+    )
+    assert [(r.line, r.code, r.reason) for r in report.rejected] == [
+        (r.line, r.code, r.reason) for r in expected.rejected
+    ]
+    assert snapshot(store) == snapshot(reference)
+    reference.close()
