@@ -6,13 +6,15 @@ similarity, ops}]->(parent)`` edges. Per-generation counts are a list
 property of each video (index 0 is the generation just below it); variant
 groups are ``(:VariantGroup {parent_id, key, remix_count, reach})`` nodes.
 
-Every import is one managed write transaction (retried by the driver on
-transient errors and deadlocks): the planner of :mod:`lineage.importer`
-reads through the transaction and the plan is written in ``UNWIND`` batches
-in the same transaction, aggregates included, so counts never drift.
-Before it reads a stored tree, a writer takes the write lock of that tree's
-original, so writers remixing in one tree serialize there and every
-increment is applied to what the previous writer committed.
+Writes are managed write transactions (retried by the driver on transient
+errors and deadlocks): the planner of :mod:`lineage.importer` reads through
+the transaction and the plan is written in ``UNWIND`` batches in the same
+transaction, aggregates included, so counts never drift. Before it reads a
+stored tree, a writer takes the write lock of that tree's original, so
+writers remixing in one tree serialize there and every increment is applied
+to what the previous writer committed. Large imports are split into
+transactions that each leave the store exact (see
+:meth:`Neo4jStore.import_videos`).
 
 Reads are single Cypher queries. Each is built once as a :class:`_Read`
 (Cypher, parameters, and how to turn the records into the answer), run by
@@ -63,6 +65,7 @@ from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 __all__ = [
     "BATCH_SIZE",
     "GROUP_SIZE",
+    "PART_SIZE",
     "SCHEMA_DIR",
     "AsyncNeo4jReads",
     "Neo4jStore",
@@ -71,9 +74,9 @@ __all__ = [
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema" / "neo4j"
 
-# Rows per UNWIND batch. 5,000 keeps each statement's parameters near a
-# megabyte; scripts/bench_neo4j.py measured 2,000 / 5,000 / 10,000 within a
-# few percent of each other, and smaller batches cost round trips.
+# Rows per UNWIND statement: each statement's parameters stay near a
+# megabyte, and a 42,084-video import is a dozen statements, not thousands
+# of round trips.
 BATCH_SIZE = 5000
 # An import of up to this many records is one transaction: about 450 MB of
 # transaction state for new videos, inside the 716 MB that the default 1 GB
@@ -472,10 +475,9 @@ def _parents_first_parts(
         yield [records[at] for at in sorted(part)]
 
 
-def _as_list(by_generation: dict[int, int], base: int | None) -> list[int]:
-    """Increments by absolute generation as a list from ``base + 1`` (the video's own
-    generation is ``base``)."""
-    assert base is not None
+def _as_list(by_generation: dict[int, int], base: int) -> list[int]:
+    """Counts by absolute generation as the stored list of a video of generation
+    ``base``: index 0 is generation ``base + 1``."""
     width = max(by_generation) - base
     counts = [0] * width
     for generation, count in by_generation.items():
@@ -670,10 +672,11 @@ class Neo4jStore:
         if atomic or len(materialized) <= self.group_size:
             return self._import_in_one_transaction(materialized, atomic=atomic, progress=progress)
 
-        # Large imports: one transaction per group of whole subtrees (see
-        # split_by_lineage), so a transaction's memory stays bounded. Each
-        # commit leaves the store exact; if one fails, the groups before it
-        # stay written and importing the same input again completes the rest.
+        # Large imports: one transaction per group of whole lineages (see
+        # split_by_lineage; a lineage larger than a group goes in parts), so
+        # a transaction's memory stays bounded. Each commit leaves the store
+        # exact; if one fails, what was committed stays and importing the
+        # same input again completes the rest.
         group_size = max(1, self.group_size // self.import_workers)
 
         def import_group(group: list[SourcedRecord]) -> ImportReport:
