@@ -431,44 +431,34 @@ def _parents_first_parts(
     """Cut accepted records into parts of about ``part_size``, each record's parent in
     an earlier part, the same part, or the store; lines of one id stay together.
 
+    Parts follow a depth-first walk of the input's trees, so a part holds
+    whole subtrees where it can: few of its records attach to videos of
+    earlier parts, and each part updates few stored ancestors.
+
     Records must be validated (:func:`~lineage.importer.split_by_lineage` hands
     them on as :class:`~lineage.models.VideoInput`) and free of cycles.
     """
-    videos = [record.data for record in records]
+    lines_of: dict[str, list[int]] = {}
     parent_of: dict[str, str | None] = {}
-    for video in videos:
+    for at, record in enumerate(records):
+        video = record.data
         assert isinstance(video, VideoInput)
+        lines_of.setdefault(video.id, []).append(at)
         parent_of.setdefault(video.id, video.parent_id)
-    level: dict[str, int] = {}
-
-    def generation_in_input(video_id: str) -> int:
-        chain = []
-        while video_id not in level:
-            parent_id = parent_of[video_id]
-            if parent_id is None or parent_id not in parent_of:
-                level[video_id] = 0
-                break
-            chain.append(video_id)
-            video_id = parent_id
-        for member in reversed(chain):
-            level[member] = level[video_id] + 1
-            video_id = member
-        return level[video_id]
-
-    ids = [video.id for video in videos]  # type: ignore[union-attr]
-    first_line: dict[str, int] = {}
-    for at, video_id in enumerate(ids):
-        first_line.setdefault(video_id, at)
-    # Generation by generation; the lines of one id next to each other.
-    order = sorted(
-        range(len(records)),
-        key=lambda at: (generation_in_input(ids[at]), first_line[ids[at]], at),
-    )
+    children: dict[str, list[str]] = {}
+    tops: list[str] = []
+    for video_id, parent_id in parent_of.items():
+        if parent_id is not None and parent_id in parent_of:
+            children.setdefault(parent_id, []).append(video_id)
+        else:
+            tops.append(video_id)
     part: list[int] = []
-    for number, position in enumerate(order):
-        part.append(position)
-        following = ids[order[number + 1]] if number + 1 < len(order) else None
-        if len(part) >= part_size and following != ids[position]:
+    stack = list(reversed(tops))
+    while stack:
+        video_id = stack.pop()
+        part.extend(lines_of[video_id])
+        stack.extend(reversed(children.get(video_id, ())))
+        if len(part) >= part_size:
             yield [records[at] for at in sorted(part)]  # input order within a part
             part = []
     if part:
