@@ -13,10 +13,11 @@ directly (see the README), with the same property names as the Neo4j store.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -30,6 +31,7 @@ from lineage.store import LineageStore, VideoOrder, VideoRow
 
 __all__ = [
     "CSV_GROUP_HEADER",
+    "CSV_HEADERS",
     "CSV_REMIX_HEADER",
     "CSV_VIDEO_HEADER",
     "EXPORT_FORMATS",
@@ -38,6 +40,7 @@ __all__ = [
     "csv_video_row",
     "export_lineage",
     "generation_count_list",
+    "iter_csv_rows",
     "iter_jsonl_lines",
     "iter_lineage",
     "jsonl_line",
@@ -301,36 +304,49 @@ def generation_count_list(store: LineageStore, video: VideoRecord) -> list[int]:
     return values
 
 
+CSV_HEADERS = {
+    "videos": CSV_VIDEO_HEADER,
+    "remixes": CSV_REMIX_HEADER,
+    "variant_groups": CSV_GROUP_HEADER,
+}
+
+
+def iter_csv_rows(
+    store: LineageStore, video_id: str | None, parts: Sequence[str] = tuple(CSV_HEADERS)
+) -> Iterator[tuple[str, list[object]]]:
+    """(file part, row) of the CSV export, video by video; only the parts asked for
+    are read from the store."""
+    for video in iter_lineage(store, video_id):
+        if "videos" in parts:
+            yield "videos", csv_video_row(video, generation_count_list(store, video))
+        if "remixes" in parts and video.parent_id is not None:
+            yield "remixes", csv_remix_row(video)
+        if "variant_groups" in parts and video.direct_remix_count:
+            for group in store.variant_groups(video.id, video.direct_remix_count):
+                yield (
+                    "variant_groups",
+                    [video.id, group.key, group.remix_count, group.reach, "VariantGroup"],
+                )
+
+
 def write_csv(
     store: LineageStore, video_id: str | None, base: Path, *, progress: bool = False
 ) -> dict[str, Path]:
     """Write the lineage as neo4j-admin import CSV files; returns their paths."""
     paths = csv_paths(base)
-    total = lineage_size(store, video_id)
-    with (
-        paths["videos"].open("w", encoding="utf-8", newline="") as videos_file,
-        paths["remixes"].open("w", encoding="utf-8", newline="") as remixes_file,
-        paths["variant_groups"].open("w", encoding="utf-8", newline="") as groups_file,
-        progress_bar(total, "exporting", enabled=progress) as bar,
-    ):
-        videos, remixes, groups = (
-            csv.writer(videos_file),
-            csv.writer(remixes_file),
-            csv.writer(groups_file),
+    with contextlib.ExitStack() as stack:
+        writers = {}
+        for part, path in paths.items():
+            stream = stack.enter_context(path.open("w", encoding="utf-8", newline=""))
+            writers[part] = csv.writer(stream)
+            writers[part].writerow(CSV_HEADERS[part])
+        bar = stack.enter_context(
+            progress_bar(lineage_size(store, video_id), "exporting", enabled=progress)
         )
-        videos.writerow(CSV_VIDEO_HEADER)
-        remixes.writerow(CSV_REMIX_HEADER)
-        groups.writerow(CSV_GROUP_HEADER)
-        for video in iter_lineage(store, video_id):
-            videos.writerow(csv_video_row(video, generation_count_list(store, video)))
-            if video.parent_id is not None:
-                remixes.writerow(csv_remix_row(video))
-            if video.direct_remix_count:
-                for group in store.variant_groups(video.id, video.direct_remix_count):
-                    groups.writerow(
-                        [video.id, group.key, group.remix_count, group.reach, "VariantGroup"]
-                    )
-            bar.update(1)
+        for part, row in iter_csv_rows(store, video_id):
+            writers[part].writerow(row)
+            if part == "videos":  # one per video
+                bar.update(1)
     return paths
 
 

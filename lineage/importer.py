@@ -135,6 +135,13 @@ class ImportReport:
     def total(self) -> int:
         return self.added + self.updated + self.unchanged + len(self.rejected)
 
+    def add(self, other: ImportReport) -> None:
+        """Count another part of the same input into this report."""
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+
 
 def iter_jsonl(stream: IO[bytes] | IO[str], source: str) -> Iterator[SourcedRecord]:
     """Yield the non-blank lines of a JSONL stream as :class:`SourcedRecord`."""

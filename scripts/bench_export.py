@@ -38,10 +38,11 @@ MEASURED = (
 )
 
 
-def export(args: list[str], env: dict[str, str], count: int, label: str) -> None:
+def export(output: Path, env: dict[str, str], label: str) -> int:
+    """Export the whole store to ``output`` as JSONL; print and return the line count."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", MEASURED, *args],
+        [sys.executable, "-c", MEASURED, "export", "--format", "jsonl", "-o", str(output)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -50,12 +51,14 @@ def export(args: list[str], env: dict[str, str], count: int, label: str) -> None
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        sys.exit(f"export failed:\n{result.stderr[-3000:]}")
+        sys.exit(f"{label} export failed:\n{result.stderr[-3000:]}")
+    count = sum(1 for _ in output.open(encoding="utf-8"))
     peak_mib = int(result.stderr.strip().splitlines()[-1]) / 1024
     print(
-        f"{label}: {count:,} videos in {elapsed:.1f} s = {count / elapsed:,.0f} videos/s, "
-        f"peak memory {peak_mib:,.0f} MiB"
+        f"{label}, whole store: {count:,} videos in {elapsed:.1f} s = "
+        f"{count / elapsed:,.0f} videos/s, peak memory {peak_mib:,.0f} MiB"
     )
+    return count
 
 
 def main() -> None:
@@ -78,31 +81,10 @@ def main() -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    export(
-        ["export", "--format", "jsonl", "-o", str(output)], env, args.size, "SQLite, whole store"
-    )
-    lines = sum(1 for _ in output.open(encoding="utf-8"))
+    lines = export(output, env, "SQLite")
     assert lines == args.size, lines
     if os.environ.get("NEO4J_URI"):
-        neo4j_env = {**os.environ, "LINEAGE_STORE": "neo4j"}
-        started = time.perf_counter()
-        result = subprocess.run(
-            [sys.executable, "-c", MEASURED, "export", "--format", "jsonl", "-o", str(output)],
-            cwd=ROOT,
-            env=neo4j_env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        elapsed = time.perf_counter() - started
-        if result.returncode != 0:
-            sys.exit(f"Neo4j export failed:\n{result.stderr[-3000:]}")
-        total = sum(1 for _ in output.open(encoding="utf-8"))
-        peak_mib = int(result.stderr.strip().splitlines()[-1]) / 1024
-        print(
-            f"Neo4j, whole store: {total:,} videos in {elapsed:.1f} s = "
-            f"{total / elapsed:,.0f} videos/s, peak memory {peak_mib:,.0f} MiB"
-        )
+        export(output, {**os.environ, "LINEAGE_STORE": "neo4j"}, "Neo4j")
     for path in workdir.iterdir():
         path.unlink()
     workdir.rmdir()

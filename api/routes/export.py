@@ -19,16 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import StoreDep
 from lineage.errors import VideoNotFound
-from lineage.export import (
-    CSV_GROUP_HEADER,
-    CSV_REMIX_HEADER,
-    CSV_VIDEO_HEADER,
-    csv_remix_row,
-    csv_video_row,
-    generation_count_list,
-    iter_jsonl_lines,
-    iter_lineage,
-)
+from lineage.export import CSV_HEADERS, iter_csv_rows, iter_jsonl_lines
 from lineage.queries import require_video
 from lineage.store import LineageStore
 
@@ -40,20 +31,7 @@ router = APIRouter(tags=["export"])
 _CHUNK_BYTES = 64 * 1024
 
 
-def _chunks(lines: Iterator[str]) -> Iterator[bytes]:
-    buffer: list[str] = []
-    size = 0
-    for line in lines:
-        buffer.append(line)
-        size += len(line)
-        if size >= _CHUNK_BYTES:
-            yield "".join(buffer).encode("utf-8")
-            buffer, size = [], 0
-    if buffer:
-        yield "".join(buffer).encode("utf-8")
-
-
-def _byte_chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
+def _chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
     buffer: list[bytes] = []
     size = 0
     for line in lines:
@@ -66,25 +44,17 @@ def _byte_chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
         yield b"".join(buffer)
 
 
-def _csv_lines(store: LineageStore, video_id: str | None, part: str) -> Iterator[str]:
+def _csv_lines(store: LineageStore, video_id: str | None, part: str) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.writer(out)
-    header = {"videos": CSV_VIDEO_HEADER, "remixes": CSV_REMIX_HEADER}.get(part, CSV_GROUP_HEADER)
-    writer.writerow(header)
-    for video in iter_lineage(store, video_id):
-        if part == "videos":
-            writer.writerow(csv_video_row(video, generation_count_list(store, video)))
-        elif part == "remixes" and video.parent_id is not None:
-            writer.writerow(csv_remix_row(video))
-        elif part == "variant_groups" and video.direct_remix_count:
-            for group in store.variant_groups(video.id, video.direct_remix_count):
-                writer.writerow(
-                    [video.id, group.key, group.remix_count, group.reach, "VariantGroup"]
-                )
-        if out.tell():
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
+    writer.writerow(CSV_HEADERS[part])
+    for _, row in iter_csv_rows(store, video_id, (part,)):
+        writer.writerow(row)
+        yield out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
+    if out.tell():
+        yield out.getvalue().encode("utf-8")
 
 
 async def _export(
@@ -98,7 +68,7 @@ async def _export(
     name = video_id or "lineage"
     if file_format == "jsonl":
         return StreamingResponse(
-            _byte_chunks(iter_jsonl_lines(store, video_id)),
+            _chunks(iter_jsonl_lines(store, video_id)),
             media_type="application/x-ndjson",
             headers={"content-disposition": f'attachment; filename="{name}.jsonl"'},
         )

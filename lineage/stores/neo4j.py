@@ -178,15 +178,8 @@ def _path_nodes(records: list[neo4j.Record]) -> list[PathNode]:
     ]
 
 
-_LINEAGE_PATH = (
-    "MATCH path = (v:Video {id: $id})-[:REMIX_OF*0..]->(:Original) "
-    "RETURN [n IN nodes(path) | [n.id, n.generation, n.original_id]] AS nodes, "
-    "[e IN relationships(path) | e.variant_key] AS keys"
-)
-
-
 def _read_lineage_path(video_id: str) -> _Read[list[PathNode]]:
-    return _Read(_LINEAGE_PATH, {"id": video_id}, _path_nodes)
+    return _Read(_LINEAGE_PATHS, {"ids": [video_id]}, _path_nodes)
 
 
 def _read_generation_counts_many(
@@ -378,19 +371,16 @@ _UPDATE_METADATA = (
 # Taking the originals' write locks first serializes writers within one
 # tree (and only there), so their increments apply in turn; locks are taken
 # in id order, so writers spanning several trees cannot deadlock on them.
-_LOCK_TREES_AND_READ_PATHS = (
-    "UNWIND $ids AS id MATCH (v:Video {id: id}) "
-    "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
-    "MATCH (o:Original {id: original_id}) SET o.write_seq = coalesce(o.write_seq, 0) + 1 "
-    "WITH count(o) AS locked "
-    "UNWIND $ids AS id MATCH path = (:Video {id: id})-[:REMIX_OF*0..]->(:Original) "
-    "RETURN id, [n IN nodes(path) | [n.id, n.generation, n.original_id]] AS nodes, "
-    "[e IN relationships(path) | e.variant_key] AS keys"
-)
 _LINEAGE_PATHS = (
     "UNWIND $ids AS id MATCH path = (:Video {id: id})-[:REMIX_OF*0..]->(:Original) "
     "RETURN id, [n IN nodes(path) | [n.id, n.generation, n.original_id]] AS nodes, "
     "[e IN relationships(path) | e.variant_key] AS keys"
+)
+_LOCK_TREES_AND_READ_PATHS = (
+    "UNWIND $ids AS id MATCH (v:Video {id: id}) "
+    "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
+    "MATCH (o:Original {id: original_id}) SET o.write_seq = coalesce(o.write_seq, 0) + 1 "
+    f"WITH count(o) AS locked {_LINEAGE_PATHS}"
 )
 
 
@@ -683,10 +673,7 @@ class Neo4jStore:
             ThreadPoolExecutor(max_workers=self.import_workers) as pool,
         ):
             for group, report in zip(groups, pool.map(import_group, groups), strict=True):
-                total.added += report.added
-                total.updated += report.updated
-                total.unchanged += report.unchanged
-                total.rejected += report.rejected
+                total.add(report)
                 bar.update(len(group))
         sort_rejections(total.rejected, materialized)
         return total
@@ -711,11 +698,8 @@ class Neo4jStore:
         total = ImportReport(rejected=list(planned.rejected))
         part_size = min(group_size, max(1, PART_SIZE // self.import_workers))
         for part in _parents_first_parts(accepted, part_size):
-            report = self._import_in_one_transaction(part, atomic=False, progress=False)
-            total.added += report.added
-            total.updated += report.updated
-            total.unchanged += report.unchanged
-            total.rejected += report.rejected  # only if another writer got in between
+            # Rejections here only if another writer got in between.
+            total.add(self._import_in_one_transaction(part, atomic=False, progress=False))
         return total
 
     def _import_in_one_transaction(
