@@ -31,21 +31,28 @@ pytestmark = pytest.mark.neo4j
 SCRIPT = ROOT / "scripts" / "neo4j-local"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: every probe stays bound until all are chosen."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def test_csv_export_imports_with_neo4j_admin(tmp_path: Path) -> None:
     source = SQLiteStore(tmp_path / "source.db")
     load(source, SMALL_TREE + build_forest([Shape("tree", 300), Shape("star", 200)], seed=3))
     export_lineage(source, None, "csv", tmp_path / "lineage.csv")
+    bolt_port, http_port = free_ports(2)
     env = {
         **os.environ,
         "LINEAGE_NEO4J_INSTANCE": str(tmp_path / "scratch"),
-        "LINEAGE_NEO4J_BOLT_PORT": str(free_port()),
-        "LINEAGE_NEO4J_HTTP_PORT": str(free_port()),
+        "LINEAGE_NEO4J_BOLT_PORT": str(bolt_port),
+        "LINEAGE_NEO4J_HTTP_PORT": str(http_port),
         "LINEAGE_NEO4J_HEAP_MAX": "512m",
         "LINEAGE_NEO4J_HEAP_INITIAL": "512m",
     }
