@@ -20,7 +20,7 @@ from api.graphql.http import LineageGraphQLRouter
 from api.graphql.schema import build_schema
 from api.middleware import BodySizeLimit
 from api.routes import export, health
-from lineage.config import LineageSettings
+from lineage.config import LineageSettings, read_settings
 from lineage.store import LineageStore
 from lineage.stores import open_store
 
@@ -54,7 +54,7 @@ def create_app(
     lineage_settings : LineageSettings, optional
         Which store to open when ``store`` is not given.
     """
-    settings = settings or ApiSettings()
+    settings = settings or read_settings(ApiSettings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +63,7 @@ def create_app(
             _settle_heap()
             yield
             return
-        opened = open_store(lineage_settings or LineageSettings())
+        opened = open_store(lineage_settings or read_settings(LineageSettings))
         app.state.store = opened
         _settle_heap()
         try:

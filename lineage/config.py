@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["LineageSettings"]
+from lineage.errors import InvalidInput
+
+__all__ = ["LineageSettings", "read_settings"]
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 
 class LineageSettings(BaseSettings):
@@ -16,7 +20,9 @@ class LineageSettings(BaseSettings):
 
     ``LINEAGE_STORE`` picks the backend (``sqlite``, the default, or ``neo4j``);
     ``LINEAGE_DB`` is the SQLite file; ``NEO4J_URI``, ``NEO4J_USER``,
-    ``NEO4J_PASSWORD`` and ``NEO4J_DATABASE`` reach a Neo4j server.
+    ``NEO4J_PASSWORD`` and ``NEO4J_DATABASE`` reach a Neo4j server;
+    ``LINEAGE_NEO4J_IMPORT_GROUP`` bounds the records per transaction of a
+    large Neo4j import (for a server with a small heap).
     """
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
@@ -38,3 +44,35 @@ class LineageSettings(BaseSettings):
     neo4j_database: str = Field(
         default="neo4j", validation_alias=AliasChoices("NEO4J_DATABASE", "neo4j_database")
     )
+    # Records per transaction of a large Neo4j import (None: the store's default).
+    neo4j_import_group: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=AliasChoices("LINEAGE_NEO4J_IMPORT_GROUP", "neo4j_import_group"),
+    )
+
+
+def read_settings(settings_class: type[SettingsT]) -> SettingsT:
+    """Read settings from the environment; a bad value is an
+    :class:`~lineage.errors.InvalidInput` naming the variable, not a traceback.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["LINEAGE_STORE"] = "postgres"
+    >>> read_settings(LineageSettings)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    lineage.errors.InvalidInput: invalid configuration: LINEAGE_STORE='postgres': Input ...
+    >>> del os.environ["LINEAGE_STORE"]
+    """
+    try:
+        return settings_class()
+    except ValidationError as error:
+        prefix = str(settings_class.model_config.get("env_prefix") or "")
+        problems = []
+        for detail in error.errors(include_url=False):
+            name = ".".join(str(part) for part in detail["loc"])
+            if not name.isupper():  # a field name, not its variable's
+                name = (prefix + name).upper()
+            problems.append(f"{name}={detail['input']!r}: {detail['msg']}")
+        raise InvalidInput("invalid configuration: " + "; ".join(problems)) from None

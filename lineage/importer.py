@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
+import orjson
 from pydantic import ValidationError
 
 from lineage.diff import diff_fields
@@ -39,6 +40,7 @@ __all__ = [
     "plan_import",
     "sort_rejections",
     "split_by_lineage",
+    "validated",
 ]
 
 # Lookups against the store are sent in chunks of this many ids.
@@ -197,6 +199,38 @@ def _peek_id(data: object) -> str | None:
     return None
 
 
+def _peek_ids(data: object) -> tuple[str | None, str | None]:
+    """A record's ``id`` and ``parent_id`` as far as they can be read, without
+    validating the rest (for grouping; the planner validates)."""
+    if isinstance(data, VideoInput):
+        return data.id, data.parent_id
+    if isinstance(data, str | bytes):
+        try:
+            data = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None, None
+    if not isinstance(data, Mapping):
+        return None, None
+    video_id, parent_id = data.get("id"), data.get("parent_id")
+    if not isinstance(video_id, str):
+        return None, None
+    return video_id, parent_id if isinstance(parent_id, str) else None
+
+
+def validated(records: Iterable[SourcedRecord]) -> list[SourcedRecord]:
+    """The records with each valid one's data as its :class:`~lineage.models.VideoInput`
+    (invalid ones are left as they are, for the planner to report)."""
+    checked = []
+    for record in records:
+        video = _validate(record)
+        checked.append(
+            record
+            if isinstance(video, Rejection)
+            else SourcedRecord(video, record.source, record.line)
+        )
+    return checked
+
+
 def _validate(record: SourcedRecord) -> VideoInput | Rejection:
     data = record.data
     try:
@@ -310,7 +344,7 @@ class ImportPlan:
                     fields[parent][2] if parent >= 0 else self.external_prompts[parent_id]
                 )
                 summary, key, similarity, diff_ops = diff_fields(parent_prompt, prompt)
-                ops = json.dumps(diff_ops, ensure_ascii=False)
+                ops = orjson.dumps(diff_ops).decode()
                 group = groups.get((parent_id, key))
                 if group is None:
                     groups[(parent_id, key)] = [1, 1 + self.derivative_count[index]]
@@ -736,15 +770,16 @@ def split_by_lineage(
     either in it or already stored: planning a group never depends on
     another. Connected records are kept together even beyond ``group_size``;
     otherwise groups are filled up to about ``group_size`` records, in input
-    order. Records are validated once here (a valid one is handed on as its
-    :class:`~lineage.models.VideoInput`); invalid ones go with the first
-    group, where the planner reports them.
+    order. Only each record's ``id`` and ``parent_id`` are read here; the
+    planner validates the rest, so a record rejected there is in the same
+    group as its remixes, which learn why. Records whose id cannot be read
+    go with the first group, where the planner reports them.
 
     Examples
     --------
     >>> records = [SourcedRecord({"id": i, "prompt": "p", "parent_id": p})
     ...            for i, p in [("a", None), ("b", None), ("a1", "a"), ("b1", "b")]]
-    >>> [[r.data.id for r in group] for group in split_by_lineage(records, 2)]
+    >>> [[r.data["id"] for r in group] for group in split_by_lineage(records, 2)]
     [['a', 'a1'], ['b', 'b1']]
 
     Notes
@@ -763,14 +798,13 @@ def split_by_lineage(
 
     checked: list[tuple[SourcedRecord, str | None]] = []
     for record in records:
-        video = _validate(record)
-        if isinstance(video, Rejection):
-            checked.append((record, None))
+        video_id, parent_id = _peek_ids(record.data)
+        checked.append((record, video_id))
+        if video_id is None:
             continue
-        checked.append((SourcedRecord(video, record.source, record.line), video.id))
-        root = find(video.id)
-        if video.parent_id is not None:
-            parent_root = find(video.parent_id)
+        root = find(video_id)
+        if parent_id is not None:
+            parent_root = find(parent_id)
             if parent_root != root:
                 leader[parent_root] = root
     components: dict[str, list[SourcedRecord]] = {}

@@ -53,14 +53,15 @@ def _parse_rfc3339(value: object) -> object:
         if value.tzinfo is None:
             raise ValueError("created_at must carry a time zone offset (RFC 3339)")
         return value.astimezone(UTC)
-    if not isinstance(value, str) or not _RFC3339.match(value):
+    matched = _RFC3339.match(value) if isinstance(value, str) else None
+    if matched is None:
         raise ValueError(
             f"created_at must be an RFC 3339 date-time such as 2025-10-02T08:00:00Z, got {value!r}"
         )
-    text = value.upper().replace(" ", "T")
-    fraction = re.search(r"\.(\d+)", text)
-    if fraction and len(fraction.group(1)) > 6:  # Python keeps microseconds
-        text = text.replace(fraction.group(0), "." + fraction.group(1)[:6])
+    text = matched.string.upper().replace(" ", "T")
+    fraction = matched.group(1)
+    if fraction and len(fraction) > 7:  # Python keeps microseconds
+        text = text.replace(fraction, fraction[:7], 1)
     return datetime.fromisoformat(text).astimezone(UTC)
 
 

@@ -92,6 +92,34 @@ def test_missing_file_exits_two(database: Path, capsys: pytest.CaptureFixture[st
     assert "no such file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LINEAGE_STORE", "postgres", "LINEAGE_STORE='postgres': Input should be 'sqlite' or"),
+        ("LINEAGE_NEO4J_IMPORT_GROUP", "0", "LINEAGE_NEO4J_IMPORT_GROUP='0': Input should be"),
+    ],
+)
+def test_a_bad_setting_exits_two_naming_the_variable(
+    database: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert run(database, "stats", "grandma") == 2
+    assert f"lineage stats: invalid configuration: {message}" in capsys.readouterr().err
+
+
+def test_serve_checks_the_api_settings_before_starting(
+    database: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LINEAGE_API_MAX_QUERY_DEPTH", "deep")
+    assert run(database, "serve") == 2
+    assert "LINEAGE_API_MAX_QUERY_DEPTH='deep'" in capsys.readouterr().err
+
+
 def test_import_from_standard_input(tmp_path: Path, database: Path) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", RECORDS)
     result = subprocess.run(

@@ -31,6 +31,7 @@ from api.graphql.types import (
     VideoInput,
     ranked_page,
 )
+from lineage.config import read_settings
 from lineage.errors import (
     ConflictError,
     CycleError,
@@ -146,7 +147,7 @@ class LineageSchema(strawberry.Schema):
 
 def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
     """The schema, with the configured limits and caches."""
-    settings = settings or ApiSettings()
+    settings = settings or read_settings(ApiSettings)
     # Factories: a fresh extension per request; the two caches live at module
     # level in Strawberry, shared by every request.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lineage.config import LineageSettings
+from lineage.config import LineageSettings, read_settings
 from lineage.errors import StoreUnavailable
 from lineage.store import LineageStore
 
@@ -11,7 +11,7 @@ __all__ = ["open_store"]
 
 def open_store(settings: LineageSettings | None = None) -> LineageStore:
     """Open the store the settings (by default, the environment) choose."""
-    settings = settings or LineageSettings()
+    settings = settings or read_settings(LineageSettings)
     if settings.store == "sqlite":
         from lineage.stores.sqlite import SQLiteStore
 
@@ -24,4 +24,9 @@ def open_store(settings: LineageSettings | None = None) -> LineageStore:
             "LINEAGE_STORE=neo4j needs NEO4J_PASSWORD (and NEO4J_URI, NEO4J_USER, "
             "NEO4J_DATABASE unless the defaults fit); scripts/neo4j-local start prints them"
         )
-    return Neo4jStore(settings.neo4j_uri, settings.neo4j_user, password, settings.neo4j_database)
+    options = (
+        {} if settings.neo4j_import_group is None else {"group_size": settings.neo4j_import_group}
+    )
+    return Neo4jStore(
+        settings.neo4j_uri, settings.neo4j_user, password, settings.neo4j_database, **options
+    )

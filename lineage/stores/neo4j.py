@@ -48,6 +48,7 @@ from lineage.importer import (
     plan_import,
     sort_rejections,
     split_by_lineage,
+    validated,
 )
 from lineage.models import (
     DiffOp,
@@ -406,12 +407,18 @@ class _TransactionView:
         return {row["id"]: _path_nodes([row]) for row in self.tx.run(query, ids=list(video_ids))}
 
 
-def _too_large(record_count: int) -> LimitExceeded:
+def _too_large(record_count: int, *, atomic: bool, group_size: int) -> LimitExceeded:
+    advice = (
+        "import without --atomic (large inputs are then written in parts) or give the "
+        "server a larger heap"
+        if atomic
+        else "give the server a larger heap (server.memory.heap.max_size) or write smaller "
+        f"transactions: LINEAGE_NEO4J_IMPORT_GROUP below {group_size:,} records"
+    )
     return LimitExceeded(
         f"importing {record_count:,} records in one transaction needs more transaction "
         "memory than the Neo4j server allows (db.memory.transaction.total.max, about 70% "
-        "of its heap); import without --atomic (large inputs are then written in parts) "
-        "or give the server a larger heap"
+        f"of its heap, shared by the transactions in flight); {advice}"
     )
 
 
@@ -425,7 +432,7 @@ def _parents_first_parts(
     whole subtrees where it can: few of its records attach to videos of
     earlier parts, and each part updates few stored ancestors.
 
-    Records must be validated (:func:`~lineage.importer.split_by_lineage` hands
+    Records must be validated (:func:`~lineage.importer.validated` hands
     them on as :class:`~lineage.models.VideoInput`) and free of cycles.
     """
     lines_of: dict[str, list[int]] = {}
@@ -688,6 +695,8 @@ class Neo4jStore:
         so every commit leaves the aggregates exact.
         """
 
+        records = validated(records)  # once, for the dry run and the parts
+
         def dry_run(tx: neo4j.ManagedTransaction) -> ImportReport:
             return plan_import(records, _TransactionView(tx, lock_trees=False))[1]
 
@@ -705,17 +714,20 @@ class Neo4jStore:
     def _import_in_one_transaction(
         self, records: list[SourcedRecord], *, atomic: bool, progress: bool
     ) -> ImportReport:
+        def too_large(error: TransientError) -> LimitExceeded:
+            return _too_large(len(records), atomic=atomic, group_size=self.group_size)
+
         def work(tx: neo4j.ManagedTransaction) -> ImportReport:
-            plan, report = plan_import(records, _TransactionView(tx))
-            if atomic and report.rejected:
-                report.written = False
-                return report
             try:
+                plan, report = plan_import(records, _TransactionView(tx))
+                if atomic and report.rejected:
+                    report.written = False
+                    return report
                 _write_plan(tx, plan, self.batch_size, progress)
             except TransientError as error:
                 # Retrying cannot help a transaction the server has no room for.
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:
-                    raise _too_large(len(records)) from error
+                    raise too_large(error) from error
                 raise
             return report
 
@@ -725,7 +737,7 @@ class Neo4jStore:
                     return session.execute_write(work)
             except TransientError as error:
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:  # refused at commit
-                    raise _too_large(len(records)) from error
+                    raise too_large(error) from error
                 raise
             except ConstraintError:
                 # Another writer created one of these ids first; planning

@@ -23,7 +23,7 @@ from ..lineage_snapshot import snapshot
 
 
 def _ids(groups: list[list[SourcedRecord]]) -> list[list[str]]:
-    return [[getattr(r.data, "id", "?") for r in group] for group in groups]
+    return [[getattr(r.data, "get", lambda _: "?")("id") for r in group] for group in groups]
 
 
 def _records(rows: list[dict[str, object] | str]) -> list[SourcedRecord]:
@@ -47,11 +47,26 @@ def test_split_keeps_connected_records_together() -> None:
     assert _ids(groups) == [["a", "a2", "a1"], ["x1", "x2"], ["b"]]
 
 
-def test_split_sends_invalid_records_to_the_first_group() -> None:
-    records = _records(["{not json", {"id": "a", "prompt": "p"}, {"id": "b", "prompt": ""}])
+def test_split_sends_records_without_a_readable_id_to_the_first_group() -> None:
+    records = _records(
+        ["{not json", {"id": "a", "prompt": "p"}, {"id": 7, "prompt": "p"}, "[1, 2]"]
+    )
     groups = split_by_lineage(records, 1)
-    assert [r.line for r in groups[0]] == [1, 3]
+    assert [r.line for r in groups[0]] == [1, 3, 4]
     assert _ids(groups[1:]) == [["a"]]
+
+
+def test_split_keeps_an_invalid_record_with_its_remixes() -> None:
+    # The planner rejects b and then its remix for that reason: both must
+    # be planned together.
+    records = _records(
+        [
+            {"id": "a", "prompt": "p"},
+            {"id": "b1", "prompt": "p", "parent_id": "b"},
+            {"id": "b", "prompt": ""},
+        ]
+    )
+    assert _ids(split_by_lineage(records, 1)) == [["a"], ["b1", "b"]]
 
 
 def test_split_of_a_repeated_id_keeps_both_lines_together() -> None:
@@ -69,6 +84,8 @@ def _mixed_input() -> list[str]:
         "{not json",
         json.dumps({"id": "orphan", "prompt": "p", "parent_id": "missing"}),
         json.dumps({"id": "empty", "prompt": " "}),
+        # a remix of an invalid record: rejected because its parent was
+        json.dumps({"id": "empty-remix", "prompt": "p", "parent_id": "empty"}),
         lines[5],  # a repeated line: unchanged
         json.dumps({**json.loads(lines[7]), "prompt": "changed prompt"}),  # a conflict
     ]

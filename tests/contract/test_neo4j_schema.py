@@ -5,7 +5,9 @@ from __future__ import annotations
 import neo4j as driver_module
 import pytest
 
+from lineage.errors import InvalidInput
 from lineage.importer import SourcedRecord
+from lineage.stores import open_store
 from lineage.stores.neo4j import Neo4jStore, schema_statements
 from tests.conftest import open_neo4j_store, wipe_neo4j
 from tests.neo4j_server import Neo4jServer
@@ -77,3 +79,23 @@ def test_duplicate_ids_are_refused_by_the_server_itself(neo4j: Neo4jServer) -> N
         driver.execute_query("CREATE (:Video {id: 'twice'})", database_=neo4j.database)
         with pytest.raises(driver_module.exceptions.ConstraintError, match="twice"):
             driver.execute_query("CREATE (:Video {id: 'twice'})", database_=neo4j.database)
+
+
+def test_import_group_size_comes_from_the_environment(
+    neo4j: Neo4jServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LINEAGE_STORE", "neo4j")
+    monkeypatch.setenv("NEO4J_URI", neo4j.uri)
+    monkeypatch.setenv("NEO4J_USER", neo4j.user)
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j.password)
+    monkeypatch.setenv("NEO4J_DATABASE", neo4j.database)
+    monkeypatch.setenv("LINEAGE_NEO4J_IMPORT_GROUP", "1234")
+    store = open_store()
+    try:
+        assert isinstance(store, Neo4jStore)
+        assert store.group_size == 1234
+    finally:
+        store.close()
+    monkeypatch.setenv("LINEAGE_NEO4J_IMPORT_GROUP", "0")
+    with pytest.raises(InvalidInput, match="LINEAGE_NEO4J_IMPORT_GROUP='0'"):
+        open_store()
