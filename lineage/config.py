@@ -21,8 +21,8 @@ class LineageSettings(BaseSettings):
     ``LINEAGE_STORE`` picks the backend (``sqlite``, the default, or ``neo4j``);
     ``LINEAGE_DB`` is the SQLite file; ``NEO4J_URI``, ``NEO4J_USER``,
     ``NEO4J_PASSWORD`` and ``NEO4J_DATABASE`` reach a Neo4j server;
-    ``LINEAGE_NEO4J_IMPORT_GROUP`` bounds the records per transaction of a
-    large Neo4j import (for a server with a small heap).
+    ``LINEAGE_NEO4J_IMPORT_GROUP`` bounds the records in flight in a large
+    Neo4j import (for a server with a small heap).
     """
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
@@ -44,7 +44,7 @@ class LineageSettings(BaseSettings):
     neo4j_database: str = Field(
         default="neo4j", validation_alias=AliasChoices("NEO4J_DATABASE", "neo4j_database")
     )
-    # Records per transaction of a large Neo4j import (None: the store's default).
+    # Records in flight in a large Neo4j import (None: the store's default).
     neo4j_import_group: int | None = Field(
         default=None,
         ge=1,
