@@ -369,19 +369,24 @@ _UPDATE_METADATA = (
     "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
     "v.likes = row.likes, v.views = row.views"
 )
-# Taking the originals' write locks first serializes writers within one
-# tree (and only there), so their increments apply in turn; locks are taken
-# in id order, so writers spanning several trees cannot deadlock on them.
+# Taking the trees' write locks first serializes writers within one tree
+# (and only there), so their increments apply in turn; locks are taken in
+# original id order, so writers spanning several trees cannot deadlock on them.
 _LINEAGE_PATHS = (
     "UNWIND $ids AS id MATCH path = (:Video {id: id})-[:REMIX_OF*0..]->(:Original) "
     "RETURN id, [n IN nodes(path) | [n.id, n.generation, n.original_id]] AS nodes, "
     "[e IN relationships(path) | e.variant_key] AS keys"
 )
+# The lock is a small node of its own per tree, not the original: a viral
+# original is a dense node, and writing to it before holding the lock took
+# Neo4j's own relationship-group locks on it, which deadlocked with the
+# commit of the writer holding the lock (8 writers, one hot original).
 _LOCK_TREES_AND_READ_PATHS = (
     "UNWIND $ids AS id MATCH (v:Video {id: id}) "
     "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
-    "MATCH (o:Original {id: original_id}) SET o.write_seq = coalesce(o.write_seq, 0) + 1 "
-    f"WITH count(o) AS locked {_LINEAGE_PATHS}"
+    "MERGE (lock:TreeLock {original_id: original_id}) "
+    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1 "
+    f"WITH count(lock) AS locked {_LINEAGE_PATHS}"
 )
 
 
@@ -718,7 +723,7 @@ class Neo4jStore:
     def _import_in_one_transaction(
         self, records: list[SourcedRecord], *, atomic: bool, progress: bool
     ) -> ImportReport:
-        def too_large(error: TransientError) -> LimitExceeded:
+        def too_large() -> LimitExceeded:
             return _too_large(len(records), atomic=atomic, group_size=self.group_size)
 
         def work(tx: neo4j.ManagedTransaction) -> ImportReport:
@@ -731,7 +736,7 @@ class Neo4jStore:
             except TransientError as error:
                 # Retrying cannot help a transaction the server has no room for.
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:
-                    raise too_large(error) from error
+                    raise too_large() from error
                 raise
             return report
 
@@ -741,7 +746,7 @@ class Neo4jStore:
                     return session.execute_write(work)
             except TransientError as error:
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:  # refused at commit
-                    raise too_large(error) from error
+                    raise too_large() from error
                 raise
             except ConstraintError:
                 # Another writer created one of these ids first; planning

@@ -14,7 +14,7 @@ from tests.neo4j_server import Neo4jServer
 
 pytestmark = pytest.mark.neo4j
 
-CONSTRAINTS = {"video_id", "variant_group_key"}
+CONSTRAINTS = {"video_id", "variant_group_key", "tree_lock_original"}
 INDEXES = {"variant_group_parent", "original_derivatives", "video_generation_id"}
 
 
