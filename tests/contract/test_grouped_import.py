@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage.importer import SourcedRecord, split_by_lineage
+from lineage.importer import ImportReport, SourcedRecord, split_by_lineage
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
 
@@ -94,19 +94,16 @@ def _mixed_input() -> list[str]:
     return lines
 
 
-@pytest.mark.neo4j
-@pytest.mark.parametrize("backend", [pytest.param("neo4j", marks=pytest.mark.neo4j)])
-@pytest.mark.parametrize("group_size", [1, 7, 50])
-def test_grouped_import_equals_one_transaction(
-    make_store: StoreFactory, tmp_path: Path, group_size: int
-) -> None:
-    lines = _mixed_input()
+def _import_equals_one_sqlite_transaction(
+    store: LineageStore, group_size: int, lines: list[str], tmp_path: Path
+) -> ImportReport:
+    """Import ``lines`` into ``store`` with ``group_size`` and into SQLite (one
+    transaction): the counts, the rejections and the stores must be the same.
+    Returns SQLite's report."""
     reference = SQLiteStore(tmp_path / "reference.db")
     expected = reference.import_videos(_records(list(lines)))
-    store: LineageStore = make_store()
     store.group_size = group_size  # type: ignore[attr-defined]
     report = store.import_videos(_records(list(lines)))
-    assert expected.rejected, "the input must exercise rejections"
     assert (report.added, report.updated, report.unchanged) == (
         expected.added,
         expected.updated,
@@ -117,6 +114,18 @@ def test_grouped_import_equals_one_transaction(
     ]
     assert snapshot(store) == snapshot(reference)
     reference.close()
+    return expected
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("backend", [pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.mark.parametrize("group_size", [1, 7, 50])
+def test_grouped_import_equals_one_transaction(
+    make_store: StoreFactory, tmp_path: Path, group_size: int
+) -> None:
+    lines = _mixed_input()
+    expected = _import_equals_one_sqlite_transaction(make_store(), group_size, lines, tmp_path)
+    assert expected.rejected, "the input must exercise rejections"
 
 
 @pytest.mark.parametrize("backend", [pytest.param("neo4j", marks=pytest.mark.neo4j)])
@@ -135,19 +144,5 @@ def test_a_tree_larger_than_a_transaction_is_written_in_exact_parts(
     lines.insert(61, json.dumps({"id": "loop-b", "prompt": "p", "parent_id": "loop-a"}))
     changed = {**json.loads(lines[90]), "prompt": "another prompt"}
     lines.insert(95, json.dumps(changed))  # a conflicting repeat
-    reference = SQLiteStore(tmp_path / "reference.db")
-    expected = reference.import_videos(_records(list(lines)))
-    store: LineageStore = make_store()
-    store.group_size = group_size  # type: ignore[attr-defined]
-    report = store.import_videos(_records(list(lines)))
+    expected = _import_equals_one_sqlite_transaction(make_store(), group_size, lines, tmp_path)
     assert len(expected.rejected) == 3  # the two-video cycle and the conflict
-    assert (report.added, report.updated, report.unchanged) == (
-        expected.added,
-        expected.updated,
-        expected.unchanged,
-    )
-    assert [(r.line, r.code, r.reason) for r in report.rejected] == [
-        (r.line, r.code, r.reason) for r in expected.rejected
-    ]
-    assert snapshot(store) == snapshot(reference)
-    reference.close()
