@@ -23,7 +23,7 @@ from ..lineage_snapshot import snapshot
 
 
 def _ids(groups: list[list[SourcedRecord]]) -> list[list[str]]:
-    return [[getattr(r.data, "get", lambda _: "?")("id") for r in group] for group in groups]
+    return [[r.data["id"] if isinstance(r.data, dict) else "?" for r in group] for group in groups]
 
 
 def _records(rows: list[dict[str, object] | str]) -> list[SourcedRecord]:
