@@ -1,0 +1,108 @@
+"""The store's reads as coroutines, for the API's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import neo4j
+
+from lineage.models import (
+    GenerationCount,
+    VideoRecord,
+)
+from lineage.store import PathNode, VariantGroupRow, VideoOrder
+from lineage.stores.neo4j.reads import (
+    T,
+    _Read,
+    _read_children,
+    _read_children_many,
+    _read_count_children,
+    _read_generation_counts_many,
+    _read_group_tops,
+    _read_lineage_path,
+    _read_variant_groups,
+    _read_videos,
+)
+
+
+class AsyncNeo4jReads:
+    """The store's reads as coroutines, on the driver's asyncio API.
+
+    The API's resolvers await these instead of sending blocking reads to a
+    thread pool. A driver belongs to one event loop; one is made per loop.
+    """
+
+    def __init__(self, uri: str, auth: tuple[str, str], database: str) -> None:
+        self._uri, self._auth, self._database = uri, auth, database
+        self._drivers: dict[asyncio.AbstractEventLoop, neo4j.AsyncDriver] = {}
+
+    def _driver(self) -> neo4j.AsyncDriver:
+        loop = asyncio.get_running_loop()
+        driver = self._drivers.get(loop)
+        if driver is None:
+            # Forget drivers of loops that have ended (tests, reloads).
+            for old in [old for old in self._drivers if old.is_closed()]:
+                del self._drivers[old]
+            driver = self._drivers[loop] = neo4j.AsyncGraphDatabase.driver(
+                self._uri, auth=self._auth, notifications_min_severity="OFF"
+            )
+        return driver
+
+    async def _read(self, read: _Read[T]) -> T:
+        records, _, _ = await self._driver().execute_query(
+            read.cypher,
+            read.parameters,
+            database_=self._database,
+            routing_=neo4j.RoutingControl.READ,
+        )
+        return read.answer(records)
+
+    async def aclose(self) -> None:
+        """Close the driver of the running loop."""
+        driver = self._drivers.pop(asyncio.get_running_loop(), None)
+        if driver is not None:
+            await driver.close()
+
+    def close(self) -> None:
+        # Drivers of other loops hold only idle sockets; the process ends them.
+        self._drivers.clear()
+
+    async def get_video(self, video_id: str) -> VideoRecord | None:
+        return (await self._read(_read_videos([video_id]))).get(video_id)
+
+    async def get_videos(self, video_ids: Sequence[str]) -> dict[str, VideoRecord]:
+        return await self._read(_read_videos(video_ids))
+
+    async def lineage_path(self, video_id: str) -> list[PathNode]:
+        return await self._read(_read_lineage_path(video_id))
+
+    async def generation_counts_many(
+        self, video_ids: Sequence[str]
+    ) -> dict[str, list[GenerationCount]]:
+        return await self._read(_read_generation_counts_many(video_ids))
+
+    async def group_tops(
+        self, groups: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], VideoRecord]:
+        return await self._read(_read_group_tops(groups))
+
+    async def children_many(
+        self, parent_ids: Sequence[str], order: VideoOrder, first: int
+    ) -> dict[str, list[VideoRecord]]:
+        return await self._read(_read_children_many(parent_ids, order, first))
+
+    async def children(
+        self,
+        parent_id: str | None,
+        order: VideoOrder,
+        first: int,
+        after: tuple[int, str] | None = None,
+    ) -> list[VideoRecord]:
+        return await self._read(_read_children(parent_id, order, first, after))
+
+    async def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
+        return await self._read(_read_variant_groups(video_id, limit))
+
+    async def count_children(self, parent_id: str | None) -> int:
+        return await self._read(_read_count_children(parent_id))

@@ -1,0 +1,384 @@
+"""The :class:`Neo4jStore`: lifecycle, import orchestration, point reads and scans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import (
+    AuthError,
+    ConstraintError,
+    Neo4jError,
+    ServiceUnavailable,
+    TransientError,
+)
+
+from lineage.errors import LimitExceeded, StoreUnavailable
+from lineage.importer import (
+    ImportReport,
+    SourcedRecord,
+    plan_import,
+    sort_rejections,
+    split_by_lineage,
+    validated,
+)
+from lineage.models import (
+    GenerationCount,
+    VideoRecord,
+)
+from lineage.progress import progress_bar
+from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
+from lineage.stores.neo4j.async_reads import (
+    AsyncNeo4jReads,
+)
+from lineage.stores.neo4j.reads import (
+    _VIDEO,
+    T,
+    _Read,
+    _read_children,
+    _read_children_ids,
+    _read_children_many,
+    _read_count_children,
+    _read_generation_counts_many,
+    _read_group_tops,
+    _read_lineage_path,
+    _read_variant_groups,
+    _read_videos,
+    _record,
+)
+from lineage.stores.neo4j.schema import (
+    apply_schema,
+)
+from lineage.stores.neo4j.writes import (
+    _CONSTRAINT_RETRIES,
+    _OUT_OF_TRANSACTION_MEMORY,
+    BATCH_SIZE,
+    GROUP_SIZE,
+    PART_SIZE,
+    _parents_first_parts,
+    _too_large,
+    _TransactionView,
+    _write_plan,
+)
+
+
+# -- the store -----------------------------------------------------------------------------------
+class Neo4jStore:
+    """A :class:`~lineage.store.LineageStore` on a Neo4j server.
+
+    Parameters
+    ----------
+    uri, user, password, database : str
+        Where the server is and who we are (``NEO4J_*`` in the environment).
+    batch_size : int
+        Rows per ``UNWIND`` statement in imports.
+    group_size : int
+        Records in flight: a non-atomic import of up to this many records is
+        one transaction; a larger one goes in transactions of whole lineages
+        of about ``group_size / import_workers`` records (a larger lineage in
+        parents-first parts).
+    import_workers : int
+        Transactions of one large import written at the same time: one is
+        planned in this process while the server writes the others.
+
+    The schema (``schema/neo4j/*.cypher``) is applied when the store opens:
+    constraints and indexes that exist are left as they are.
+    """
+
+    # Reads cross the network: the API runs them on its async driver.
+    in_process = False
+
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        database: str = "neo4j",
+        *,
+        batch_size: int = BATCH_SIZE,
+        group_size: int = GROUP_SIZE,
+        import_workers: int = 3,
+    ) -> None:
+        self.uri = uri
+        self.database = database
+        self.batch_size = batch_size
+        self.group_size = group_size
+        self.import_workers = import_workers
+        self._auth = (user, password)
+        # Our queries are fixed; the server's hints (e.g. "relationship type
+        # does not exist" on an empty database) would only fill the logs.
+        self._driver = neo4j.GraphDatabase.driver(
+            uri, auth=self._auth, notifications_min_severity="OFF"
+        )
+        try:
+            self._driver.verify_connectivity()
+            apply_schema(self._driver, database)
+        except (ServiceUnavailable, AuthError, Neo4jError, OSError, ValueError) as error:
+            self._driver.close()
+            raise StoreUnavailable(
+                f"cannot open Neo4j store at {uri} ({database}): {error}"
+            ) from error
+        self.async_reads = AsyncNeo4jReads(uri, self._auth, database)
+
+    def __repr__(self) -> str:
+        return f"Neo4jStore({self.uri!r}, database={self.database!r})"
+
+    def _read(self, read: _Read[T]) -> T:
+        records, _, _ = self._driver.execute_query(
+            read.cypher,
+            read.parameters,
+            database_=self.database,
+            routing_=neo4j.RoutingControl.READ,
+        )
+        return read.answer(records)
+
+    # -- lifecycle ----------------------------------------------------------------
+    def close(self) -> None:
+        self._driver.close()
+        self.async_reads.close()
+
+    def ping(self) -> bool:
+        try:
+            self._driver.execute_query("RETURN 1", database_=self.database)
+        except (Neo4jError, ServiceUnavailable, OSError):
+            return False
+        return True
+
+    def data_version(self) -> object | None:
+        # A store-wide version would make every write lock one node and
+        # serialize all trees; the API scales out instead of caching here.
+        return None
+
+    # -- writes ---------------------------------------------------------------------
+    def import_videos(
+        self, records: Iterable[SourcedRecord], *, atomic: bool = False, progress: bool = False
+    ) -> ImportReport:
+        # The driver may run a transaction again: keep the input to replay it.
+        materialized = list(records)
+        if atomic or len(materialized) <= self.group_size:
+            return self._import_in_one_transaction(materialized, atomic=atomic, progress=progress)
+
+        # Large imports: one transaction per group of whole lineages (see
+        # split_by_lineage; a lineage larger than a group goes in parts), so
+        # a transaction's memory stays bounded. Each commit leaves the store
+        # exact; if one fails, what was committed stays and importing the
+        # same input again completes the rest.
+        group_size = max(1, self.group_size // self.import_workers)
+
+        def import_group(group: list[SourcedRecord]) -> ImportReport:
+            if len(group) <= group_size:
+                return self._import_in_one_transaction(group, atomic=False, progress=False)
+            return self._import_large_tree(group, group_size)
+
+        total = ImportReport()
+        groups = split_by_lineage(materialized, group_size)
+        # Groups share no video, so they can be written side by side: one
+        # plans in this process while the server writes the others (three
+        # workers kept both cores of a 2-core host busier than two).
+        with (
+            progress_bar(len(materialized), "importing", enabled=progress) as bar,
+            ThreadPoolExecutor(max_workers=self.import_workers) as pool,
+        ):
+            for group, report in zip(groups, pool.map(import_group, groups), strict=True):
+                total.add(report)
+                bar.update(len(group))
+        sort_rejections(total.rejected, materialized)
+        return total
+
+    def _import_large_tree(self, records: list[SourcedRecord], group_size: int) -> ImportReport:
+        """Import connected records too many for one transaction, in parents-first parts.
+
+        A dry run plans the whole input in a read transaction: its rejections
+        are exactly those one transaction would report. The accepted records
+        are then written in parts of ``group_size``, parents before remixes:
+        each part is an ordinary import onto what the parts before it stored,
+        so every commit leaves the aggregates exact.
+        """
+
+        records = validated(records)  # once, for the dry run and the parts
+
+        def dry_run(tx: neo4j.ManagedTransaction) -> ImportReport:
+            return plan_import(records, _TransactionView(tx, lock_trees=False))[1]
+
+        with self._driver.session(database=self.database) as session:
+            planned = session.execute_read(dry_run)
+        refused = {(rejection.source, rejection.line) for rejection in planned.rejected}
+        accepted = [record for record in records if (record.source, record.line) not in refused]
+        total = ImportReport(rejected=list(planned.rejected))
+        part_size = min(group_size, max(1, PART_SIZE // self.import_workers))
+        for part in _parents_first_parts(accepted, part_size):
+            # Rejections here only if another writer got in between.
+            total.add(self._import_in_one_transaction(part, atomic=False, progress=False))
+        return total
+
+    def _import_in_one_transaction(
+        self, records: list[SourcedRecord], *, atomic: bool, progress: bool
+    ) -> ImportReport:
+        def too_large() -> LimitExceeded:
+            return _too_large(len(records), atomic=atomic, group_size=self.group_size)
+
+        def work(tx: neo4j.ManagedTransaction) -> ImportReport:
+            try:
+                plan, report = plan_import(records, _TransactionView(tx))
+                if atomic and report.rejected:
+                    report.written = False
+                    return report
+                _write_plan(tx, plan, self.batch_size, progress)
+            except TransientError as error:
+                # Retrying cannot help a transaction the server has no room for.
+                if error.code in _OUT_OF_TRANSACTION_MEMORY:
+                    raise too_large() from error
+                raise
+            return report
+
+        for attempt in range(_CONSTRAINT_RETRIES):
+            try:
+                with self._driver.session(database=self.database) as session:
+                    return session.execute_write(work)
+            except TransientError as error:
+                if error.code in _OUT_OF_TRANSACTION_MEMORY:  # refused at commit
+                    raise too_large() from error
+                raise
+            except ConstraintError:
+                # Another writer created one of these ids first; planning
+                # again sees it and treats it as stored.
+                if attempt == _CONSTRAINT_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    # -- point reads ------------------------------------------------------------------
+    def get_video(self, video_id: str) -> VideoRecord | None:
+        return self._read(_read_videos([video_id])).get(video_id)
+
+    def get_videos(self, video_ids: Sequence[str]) -> dict[str, VideoRecord]:
+        return self._read(_read_videos(video_ids))
+
+    def lineage_path(self, video_id: str) -> list[PathNode]:
+        return self._read(_read_lineage_path(video_id))
+
+    def generation_counts(self, video_id: str) -> list[GenerationCount]:
+        return self._read(_read_generation_counts_many([video_id]))[video_id]
+
+    def generation_counts_many(self, video_ids: Sequence[str]) -> dict[str, list[GenerationCount]]:
+        return self._read(_read_generation_counts_many(video_ids))
+
+    def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
+        return self._read(_read_variant_groups(video_id, limit))
+
+    def group_tops(self, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], VideoRecord]:
+        return self._read(_read_group_tops(groups))
+
+    # -- ranked lists -------------------------------------------------------------------
+    def children(
+        self,
+        parent_id: str | None,
+        order: VideoOrder,
+        first: int,
+        after: tuple[int, str] | None = None,
+    ) -> list[VideoRecord]:
+        return self._read(_read_children(parent_id, order, first, after))
+
+    def children_many(
+        self, parent_ids: Sequence[str], order: VideoOrder, first: int
+    ) -> dict[str, list[VideoRecord]]:
+        return self._read(_read_children_many(parent_ids, order, first))
+
+    def count_children(self, parent_id: str | None) -> int:
+        return self._read(_read_count_children(parent_id))
+
+    def children_ids(self, parent_ids: Sequence[str]) -> list[str]:
+        return self._read(_read_children_ids(parent_ids))
+
+    # -- whole-store scans ------------------------------------------------------------------
+    def _stream(self, cypher: str) -> Iterator[neo4j.Record]:
+        # One read transaction, consumed as it arrives: memory stays flat.
+        with (
+            self._driver.session(database=self.database, fetch_size=10_000) as session,
+            session.begin_transaction() as tx,
+        ):
+            yield from tx.run(cypher)
+
+    def iter_lineage_rows(self) -> Iterator[LineageRow]:
+        for row in self._stream(
+            "MATCH (v:Video) OPTIONAL MATCH (v)-[r:REMIX_OF]->(p) "
+            "RETURN v.id, p.id, v.generation, v.original_id, v.derivative_count, "
+            "v.direct_remix_count, v.tree_depth, r.variant_key"
+        ):
+            yield LineageRow(*row.values())
+
+    def _video_pages(self, page_size: int) -> Iterator[list[neo4j.Record]]:
+        # Generation by generation (parents before remixes), keyset pages by id
+        # within one: the (generation, id) index answers each page in order.
+        # A generation with no video ends the scan: the next one is empty too.
+        generation, after = 0, ""
+        while True:
+            page: list[neo4j.Record] = self._read(
+                _Read(
+                    "MATCH (v:Video) WHERE v.generation = $generation AND v.id > $id "
+                    "WITH v ORDER BY v.id LIMIT $size "
+                    f"OPTIONAL MATCH (v)-[r:REMIX_OF]->() RETURN {_VIDEO}",
+                    {"generation": generation, "id": after, "size": page_size},
+                    lambda records: records,
+                )
+            )
+            if page:
+                yield page
+            if len(page) == page_size:
+                after = page[-1]["v"]["id"]
+            elif page or after:
+                generation, after = generation + 1, ""
+            else:
+                return
+
+    def iter_video_rows(self, page_size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        for page in self._video_pages(page_size):
+            for row in page:
+                video, edge = row["v"], row["r"] or {}
+                yield (
+                    video["id"],
+                    video.get("parent_id"),
+                    video["prompt"],
+                    video.get("title"),
+                    video.get("creator"),
+                    video.get("created_us"),
+                    video.get("likes", 0),
+                    video.get("views", 0),
+                    video["generation"],
+                    video["original_id"],
+                    video["derivative_count"],
+                    video["direct_remix_count"],
+                    video["tree_depth"],
+                    edge.get("summary"),
+                    edge.get("variant_key"),
+                    edge.get("similarity"),
+                    edge.get("ops"),
+                )
+
+    def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
+        for page in self._video_pages(page_size):
+            for row in page:
+                yield _record(row["v"], row["r"])
+
+    def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]:
+        for row in self._stream(
+            "MATCH (v:Video) WHERE v.generation_counts IS NOT NULL "
+            "RETURN v.id, v.generation, v.generation_counts"
+        ):
+            video_id, generation, counts = row.values()
+            for offset, count in enumerate(counts):
+                if count:
+                    yield video_id, generation + 1 + offset, count
+
+    def iter_variant_groups(self) -> Iterator[tuple[str, str, int, int]]:
+        for row in self._stream(
+            "MATCH (g:VariantGroup) RETURN g.parent_id, g.key, g.remix_count, g.reach"
+        ):
+            parent_id, key, remix_count, reach = row.values()
+            yield parent_id, key, remix_count, reach
+
+    def count_videos(self) -> int:
+        return self._read(
+            _Read("MATCH (v:Video) RETURN count(v) AS n", {}, lambda r: int(r[0]["n"]))
+        )

@@ -1,0 +1,296 @@
+"""The write path: import Cypher, the planner's view of the write transaction, batched writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import neo4j
+
+from lineage.errors import LimitExceeded, StoreUnavailable
+from lineage.importer import (
+    ImportPlan,
+    SourcedRecord,
+)
+from lineage.models import (
+    VideoInput,
+    VideoRecord,
+    epoch_micros,
+)
+from lineage.progress import progress_bar
+from lineage.store import PathNode
+from lineage.stores.neo4j.reads import (
+    _LINEAGE_PATHS,
+    T,
+    _path_nodes,
+    _Read,
+    _read_videos,
+)
+
+# Rows per UNWIND statement: each statement's parameters stay near a
+# megabyte, and a 42,084-video import is a dozen statements, not thousands
+# of round trips.
+BATCH_SIZE = 5000
+# An import of up to this many records is one transaction: about 450 MB of
+# transaction state for new videos, inside the 716 MB that the default 1 GB
+# heap of scripts/neo4j-local allows all transactions together. A larger,
+# non-atomic one is written one group of whole lineages per transaction,
+# ``import_workers`` transactions at a time, each group about
+# GROUP_SIZE / import_workers records so the total stays the same.
+GROUP_SIZE = 50_000
+# A lineage larger than a group goes in parents-first parts of about
+# PART_SIZE / import_workers records: parts attach to videos stored by the
+# parts before them and update those too, about twice the memory per record.
+PART_SIZE = 20_000
+# The server's refusals of a transaction that outgrows its memory limits
+# (all transactions together, or db.memory.transaction.max for one).
+_OUT_OF_TRANSACTION_MEMORY = {
+    "Neo.TransientError.General.MemoryPoolOutOfMemoryError",
+    "Neo.TransientError.General.TransactionMemoryLimit",
+}
+# A writer that loses a race to create the same id retries once it sees it.
+_CONSTRAINT_RETRIES = 3
+
+
+# -- writes ----------------------------------------------------------------------------------
+# New videos travel as positional rows (see _video_row); a null property is
+# simply not set, so optional fields need no special case.
+_VIDEO_PROPERTIES = (
+    "id: row[0], prompt: row[1], parent_id: row[2], title: row[3], creator: row[4], "
+    "created_us: row[5], likes: row[6], views: row[7], generation: row[8], "
+    "original_id: row[9], derivative_count: row[10], direct_remix_count: row[11], "
+    "tree_depth: row[12], generation_counts: row[13]"
+)
+_CREATE_ORIGINALS = (
+    f"UNWIND $rows AS row CREATE (:Video:Original {{{_VIDEO_PROPERTIES}}}) "
+    "RETURN count(*) AS created"
+)
+_CREATE_REMIXES = (
+    "UNWIND $rows AS row "
+    "MATCH (p:Video {id: row[2]}) "
+    f"CREATE (:Video {{{_VIDEO_PROPERTIES}}})-[:REMIX_OF "
+    "{summary: row[14], variant_key: row[15], similarity: row[16], ops: row[17]}]->(p) "
+    "RETURN count(*) AS created"
+)
+# Stored ancestors of new remixes: every increment in one statement. The
+# per-generation increments come as [generation, count] pairs and land at
+# index generation - v.generation - 1 of the video's list.
+_UPDATE_STORED_AGGREGATES = (
+    "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) "
+    "WITH v, row, coalesce(v.generation_counts, []) AS current "
+    "WITH v, row, current, reduce(width = size(current), pair IN row[4] | "
+    "CASE WHEN pair[0] - v.generation > width THEN pair[0] - v.generation ELSE width END"
+    ") AS width "
+    "SET v.derivative_count = v.derivative_count + row[1], "
+    "v.direct_remix_count = v.direct_remix_count + row[2], "
+    "v.tree_depth = CASE WHEN v.tree_depth < row[3] THEN row[3] ELSE v.tree_depth END, "
+    "v.generation_counts = [i IN range(0, width - 1) | coalesce(current[i], 0) + "
+    "reduce(add = 0, pair IN row[4] | "
+    "add + CASE WHEN pair[0] - v.generation - 1 = i THEN pair[1] ELSE 0 END)]"
+)
+_ADD_VARIANT_GROUPS = (
+    "UNWIND $rows AS row "
+    "MERGE (g:VariantGroup {parent_id: row[0], key: row[1]}) "
+    "ON CREATE SET g.remix_count = row[2], g.reach = row[3] "
+    "ON MATCH SET g.remix_count = g.remix_count + row[2], g.reach = g.reach + row[3]"
+)
+_UPDATE_METADATA = (
+    "UNWIND $rows AS row MATCH (v:Video {id: row.id}) "
+    "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
+    "v.likes = row.likes, v.views = row.views"
+)
+# Taking the trees' write locks first serializes writers within one tree
+# (and only there), so their increments apply in turn; locks are taken in
+# original id order, so writers spanning several trees cannot deadlock on them.
+# The lock is a small node of its own per tree, not the original: a viral
+# original is a dense node, and writing to it before holding the lock took
+# Neo4j's own relationship-group locks on it, which deadlocked with the
+# commit of the writer holding the lock (8 writers, one hot original).
+_LOCK_TREES_AND_READ_PATHS = (
+    "UNWIND $ids AS id MATCH (v:Video {id: id}) "
+    "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
+    "MERGE (lock:TreeLock {original_id: original_id}) "
+    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1 "
+    f"WITH count(lock) AS locked {_LINEAGE_PATHS}"
+)
+
+
+class _TransactionView:
+    """The planner's reads, inside the write transaction."""
+
+    def __init__(self, tx: neo4j.ManagedTransaction, *, lock_trees: bool = True) -> None:
+        self.tx = tx
+        # A dry run (read transaction) plans without taking write locks.
+        self.lock_trees = lock_trees
+
+    def _run(self, read: _Read[T]) -> T:
+        return read.answer(list(self.tx.run(read.cypher, read.parameters)))
+
+    def get_videos(self, video_ids: Sequence[str]) -> dict[str, VideoRecord]:
+        return self._run(_read_videos(video_ids))
+
+    def lineage_path(self, video_id: str) -> list[PathNode]:
+        return self.lineage_paths([video_id]).get(video_id, [])
+
+    def lineage_paths(self, video_ids: Sequence[str]) -> dict[str, list[PathNode]]:
+        query = _LOCK_TREES_AND_READ_PATHS if self.lock_trees else _LINEAGE_PATHS
+        return {row["id"]: _path_nodes([row]) for row in self.tx.run(query, ids=list(video_ids))}
+
+
+def _too_large(record_count: int, *, atomic: bool, group_size: int) -> LimitExceeded:
+    advice = (
+        "import without --atomic (large inputs are then written in parts) or give the "
+        "server a larger heap"
+        if atomic
+        else "give the server a larger heap (server.memory.heap.max_size) or write smaller "
+        f"transactions: LINEAGE_NEO4J_IMPORT_GROUP below {group_size:,} records"
+    )
+    return LimitExceeded(
+        f"importing {record_count:,} records in one transaction needs more transaction "
+        "memory than the Neo4j server allows (db.memory.transaction.total.max, about 70% "
+        f"of its heap, shared by the transactions in flight); {advice}"
+    )
+
+
+def _parents_first_parts(
+    records: list[SourcedRecord], part_size: int
+) -> Iterator[list[SourcedRecord]]:
+    """Cut accepted records into parts of about ``part_size``, each record's parent in
+    an earlier part, the same part, or the store; lines of one id stay together.
+
+    Parts follow a depth-first walk of the input's trees, so a part holds
+    whole subtrees where it can: few of its records attach to videos of
+    earlier parts, and each part updates few stored ancestors.
+
+    Records must be validated (:func:`~lineage.importer.validated` hands
+    them on as :class:`~lineage.models.VideoInput`) and free of cycles.
+    """
+    lines_of: dict[str, list[int]] = {}
+    parent_of: dict[str, str | None] = {}
+    for at, record in enumerate(records):
+        video = record.data
+        assert isinstance(video, VideoInput)
+        lines_of.setdefault(video.id, []).append(at)
+        parent_of.setdefault(video.id, video.parent_id)
+    children: dict[str, list[str]] = {}
+    tops: list[str] = []
+    for video_id, parent_id in parent_of.items():
+        if parent_id is not None and parent_id in parent_of:
+            children.setdefault(parent_id, []).append(video_id)
+        else:
+            tops.append(video_id)
+    part: list[int] = []
+    stack = list(reversed(tops))
+    while stack:
+        video_id = stack.pop()
+        part.extend(lines_of[video_id])
+        stack.extend(reversed(children.get(video_id, ())))
+        if len(part) >= part_size:
+            yield [records[at] for at in sorted(part)]  # input order within a part
+            part = []
+    if part:
+        yield [records[at] for at in sorted(part)]
+
+
+def _as_list(by_generation: dict[int, int], base: int) -> list[int]:
+    """Counts by absolute generation as the stored list of a video of generation
+    ``base``: index 0 is generation ``base + 1``."""
+    width = max(by_generation) - base
+    counts = [0] * width
+    for generation, count in by_generation.items():
+        counts[generation - base - 1] += count
+    return counts
+
+
+def _video_row(row: tuple[Any, ...], counts: list[int] | None) -> list[Any]:
+    """A plan row as the positional row the CREATE statements read."""
+    created_at = row[5]
+    return [
+        row[0],  # id
+        row[2],  # prompt
+        row[1],  # parent_id
+        row[3],  # title
+        row[4],  # creator
+        None if created_at is None else epoch_micros(created_at),
+        *row[6:13],  # likes, views, generation, original_id, and the three counters
+        counts or None,
+        *row[13:17],  # summary, variant_key, similarity, ops (None for originals)
+    ]
+
+
+def _write_plan(
+    tx: neo4j.ManagedTransaction, plan: ImportPlan, batch_size: int, progress: bool
+) -> None:
+    # New videos' per-generation counts go in with them.
+    fields = plan.fields
+    new_counts = {fields[index][0]: counts for index, counts in plan.generation_counts.items()}
+    # Statements sent but not yet checked: the server runs them while this
+    # process computes the next batch's diffs and rows.
+    pending: list[tuple[neo4j.Result, int, int]] = []
+
+    def check_pending() -> None:
+        for result, expected, generation in pending:
+            created = result.single(strict=True)["created"]
+            if created != expected:  # a parent the plan counted on is missing
+                raise StoreUnavailable(
+                    f"Neo4j created {created} of {expected} videos of generation "
+                    f"{generation}; the import was rolled back"
+                )
+        pending.clear()
+
+    with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
+        for batch in plan.video_rows(batch_size):
+            originals: list[list[Any]] = []
+            # One statement per generation: a statement's MATCH may run before
+            # its own CREATEs, so a remix never shares one with its parent.
+            remixes: dict[int, list[list[Any]]] = {}
+            for row in batch:
+                own = new_counts.get(row[0])
+                video = _video_row(row, _as_list(own, row[8]) if own else None)
+                if row[1] is None:
+                    originals.append(video)
+                else:
+                    remixes.setdefault(row[8], []).append(video)
+            check_pending()
+            bar.update(len(batch))
+            if originals:
+                pending.append((tx.run(_CREATE_ORIGINALS, rows=originals), len(originals), 0))
+            for generation in sorted(remixes):
+                rows = remixes[generation]
+                pending.append((tx.run(_CREATE_REMIXES, rows=rows), len(rows), generation))
+        check_pending()
+    stored = [
+        [
+            video_id,
+            delta.derivative_count,
+            delta.direct_remix_count,
+            delta.tree_depth_floor,
+            [[generation, count] for generation, count in delta.generation_counts.items()],
+        ]
+        for video_id, delta in plan.existing.items()
+    ]
+    _run_batches(tx, _UPDATE_STORED_AGGREGATES, stored, batch_size)
+    _run_batches(
+        tx, _ADD_VARIANT_GROUPS, [list(row) for row in plan.variant_group_rows()], batch_size
+    )
+    metadata = [
+        {
+            "id": video_id,
+            "title": title,
+            "creator": creator,
+            "created_us": None if created_at is None else epoch_micros(created_at),
+            "likes": likes,
+            "views": views,
+        }
+        for (video_id, _, _, title, creator, created_at, likes, views) in (
+            plan.metadata_updates.values()
+        )
+    ]
+    _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
+
+
+def _run_batches(
+    tx: neo4j.ManagedTransaction, cypher: str, rows: Sequence[Any], batch_size: int
+) -> None:
+    for start in range(0, len(rows), batch_size):
+        tx.run(cypher, rows=rows[start : start + batch_size]).consume()
