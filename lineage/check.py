@@ -2,7 +2,8 @@
 
 This is the store's fsck. It trusts nothing but the edges (each video's
 parent) and the variant keys on them, rebuilds generation, original, derivative
-count, direct remix count, tree depth, per-generation counts and variant groups,
+count, direct remix count, tree depth, per-generation counts and variant groups (and, in
+:mod:`lineage.rights_check`, removed-derivative counts and per-generation views),
 and reports every stored value that differs.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from lineage.rights_check import check_rights
 from lineage.store import LineageStore
 
 __all__ = ["Mismatch", "check_store"]
@@ -145,4 +147,5 @@ def check_store(store: LineageStore) -> list[Mismatch]:
                 tuple(expected_group),
             )
         )
+    mismatches += check_rights(store, rows, parent, order, generation)
     return mismatches

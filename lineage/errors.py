@@ -10,6 +10,7 @@ __all__ = [
     "ConflictError",
     "CycleError",
     "ErrorCode",
+    "Forbidden",
     "InvalidInput",
     "LimitExceeded",
     "LineageError",
@@ -58,6 +59,10 @@ class CycleError(LineageError):
 
 class ConflictError(LineageError):
     code = ErrorCode.CONFLICT
+
+
+class Forbidden(LineageError):
+    code = ErrorCode.FORBIDDEN
 
 
 class LimitExceeded(LineageError):

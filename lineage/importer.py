@@ -29,6 +29,8 @@ from pydantic import ValidationError
 from lineage.diff import diff_fields
 from lineage.errors import ErrorCode
 from lineage.models import MAX_PROMPT_LENGTH, VideoInput, VideoRecord
+from lineage.platform_import import from_platform
+from lineage.rights_plan import RightsPlan, plan_rights
 from lineage.store import PathNode, ReadView
 
 __all__ = [
@@ -212,6 +214,8 @@ def _peek_ids(data: object) -> tuple[str | None, str | None]:
     if not isinstance(data, Mapping):
         return None, None
     video_id, parent_id = data.get("id"), data.get("parent_id")
+    if data.get("object") == "video":
+        parent_id = data.get("remixed_from_video_id")
     if not isinstance(video_id, str):
         return None, None
     return video_id, parent_id if isinstance(parent_id, str) else None
@@ -237,12 +241,18 @@ def _validate(record: SourcedRecord) -> VideoInput | Rejection:
         if isinstance(data, VideoInput):
             return data
         if isinstance(data, str | bytes):
-            return VideoInput.model_validate_json(data)
-        return VideoInput.model_validate(data)
+            plain = '"object"' not in data if isinstance(data, str) else b'"object"' not in data
+            if plain:
+                return VideoInput.model_validate_json(data)
+            data = orjson.loads(data)  # perhaps a platform's video object
+        return VideoInput.model_validate(from_platform(data))
+    except orjson.JSONDecodeError as error:
+        reason = f"invalid JSON: {error}"
     except ValidationError as error:
-        return Rejection(
-            record.source, record.line, _peek_id(data), ErrorCode.INVALID_INPUT, _describe(error)
-        )
+        reason = _describe(error)
+    except ValueError as error:  # a platform's object that cannot be imported
+        reason = str(error)
+    return Rejection(record.source, record.line, _peek_id(data), ErrorCode.INVALID_INPUT, reason)
 
 
 def _fields(video: VideoInput) -> _Fields:
@@ -314,6 +324,8 @@ class ImportPlan:
     # (parent id, variant key) -> [remix count, reach] increments.
     variant_groups: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     metadata_updates: dict[str, _Fields] = field(default_factory=dict)
+    # Takedown state, removed-derivative counts and per-generation views (lineage.rights_plan).
+    rights: RightsPlan = field(default_factory=RightsPlan)
 
     @property
     def new_video_count(self) -> int:
@@ -420,6 +432,10 @@ class _Planner:
         self.invalid_ids: dict[str, tuple[str, int]] = {}  # ids of lines that failed validation
         self.stored_indexes: set[int] = set()
         self._paths: dict[str, list[PathNode]] = {}
+        # Rights fields of the input's records (first line of each id), when not the defaults.
+        self.extras: dict[str, tuple[str, str | None, datetime | None, str | None]] = {}
+        # Stored parents that are removed: new remixes of them are refused.
+        self.removed_parents: set[str] = set()
 
     def reject(self, source: str, line: int, video_id: str | None, code: str, reason: str) -> None:
         self.report.rejected.append(Rejection(source, line, video_id, code, reason))
@@ -445,6 +461,11 @@ class _Planner:
                 continue
             values = _fields(video)
             first = index.get(video.id)
+            if video.status != "ACTIVE" or video.c2pa_manifest is not None:
+                self.extras.setdefault(
+                    video.id,
+                    (video.status, video.removed_reason, video.removed_at, video.c2pa_manifest),
+                )
             if first is None:
                 index[video.id] = len(fields)
                 fields.append(values)
@@ -505,6 +526,11 @@ class _Planner:
             chunk = external_ids[start : start + LOOKUP_CHUNK]
             for video_id, record in self.view.get_videos(chunk).items():
                 plan.external_prompts[video_id] = record.prompt
+            self.removed_parents.update(
+                video_id
+                for video_id, rights in self.view.video_rights(chunk).items()
+                if rights.status == "REMOVED"
+            )
         roots: list[int] = []
         attached: list[str] = []
         for parent_id, positions in external.items():
@@ -513,7 +539,7 @@ class _Planner:
                 continue  # children of a rejected record are rejected below
             if parent_position is None and parent_id in self.invalid_ids:
                 continue
-            if parent_id in plan.external_prompts:
+            if parent_id in plan.external_prompts and parent_id not in self.removed_parents:
                 attached.append(parent_id)
                 roots.extend(positions)
         for start in range(0, len(attached), LOOKUP_CHUNK):
@@ -561,6 +587,11 @@ class _Planner:
         if parent is None and parent_id in self.invalid_ids:
             source, line = self.invalid_ids[parent_id]
             return ErrorCode.INVALID_INPUT, f"parent {parent_id!r} was rejected ({source}:{line})"
+        if parent_id in self.removed_parents:
+            return ErrorCode.FORBIDDEN, (
+                f"video {parent_id!r} is REMOVED and cannot be remixed "
+                f"(refused remix {fields[position][0]!r})"
+            )
         if self.plan.parent_index[position] == _EXTERNAL:
             return ErrorCode.NOT_FOUND, (
                 f"parent {parent_id!r} of {fields[position][0]!r} is unknown "
@@ -740,6 +771,7 @@ def plan_import(
     planner.aggregate()
     planner.propagate_to_store()
     planner.settle_repeats()
+    planner.plan.rights = plan_rights(planner)
     planner.report.added = planner.plan.new_video_count
     # Report rejections in input order (sources as first seen, then line),
     # whichever step found them.

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 __all__ = [
@@ -115,6 +116,19 @@ class VideoInput(BaseModel):
     created_at: Timestamp | None = None
     likes: Counter = 0
     views: Counter = 0
+    # Rights (see lineage.rights): a removed video comes with its reason.
+    status: Literal["ACTIVE", "REMOVED"] = "ACTIVE"
+    removed_reason: OptionalText = None
+    removed_at: Timestamp | None = None
+    c2pa_manifest: OptionalText = None
+
+    @model_validator(mode="after")
+    def _removed_has_reason(self) -> VideoInput:
+        if self.status == "REMOVED" and not self.removed_reason:
+            raise ValueError("a REMOVED video needs a removed_reason")
+        if self.status == "ACTIVE" and (self.removed_reason or self.removed_at):
+            raise ValueError("removed_reason and removed_at are only for status REMOVED")
+        return self
 
     def same_lineage(self, other: VideoInput | VideoRecord) -> bool:
         """Whether ``other`` has this video's parent and prompt."""

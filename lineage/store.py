@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from lineage.models import GenerationCount, VideoRecord
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from lineage.importer import ImportReport, SourcedRecord
+    from lineage.rights import RightsChange, VideoRights
 
 __all__ = [
     "VIDEO_ROW_COLUMNS",
@@ -115,6 +118,11 @@ class ReadView(Protocol):
         """
         ...
 
+    def video_rights(self, video_ids: Sequence[str]) -> dict[str, VideoRights]:
+        """The rights state of those videos that have any (others are active, with
+        nothing removed below and no manifest)."""
+        ...
+
 
 @runtime_checkable
 class LineageStore(Protocol):
@@ -196,6 +204,45 @@ class LineageStore(Protocol):
     def iter_variant_groups(self) -> Iterator[tuple[str, str, int, int]]: ...
 
     def count_videos(self) -> int: ...
+
+    # -- rights (lineage.rights) ----------------------------------------------
+    def set_status(
+        self, video_id: str, status: str, reason: str | None, actor: str | None, at: datetime
+    ) -> RightsChange | None:
+        """Take a video down (``REMOVED``) or restore it (``ACTIVE``), keep every
+        ancestor's ``removed_derivative_count`` exact and log the change with its
+        actor, in one transaction. None if the video is not stored; a video
+        already in that status is left as it is (``changed`` False)."""
+        ...
+
+    def video_rights(self, video_ids: Sequence[str]) -> dict[str, VideoRights]:
+        """See :meth:`ReadView.video_rights`."""
+        ...
+
+    def derived_from_removed(self, video_ids: Sequence[str]) -> dict[str, bool]:
+        """Whether some ancestor of each video is removed (a walk up its lineage path)."""
+        ...
+
+    def generation_views_many(self, video_ids: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+        """The maintained (generation, views total) pairs below each video, by generation;
+        generations whose total is 0 may be left out."""
+        ...
+
+    def rights_log(self, video_id: str) -> list[tuple[datetime, str, str | None, str | None]]:
+        """(time, action, actor, reason) of every takedown and restore of a video, oldest first."""
+        ...
+
+    def find_by_manifest(self, manifest: str) -> list[str]:
+        """Ids of the videos whose ``c2pa_manifest`` is ``manifest``."""
+        ...
+
+    def iter_rights_rows(self) -> Iterator[tuple[str, int, str, int]]:
+        """(id, views, status, removed_derivative_count) of every video, for ``lineage check``."""
+        ...
+
+    def iter_generation_views(self) -> Iterator[tuple[str, int, int]]:
+        """(video id, generation, views total) of every maintained nonzero total."""
+        ...
 
     def data_version(self) -> object | None:
         """A token that changes whenever any write commits (None: cannot tell).

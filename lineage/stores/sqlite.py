@@ -29,7 +29,9 @@ from lineage.models import (
 )
 from lineage.progress import progress_bar
 from lineage.queries import NULL_TIME, measure_of
+from lineage.rights import VideoRights
 from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
+from lineage.stores.sqlite_rights import SQLiteRights, read_video_rights, write_rights_plan
 
 __all__ = ["SQLiteStore"]
 
@@ -171,8 +173,11 @@ class _Reader:
         # transaction already holds SQLite's single writer lock.
         return {video_id: self.lineage_path(video_id) for video_id in video_ids}
 
+    def video_rights(self, video_ids: Sequence[str]) -> dict[str, VideoRights]:
+        return read_video_rights(self.connection, video_ids)
 
-class SQLiteStore:
+
+class SQLiteStore(SQLiteRights):
     """A :class:`~lineage.store.LineageStore` on one SQLite file.
 
     Parameters
@@ -299,6 +304,7 @@ class SQLiteStore:
                 )
             ),
         )
+        write_rights_plan(connection, plan.rights)
 
     # -- point reads --------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:

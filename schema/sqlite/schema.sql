@@ -64,3 +64,39 @@ CREATE TABLE IF NOT EXISTS store_meta (
     value TEXT NOT NULL
 );
 INSERT OR IGNORE INTO store_meta (key, value) VALUES ('schema_version', '1');
+
+-- Rights (lineage/rights.py): rows only for videos that are removed, have removed
+-- derivatives or carry a C2PA manifest label; any other video is ACTIVE.
+CREATE TABLE IF NOT EXISTS video_rights (
+    video_id                 TEXT    PRIMARY KEY REFERENCES videos (id),
+    status                   TEXT    NOT NULL DEFAULT 'ACTIVE'
+                             CHECK (status IN ('ACTIVE', 'REMOVED')),
+    removed_reason           TEXT,
+    removed_us               INTEGER,                -- microseconds since the epoch, UTC
+    removed_by               TEXT,
+    removed_derivative_count INTEGER NOT NULL DEFAULT 0 CHECK (removed_derivative_count >= 0),
+    c2pa_manifest            TEXT,
+    CHECK ((status = 'REMOVED') = (removed_reason IS NOT NULL))
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS video_rights_by_manifest
+    ON video_rights (c2pa_manifest) WHERE c2pa_manifest IS NOT NULL;
+
+-- Every takedown and restore, with who did it.
+CREATE TABLE IF NOT EXISTS rights_log (
+    seq      INTEGER PRIMARY KEY,
+    video_id TEXT    NOT NULL REFERENCES videos (id),
+    action   TEXT    NOT NULL CHECK (action IN ('takedown', 'restore')),
+    actor    TEXT,
+    reason   TEXT,
+    at_us    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rights_log_by_video ON rights_log (video_id, seq);
+
+-- For each video, the views of its derivatives per (absolute) generation below it:
+-- a row beside each generation_counts row.
+CREATE TABLE IF NOT EXISTS generation_views (
+    video_id   TEXT    NOT NULL REFERENCES videos (id),
+    generation INTEGER NOT NULL,
+    views      INTEGER NOT NULL CHECK (views >= 0),
+    PRIMARY KEY (video_id, generation)
+) WITHOUT ROWID;

@@ -48,6 +48,7 @@ from lineage.stores.neo4j.reads import (
     _read_videos,
     _record,
 )
+from lineage.stores.neo4j.rights import Neo4jRights
 from lineage.stores.neo4j.schema import (
     apply_schema,
 )
@@ -65,7 +66,7 @@ from lineage.stores.neo4j.writes import (
 
 
 # -- the store -----------------------------------------------------------------------------------
-class Neo4jStore:
+class Neo4jStore(Neo4jRights):
     """A :class:`~lineage.store.LineageStore` on a Neo4j server.
 
     Parameters

@@ -18,7 +18,9 @@ from lineage.models import (
     epoch_micros,
 )
 from lineage.progress import progress_bar
+from lineage.rights import VideoRights
 from lineage.store import PathNode
+from lineage.stores.neo4j.rights import read_video_rights, write_rights_plan
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
     T,
@@ -135,6 +137,9 @@ class _TransactionView:
     def lineage_paths(self, video_ids: Sequence[str]) -> dict[str, list[PathNode]]:
         query = _LOCK_TREES_AND_READ_PATHS if self.lock_trees else _LINEAGE_PATHS
         return {row["id"]: _path_nodes([row]) for row in self.tx.run(query, ids=list(video_ids))}
+
+    def video_rights(self, video_ids: Sequence[str]) -> dict[str, VideoRights]:
+        return self._run(read_video_rights(video_ids))
 
 
 def _too_large(record_count: int, *, atomic: bool, group_size: int) -> LimitExceeded:
@@ -287,6 +292,7 @@ def _write_plan(
         )
     ]
     _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
+    write_rights_plan(tx, plan.rights)
 
 
 def _run_batches(
