@@ -22,6 +22,7 @@ from lineage.errors import LineageError, VideoNotFound
 from lineage.importer import ImportReport, SourcedRecord, iter_jsonl
 from lineage.progress import progress_bar, wants_progress
 from lineage.queries import LineageStats, lineage_stats
+from lineage.rights_cli import add_rights_commands
 from lineage.store import LineageStore
 from lineage.stores import open_store
 
@@ -361,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-access-log", dest="access_log", action="store_false", help="no line per request"
     )
     serve.set_defaults(handler=cmd_serve)
+
+    add_rights_commands(commands, common, _store)
     return parser
 
 

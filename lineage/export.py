@@ -19,7 +19,7 @@ import functools
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, TypeVar
 
 import networkx as nx
 import orjson
@@ -27,6 +27,7 @@ import orjson
 from lineage.models import VideoRecord, epoch_micros, format_timestamp, from_epoch_micros
 from lineage.progress import progress_bar
 from lineage.queries import require_video
+from lineage.rights import DEFAULT_RIGHTS, VideoRights
 from lineage.store import LineageStore, VideoOrder, VideoRow
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
 ExportFormat = Literal["jsonl", "csv", "graphml", "gexf"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv", "graphml", "gexf")
 PAGE_SIZE = 2000
+T = TypeVar("T")
 
 CSV_VIDEO_HEADER = [
     "id:ID",
@@ -151,8 +153,17 @@ def lineage_size(store: LineageStore, video_id: str | None) -> int:
 
 
 # -- JSONL ----------------------------------------------------------------------------------
-def export_record(video: VideoRecord) -> dict[str, Any]:
-    """A video as the contract's export object."""
+def _add_rights(record: dict[str, Any], rights: VideoRights | None) -> None:
+    """The rights fields: ``status``, ``removed_reason``, ``removed_at``, ``c2pa_manifest``."""
+    rights = rights or DEFAULT_RIGHTS
+    record["status"] = rights.status
+    record["removed_reason"] = rights.removed_reason
+    record["removed_at"] = format_timestamp(rights.removed_at)
+    record["c2pa_manifest"] = rights.c2pa_manifest
+
+
+def export_record(video: VideoRecord, rights: VideoRights | None = None) -> dict[str, Any]:
+    """A video as the contract's export object (``rights``: its rights state, if any)."""
     record: dict[str, Any] = {
         "id": video.id,
         "prompt": video.prompt,
@@ -168,6 +179,7 @@ def export_record(video: VideoRecord) -> dict[str, Any]:
         "direct_remix_count": video.direct_remix_count,
         "tree_depth": video.tree_depth,
     }
+    _add_rights(record, rights)
     diff = video.prompt_diff
     if diff is not None:
         record["prompt_diff"] = {
@@ -179,9 +191,9 @@ def export_record(video: VideoRecord) -> dict[str, Any]:
     return record
 
 
-def jsonl_line(video: VideoRecord) -> bytes:
+def jsonl_line(video: VideoRecord, rights: VideoRights | None = None) -> bytes:
     """One JSONL line (with its newline), UTF-8."""
-    return orjson.dumps(export_record(video), option=orjson.OPT_APPEND_NEWLINE)
+    return orjson.dumps(export_record(video, rights), option=orjson.OPT_APPEND_NEWLINE)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -189,7 +201,7 @@ def _timestamp(micros: int) -> str | None:
     return format_timestamp(from_epoch_micros(micros))
 
 
-def jsonl_line_from_row(row: VideoRow) -> bytes:
+def jsonl_line_from_row(row: VideoRow, rights: VideoRights | None = None) -> bytes:
     """:func:`jsonl_line` of a stored row, without building model objects."""
     (
         video_id,
@@ -225,6 +237,7 @@ def jsonl_line_from_row(row: VideoRow) -> bytes:
         "direct_remix_count": direct_remix_count,
         "tree_depth": tree_depth,
     }
+    _add_rights(record, rights)
     if parent_id is not None:
         record["prompt_diff"] = {
             "summary": summary,
@@ -240,12 +253,28 @@ def jsonl_line_from_row(row: VideoRow) -> bytes:
 
 def iter_jsonl_lines(store: LineageStore, video_id: str | None = None) -> Iterator[bytes]:
     """The JSONL export of a lineage, line by line (the whole store from plain rows)."""
+    # Rights are sparse: one lookup per page of videos.
     if video_id is None:
-        for row in store.iter_video_rows(PAGE_SIZE):
-            yield jsonl_line_from_row(row)
+        for rows in _pages(store.iter_video_rows(PAGE_SIZE)):
+            rights = store.video_rights([row[0] for row in rows])
+            for row in rows:
+                yield jsonl_line_from_row(row, rights.get(row[0]))
     else:
-        for video in iter_lineage(store, video_id):
-            yield jsonl_line(video)
+        for videos in _pages(iter_lineage(store, video_id)):
+            rights = store.video_rights([video.id for video in videos])
+            for video in videos:
+                yield jsonl_line(video, rights.get(video.id))
+
+
+def _pages(items: Iterator[T]) -> Iterator[list[T]]:
+    page: list[T] = []
+    for item in items:
+        page.append(item)
+        if len(page) == PAGE_SIZE:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 # -- CSV for neo4j-admin ---------------------------------------------------------------------

@@ -526,11 +526,12 @@ class _Planner:
             chunk = external_ids[start : start + LOOKUP_CHUNK]
             for video_id, record in self.view.get_videos(chunk).items():
                 plan.external_prompts[video_id] = record.prompt
-            self.removed_parents.update(
-                video_id
-                for video_id, rights in self.view.video_rights(chunk).items()
-                if rights.status == "REMOVED"
-            )
+            if not getattr(self.view, "remixes_vetted", False):
+                self.removed_parents.update(
+                    video_id
+                    for video_id, rights in self.view.video_rights(chunk).items()
+                    if rights.status == "REMOVED"
+                )
         roots: list[int] = []
         attached: list[str] = []
         for parent_id, positions in external.items():

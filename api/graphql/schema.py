@@ -22,6 +22,7 @@ from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql.errors import ErrorCodes
 from api.graphql.limits import limit_extensions
+from api.graphql.rights import restore_video, takedown_video
 from api.graphql.types import (
     LineageInfo,
     Remix,
@@ -36,6 +37,7 @@ from lineage.errors import (
     ConflictError,
     CycleError,
     ErrorCode,
+    Forbidden,
     InvalidInput,
     LineageError,
     VideoNotFound,
@@ -50,6 +52,7 @@ _ERRORS_BY_CODE: dict[str, type[LineageError]] = {
     ErrorCode.INVALID_INPUT: InvalidInput,
     ErrorCode.CYCLE: CycleError,
     ErrorCode.CONFLICT: ConflictError,
+    ErrorCode.FORBIDDEN: Forbidden,
 }
 
 
@@ -135,6 +138,18 @@ class Mutation:
         if parent is None:
             raise VideoNotFound(str(parent_id), f"unknown parent video id {str(parent_id)!r}")
         return Remix.of(await _write(info, _record_of(input, str(parent_id))))
+
+    # The admin permission is attached where the tokens' roles are known.
+    @strawberry.mutation(
+        description="Take a video down (status REMOVED): its node and edges stay, so every "
+        "lineage count is unchanged; it can no longer be remixed. Idempotent."
+    )
+    async def takedown(self, info: LineageInfo, id: strawberry.ID, reason: str) -> Video:
+        return await takedown_video(info, str(id), reason)
+
+    @strawberry.mutation(description="Make a removed video ACTIVE again. Idempotent.")
+    async def restore(self, info: LineageInfo, id: strawberry.ID) -> Video:
+        return await restore_video(info, str(id))
 
 
 class LineageSchema(strawberry.Schema):

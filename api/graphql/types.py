@@ -14,6 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.context import LineageContext
+from api.graphql import rights as rights_fields
 from api.graphql.cursors import decode_cursor, encode_cursor
 from lineage import queries
 from lineage.errors import VideoNotFound
@@ -198,9 +199,10 @@ async def ranked_page(
 class Video:
     record: strawberry.Private[VideoRecord]
     id: strawberry.ID
-    prompt: str
-    title: str | None
-    creator: str | None
+    # A removed video's prompt, title and creator are hidden below admin.
+    prompt: str = strawberry.field(resolver=rights_fields.resolve_prompt)
+    title: str | None = strawberry.field(resolver=rights_fields.resolve_title)
+    creator: str | None = strawberry.field(resolver=rights_fields.resolve_creator)
     created_at: datetime | None
     likes: int
     views: int
@@ -213,15 +215,36 @@ class Video:
     tree_depth: int = strawberry.field(
         description="Generations below this video (0 for a video with no remixes)."
     )
+    # Rights (api/graphql/rights.py).
+    status: rights_fields.VideoStatus = strawberry.field(resolver=rights_fields.resolve_status)
+    removed_reason: str | None = strawberry.field(resolver=rights_fields.resolve_removed_reason)
+    removed_at: datetime | None = strawberry.field(resolver=rights_fields.resolve_removed_at)
+    removed_derivative_count: int = strawberry.field(
+        resolver=rights_fields.resolve_removed_derivative_count,
+        description="Removed videos below this one.",
+    )
+    derived_from_removed: bool = strawberry.field(
+        resolver=rights_fields.resolve_derived_from_removed,
+        description="Whether some ancestor is removed.",
+    )
+    c2pa_manifest: str | None = strawberry.field(
+        resolver=rights_fields.resolve_c2pa_manifest,
+        description="The label of the video's C2PA active manifest.",
+    )
+    attribution: list[rights_fields.Attribution] = strawberry.field(
+        resolver=rights_fields.resolve_attribution,
+        description="Each ancestor's share of this video's value, parent first.",
+    )
+    downstream_views: float = strawberry.field(
+        resolver=rights_fields.resolve_downstream_views,
+        description="Views attributed to this video from all its derivatives.",
+    )
 
     @classmethod
     def from_record(cls, record: VideoRecord) -> Video:
         return cls(
             record=record,
             id=strawberry.ID(record.id),
-            prompt=record.prompt,
-            title=record.title,
-            creator=record.creator,
             created_at=record.created_at,
             likes=record.likes,
             views=record.views,

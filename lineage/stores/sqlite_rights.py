@@ -89,7 +89,14 @@ def write_rights_plan(connection: sqlite3.Connection, rights: RightsPlan) -> Non
     connection.executemany(_UPSERT_STATE, rights.states)
     connection.executemany(_UPSERT_MANIFEST, rights.manifests.items())
     connection.executemany(_ADD_REMOVED, rights.removed_counts.items())
-    connection.executemany(_ADD_VIEWS, rights.generation_view_rows())
+    rows = rights.generation_view_rows()
+    # A decrease (views re-imported lower) lands on a row that exists; an upsert
+    # would check its candidate row's negative value first.
+    connection.executemany(_ADD_VIEWS, [row for row in rows if row[2] >= 0])
+    connection.executemany(
+        "UPDATE generation_views SET views = views + ? WHERE video_id = ? AND generation = ?",
+        [(views, video_id, level) for video_id, level, views in rows if views < 0],
+    )
 
 
 class SQLiteRights:

@@ -211,18 +211,20 @@ class Neo4jStore(Neo4jRights):
         part_size = min(group_size, max(1, PART_SIZE // self.import_workers))
         for part in _parents_first_parts(accepted, part_size):
             # Rejections here only if another writer got in between.
-            total.add(self._import_in_one_transaction(part, atomic=False, progress=False))
+            total.add(
+                self._import_in_one_transaction(part, atomic=False, progress=False, vetted=True)
+            )
         return total
 
     def _import_in_one_transaction(
-        self, records: list[SourcedRecord], *, atomic: bool, progress: bool
+        self, records: list[SourcedRecord], *, atomic: bool, progress: bool, vetted: bool = False
     ) -> ImportReport:
         def too_large() -> LimitExceeded:
             return _too_large(len(records), atomic=atomic, group_size=self.group_size)
 
         def work(tx: neo4j.ManagedTransaction) -> ImportReport:
             try:
-                plan, report = plan_import(records, _TransactionView(tx))
+                plan, report = plan_import(records, _TransactionView(tx, vetted=vetted))
                 if atomic and report.rejected:
                     report.written = False
                     return report

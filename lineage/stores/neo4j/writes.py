@@ -120,10 +120,15 @@ _LOCK_TREES_AND_READ_PATHS = (
 class _TransactionView:
     """The planner's reads, inside the write transaction."""
 
-    def __init__(self, tx: neo4j.ManagedTransaction, *, lock_trees: bool = True) -> None:
+    def __init__(
+        self, tx: neo4j.ManagedTransaction, *, lock_trees: bool = True, vetted: bool = False
+    ) -> None:
         self.tx = tx
         # A dry run (read transaction) plans without taking write locks.
         self.lock_trees = lock_trees
+        # A part of a large import that a dry run over the whole input accepted:
+        # its remixes of removed videos came in with them (an export's tombstones).
+        self.remixes_vetted = vetted
 
     def _run(self, read: _Read[T]) -> T:
         return read.answer(list(self.tx.run(read.cypher, read.parameters)))
