@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-__all__ = ["from_platform", "from_openai_video"]
+__all__ = ["from_openai_video", "from_platform"]
 
 
 def _timestamp(value: object) -> datetime | None:

@@ -61,9 +61,7 @@ def check_rights(
             parent_levels[deeper] = parent_levels.get(deeper, 0) + deeper_views
 
     mismatches = [
-        Mismatch(
-            rows[index].id, "removed_derivative_count", stored_removed_counts[index], expected
-        )
+        Mismatch(rows[index].id, "removed_derivative_count", stored_removed_counts[index], expected)
         for index, expected in enumerate(removed_below)
         if stored_removed_counts[index] != expected
     ]

@@ -37,9 +37,7 @@ class RightsPlan:
     """What an import writes beside the lineage aggregates (see the module)."""
 
     # (id, status, removed_reason, removed_us, c2pa_manifest) of new videos that carry any.
-    states: list[tuple[str, str, str | None, int | None, str | None]] = field(
-        default_factory=list
-    )
+    states: list[tuple[str, str, str | None, int | None, str | None]] = field(default_factory=list)
     # Stored videos whose C2PA manifest label changes.
     manifests: dict[str, str | None] = field(default_factory=dict)
     # id -> increment of removed_derivative_count.

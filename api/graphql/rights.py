@@ -198,6 +198,7 @@ async def _fresh(info: RightsInfo, video_id: str) -> Any:
     record = await context.read(context.store.get_video, video_id)
     if record is None:
         raise VideoNotFound(video_id)
-    # The loader may hold the state from before the change.
-    _rights_loader(context).clear(video_id)
+    # A loader made before the change may hold the old state: start a new one.
+    if hasattr(context, "_rights_loader"):
+        del context._rights_loader
     return record

@@ -13,8 +13,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.context import LineageContext
 from api.graphql import rights as rights_fields
+from api.graphql.context import LineageContext
 from api.graphql.cursors import decode_cursor, encode_cursor
 from lineage import queries
 from lineage.errors import VideoNotFound

@@ -55,7 +55,8 @@ SELECT id FROM up WHERE step > 0
 
 def _rights(row: tuple[object, ...]) -> VideoRights:
     _, status, reason, removed_us, removed_by, removed_count, manifest = row
-    assert isinstance(status, str) and isinstance(removed_count, int)
+    assert isinstance(status, str)
+    assert isinstance(removed_count, int)
     return VideoRights(
         status=status,
         removed_reason=reason if isinstance(reason, str) else None,
@@ -112,7 +113,10 @@ class SQLiteRights:
         self, video_id: str, status: str, reason: str | None, actor: str | None, at: datetime
     ) -> RightsChange | None:
         with self._write_transaction() as connection:
-            if connection.execute("SELECT 1 FROM videos WHERE id = ?", (video_id,)).fetchone() is None:
+            if (
+                connection.execute("SELECT 1 FROM videos WHERE id = ?", (video_id,)).fetchone()
+                is None
+            ):
                 return None
             held = read_video_rights(connection, [video_id]).get(video_id)
             if (held.status if held else ACTIVE) == status:
@@ -182,7 +186,9 @@ class SQLiteRights:
             "SELECT at_us, action, actor, reason FROM rights_log WHERE video_id = ? ORDER BY seq",
             (video_id,),
         )
-        return [(from_epoch_micros(at), action, actor, reason) for at, action, actor, reason in rows]
+        return [
+            (from_epoch_micros(at), action, actor, reason) for at, action, actor, reason in rows
+        ]
 
     def find_by_manifest(self, manifest: str) -> list[str]:
         rows = self._conn().execute(

@@ -86,7 +86,8 @@ def test_takedown_is_idempotent_and_logged_with_its_actor(store: LineageStore) -
     video_id = "c2-3"
     first = rights.takedown(store, video_id, "DMCA 1", "alice")
     again = rights.takedown(store, video_id, "DMCA 2", "bob")
-    assert first.changed and not again.changed
+    assert first.changed
+    assert not again.changed
     state = store.video_rights([video_id])[video_id]
     assert (state.status, state.removed_reason, state.removed_by) == ("REMOVED", "DMCA 1", "alice")
     assert state.removed_at is not None
@@ -118,9 +119,12 @@ def test_removed_video_cannot_be_remixed_by_import(store: LineageStore) -> None:
     assert report.added == 1
     codes = {r.video_id: (r.code, r.reason) for r in report.rejected}
     assert codes["new-1"][0] == "FORBIDDEN"
-    assert "'c0-3'" in codes["new-1"][1] and "REMOVED" in codes["new-1"][1]
-    assert codes["new-2"][0] == "INVALID_INPUT" and "'new-1'" in codes["new-2"][1]
-    assert store.get_video("new-1") is None and store.get_video("new-2") is None
+    assert "'c0-3'" in codes["new-1"][1]
+    assert "REMOVED" in codes["new-1"][1]
+    assert codes["new-2"][0] == "INVALID_INPUT"
+    assert "'new-1'" in codes["new-2"][1]
+    assert store.get_video("new-1") is None
+    assert store.get_video("new-2") is None
     assert len(snapshot) + 1 == store.count_videos()
     assert check_store(store) == []
 
@@ -133,9 +137,11 @@ def test_status_change_by_import_is_refused(store: LineageStore) -> None:
     report = store.import_videos([SourcedRecord(line, "in", 1)])
     assert [r.code for r in report.rejected] == ["CONFLICT"]
     assert "REMOVED" in report.rejected[0].reason
-    assert report.updated == 0 and report.unchanged == 0
+    assert report.updated == 0
+    assert report.unchanged == 0
     video = store.get_video("c1-0")
-    assert video is not None and video.views == line["views"] - 1
+    assert video is not None
+    assert video.views == line["views"] - 1
     assert check_store(store) == []
 
 
@@ -155,8 +161,11 @@ def test_export_and_import_round_trip_with_takedowns(make_store: StoreFactory) -
     second = make_store()
     shuffled = list(lines)
     rng.shuffle(shuffled)  # remixes of removed videos before their parents too
-    report = second.import_videos(SourcedRecord(line, "export", n) for n, line in enumerate(shuffled, 1))
-    assert report.rejected == [] and report.added == len(lines)
+    report = second.import_videos(
+        SourcedRecord(line, "export", n) for n, line in enumerate(shuffled, 1)
+    )
+    assert report.rejected == []
+    assert report.added == len(lines)
     assert check_store(second) == []
     after = second.video_rights([e["id"] for e in exported])
     for video_id, state in rights_before.items():
@@ -168,13 +177,20 @@ def test_export_and_import_round_trip_with_takedowns(make_store: StoreFactory) -
         )
         assert other.removed_derivative_count == state.removed_derivative_count
     # Importing the same export again changes nothing.
-    again = second.import_videos(SourcedRecord(line, "export", n) for n, line in enumerate(lines, 1))
-    assert again.unchanged == len(lines) and again.rejected == []
+    again = second.import_videos(
+        SourcedRecord(line, "export", n) for n, line in enumerate(lines, 1)
+    )
+    assert again.unchanged == len(lines)
+    assert again.rejected == []
 
 
 # -- attribution and downstream views ------------------------------------------------------
 def _brute_downstream(
-    reference: Reference, views: dict[str, int], video_id: str, policy: AttributionPolicy, rate: float
+    reference: Reference,
+    views: dict[str, int],
+    video_id: str,
+    policy: AttributionPolicy,
+    rate: float,
 ) -> float:
     base = reference.generation(video_id)
     total = 0.0
@@ -194,8 +210,11 @@ def _assert_views_exact(store: LineageStore, reference: Reference, views: dict[s
             level = reference.generation(other)
             expected[level] = expected.get(level, 0) + views[other]
         assert {g: v for g, v in totals[video_id] if v} == {g: v for g, v in expected.items() if v}
-        for policy, rate in ((AttributionPolicy.RELATIVE, 0.1), (AttributionPolicy.RELATIVE, 0.5),
-                             (AttributionPolicy.ABSOLUTE, 0.05)):
+        for policy, rate in (
+            (AttributionPolicy.RELATIVE, 0.1),
+            (AttributionPolicy.RELATIVE, 0.5),
+            (AttributionPolicy.ABSOLUTE, 0.05),
+        ):
             got = rights.downstream_views(store, video_id, policy, rate)
             assert got == pytest.approx(_brute_downstream(reference, views, video_id, policy, rate))
     assert check_store(store) == []
@@ -214,9 +233,7 @@ def test_downstream_views_exact_at_every_commit(make_store: StoreFactory) -> Non
         rng.shuffle(shuffled)
         _import(store, shuffled)
         stored_ids = {r["id"] for r in ordered[: ordered.index(part[-1]) + 1]}
-        _assert_views_exact(
-            store, Reference([r for r in records if r["id"] in stored_ids]), views
-        )
+        _assert_views_exact(store, Reference([r for r in records if r["id"] in stored_ids]), views)
     reference = Reference(records)
     # Re-imports with changed views (and some lines unchanged, some repeated).
     for _ in range(3):
@@ -252,7 +269,9 @@ def test_attribution_shares(store: LineageStore) -> None:
 
 
 # -- OpenAI video objects ----------------------------------------------------------------------
-def _openai(video_id: str, prompt: str | None, parent: str | None, status: str = "completed") -> bytes:
+def _openai(
+    video_id: str, prompt: str | None, parent: str | None, status: str = "completed"
+) -> bytes:
     return orjson.dumps(
         {
             "id": video_id,
@@ -282,15 +301,20 @@ def test_openai_video_objects_mixed_with_ours_children_first(store: LineageStore
         _openai("video_1", "a cat on stage", None),
         _openai("video_7", "still going", "video_9", status="in_progress"),
     ]
-    report = store.import_videos(SourcedRecord(line, "mixed.jsonl", n) for n, line in enumerate(lines, 1))
+    report = store.import_videos(
+        SourcedRecord(line, "mixed.jsonl", n) for n, line in enumerate(lines, 1)
+    )
     assert report.added == 4
     reasons = {r.video_id: r.reason for r in report.rejected}
     assert "'failed'" in reasons["video_9"]
     assert "no prompt" in reasons["video_8"]
     assert "'in_progress'" in reasons["video_7"]
     child = store.get_video("video_3")
-    assert child is not None and child.parent_id == "video_2" and child.generation == 2
+    assert child is not None
+    assert child.parent_id == "video_2"
+    assert child.generation == 2
     assert child.created_at == datetime.fromtimestamp(1_712_698_600, UTC)
     original = store.get_video("video_1")
-    assert original is not None and original.derivative_count == 3
+    assert original is not None
+    assert original.derivative_count == 3
     assert check_store(store) == []

@@ -20,7 +20,6 @@ from lineage.models import (
 from lineage.progress import progress_bar
 from lineage.rights import VideoRights
 from lineage.store import PathNode
-from lineage.stores.neo4j.rights import read_video_rights, write_rights_plan
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
     T,
@@ -28,6 +27,7 @@ from lineage.stores.neo4j.reads import (
     _Read,
     _read_videos,
 )
+from lineage.stores.neo4j.rights import read_video_rights, write_rights_plan
 
 # Rows per UNWIND statement: each statement's parameters stay near a
 # megabyte, and a 42,084-video import is a dozen statements, not thousands

@@ -1,0 +1,145 @@
+"""Rights over GraphQL: takedown and restore, hidden prompts, attribution, downstream views."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.graphql.context import LineageContext
+from lineage.check import check_store
+from lineage.store import LineageStore
+from tests.api.conftest import PROMPT, GraphQLClient, load
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("small_tree")]
+
+RIGHTS = "status removedReason removedAt removedDerivativeCount derivedFromRemoved c2paManifest"
+
+
+async def _takedown(client: GraphQLClient, video_id: str, reason: str = "DMCA 7") -> dict:  # type: ignore[type-arg]
+    data = await client.data(
+        "mutation($id: ID!, $reason: String!) { takedown(id: $id, reason: $reason) { id %s } }"
+        % RIGHTS,
+        {"id": video_id, "reason": reason},
+    )
+    return dict(data["takedown"])
+
+
+async def test_takedown_keeps_the_tree_and_hides_the_prompt(
+    client: GraphQLClient, store: LineageStore
+) -> None:
+    removed = await _takedown(client, "hippo")
+    assert removed["status"] == "REMOVED"
+    assert removed["removedReason"] == "DMCA 7"
+    assert removed["removedAt"] is not None
+    data = await client.data(
+        """{ video(id: "grandma") { derivativeCount removedDerivativeCount derivedFromRemoved
+               remixes { edges { node { child { id prompt title status derivedFromRemoved } } } } }
+             baby: video(id: "baby-hippo") { prompt derivedFromRemoved status
+               parent { id prompt title creator status derivativeCount } } }"""
+    )
+    grandma = data["video"]
+    assert grandma["derivativeCount"] == 4  # unchanged: a tombstone, not a hole
+    assert grandma["removedDerivativeCount"] == 1
+    assert grandma["derivedFromRemoved"] is False
+    children = {e["node"]["child"]["id"]: e["node"]["child"] for e in grandma["remixes"]["edges"]}
+    assert children["hippo"]["prompt"] == ""
+    assert children["hippo"]["status"] == "REMOVED"
+    assert children["giraffe"]["prompt"] == PROMPT.replace("crocodile", "giraffe")
+    baby = data["baby"]
+    assert baby["derivedFromRemoved"] is True
+    assert baby["status"] == "ACTIVE"
+    assert baby["prompt"] == PROMPT.replace("crocodile", "baby hippo")
+    assert baby["parent"] == {
+        "id": "hippo",
+        "prompt": "",
+        "title": None,
+        "creator": None,
+        "status": "REMOVED",
+        "derivativeCount": 1,
+    }
+    assert check_store(store) == []
+
+
+async def test_admin_sees_a_removed_prompt(
+    client: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _takedown(client, "hippo")
+    monkeypatch.setattr(LineageContext, "role", "admin", raising=False)
+    data = await client.data('{ video(id: "hippo") { prompt status } }')
+    assert data["video"] == {"prompt": PROMPT.replace("crocodile", "hippo"), "status": "REMOVED"}
+    monkeypatch.setattr(LineageContext, "role", "writer", raising=False)
+    data = await client.data('{ video(id: "hippo") { prompt } }')
+    assert data["video"] == {"prompt": ""}
+
+
+async def test_removed_video_cannot_be_remixed(client: GraphQLClient) -> None:
+    await _takedown(client, "hippo")
+    reply = await client.post(
+        'mutation { remixVideo(parentId: "hippo", input: {id: "h2", prompt: "more hippo"}) '
+        "{ child { id } } }"
+    )
+    assert reply.codes == ["FORBIDDEN"]
+    message = reply.errors[0]["message"]
+    assert "'hippo'" in message
+    assert "REMOVED" in message
+    assert (await client.data('{ video(id: "h2") { id } }'))["video"] is None
+
+
+async def test_takedown_is_idempotent_and_restore_undoes_it(
+    client: GraphQLClient, store: LineageStore
+) -> None:
+    await _takedown(client, "hippo", "first")
+    again = await _takedown(client, "hippo", "second")
+    assert again["removedReason"] == "first"
+    data = await client.data('mutation { restore(id: "hippo") { id %s } }' % RIGHTS)
+    assert data["restore"]["status"] == "ACTIVE"
+    assert data["restore"]["removedReason"] is None
+    data = await client.data(
+        '{ video(id: "grandma") { removedDerivativeCount } '
+        'baby: video(id: "baby-hippo") { derivedFromRemoved } }'
+    )
+    assert data == {"video": {"removedDerivativeCount": 0}, "baby": {"derivedFromRemoved": False}}
+    assert [entry[1] for entry in store.rights_log("hippo")] == ["takedown", "restore"]
+    reply = await client.post('mutation { takedown(id: "nope", reason: "x") { id } }')
+    assert reply.codes == ["NOT_FOUND"]
+
+
+async def test_attribution_and_downstream_views(client: GraphQLClient, store: LineageStore) -> None:
+    load(
+        store,
+        [
+            {
+                "id": "hippo",
+                "parent_id": "grandma",
+                "prompt": PROMPT.replace("crocodile", "hippo"),
+                "views": 100,
+            },
+            {
+                "id": "baby-hippo",
+                "parent_id": "hippo",
+                "prompt": PROMPT.replace("crocodile", "baby hippo"),
+                "views": 1000,
+            },
+        ],
+    )
+    data = await client.data(
+        """{ video(id: "baby-hippo") {
+               relative: attribution { video { id } share }
+               half: attribution(policy: RELATIVE, rate: 0.5) { video { id } share }
+               absolute: attribution(policy: ABSOLUTE, rate: 0.5) { share } }
+             grandma: video(id: "grandma") {
+               rel: downstreamViews
+               abs: downstreamViews(policy: ABSOLUTE, rate: 0.2) } }"""
+    )
+    video = data["video"]
+    assert video["relative"] == [
+        {"video": {"id": "hippo"}, "share": pytest.approx(0.1)},
+        {"video": {"id": "grandma"}, "share": pytest.approx(0.01)},
+    ]
+    assert [a["share"] for a in video["half"]] == [0.5, 0.25]
+    assert [a["share"] for a in video["absolute"]] == [0.5, 0.5]
+    assert data["grandma"]["rel"] == pytest.approx(100 * 0.1 + 1000 * 0.01)
+    assert data["grandma"]["abs"] == pytest.approx(0.2 * 1100)
+    reply = await client.post(
+        '{ video(id: "baby-hippo") { attribution(policy: ABSOLUTE, rate: 0.6) { share } } }'
+    )
+    assert reply.codes == ["INVALID_INPUT"]
