@@ -7,6 +7,8 @@ Nothing is downloaded: the certificates are generated per test session with
 from __future__ import annotations
 
 import datetime
+import json
+import sys
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +133,36 @@ class LocalSigner:
             label = reader.get_active_manifest()["label"]
         assert isinstance(label, str)
         return label
+
+
+def main(folder: Path) -> None:
+    """Sign ``parent.jpg`` and ``child.jpg`` (parentOf: parent) into ``folder`` and
+    write ``c2pa.jsonl``: two remixes in the demo tree that carry their labels."""
+    folder.mkdir(parents=True, exist_ok=True)
+    signer = LocalSigner.generate()
+    parent, child = folder / "parent.jpg", folder / "child.jpg"
+    parent_label = signer.sign(parent, "orange")
+    child_label = signer.sign(child, "purple", parent=parent)
+    prompt = "A grandmother chases the giraffe out of her yard with a broom, shaky phone footage"
+    records = [
+        {
+            "id": "giraffe-cam",
+            "parent_id": "grandma",
+            "prompt": prompt,
+            "c2pa_manifest": parent_label,
+        },
+        {
+            "id": "giraffe-cam-night",
+            "parent_id": "giraffe-cam",
+            "prompt": f"{prompt}, at night",
+            "c2pa_manifest": child_label,
+        },
+    ]
+    (folder / "c2pa.jsonl").write_text(
+        "".join(json.dumps(record) + "\n" for record in records), encoding="utf-8"
+    )
+    print(f"{parent}: {parent_label}\n{child}: {child_label}\n{folder / 'c2pa.jsonl'}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "c2pa-demo"))
