@@ -70,6 +70,13 @@ CSV_VIDEO_HEADER = [
     "direct_remix_count:long",
     "tree_depth:long",
     "generation_counts:long[]",
+    "generation_views:long[]",
+    "status",
+    "removed_reason",
+    "removed_us:long",
+    "removed_by",
+    "removed_derivative_count:long",
+    "c2pa_manifest",
     ":LABEL",
 ]
 CSV_REMIX_HEADER = [
@@ -287,7 +294,13 @@ def csv_paths(base: Path) -> dict[str, Path]:
     }
 
 
-def csv_video_row(video: VideoRecord, generation_counts: list[int]) -> list[object]:
+def csv_video_row(
+    video: VideoRecord,
+    generation_counts: list[int],
+    generation_views: Sequence[int] = (),
+    rights: VideoRights | None = None,
+) -> list[object]:
+    rights = rights or DEFAULT_RIGHTS
     return [
         video.id,
         video.prompt,
@@ -303,6 +316,13 @@ def csv_video_row(video: VideoRecord, generation_counts: list[int]) -> list[obje
         video.direct_remix_count,
         video.tree_depth,
         ";".join(str(count) for count in generation_counts),
+        ";".join(str(views) for views in generation_views),
+        rights.status,
+        rights.removed_reason or "",
+        "" if rights.removed_at is None else epoch_micros(rights.removed_at),
+        rights.removed_by or "",
+        rights.removed_derivative_count,
+        rights.c2pa_manifest or "",
         "Video" if video.parent_id else "Video;Original",
     ]
 
@@ -345,17 +365,41 @@ def iter_csv_rows(
 ) -> Iterator[tuple[str, list[object]]]:
     """(file part, row) of the CSV export, video by video; only the parts asked for
     are read from the store."""
-    for video in iter_lineage(store, video_id):
+    for page in _pages(iter_lineage(store, video_id)):
+        rights: dict[str, VideoRights] = {}
+        views: dict[str, list[tuple[int, int]]] = {}
         if "videos" in parts:
-            yield "videos", csv_video_row(video, generation_count_list(store, video))
-        if "remixes" in parts and video.parent_id is not None:
-            yield "remixes", csv_remix_row(video)
-        if "variant_groups" in parts and video.direct_remix_count:
-            for group in store.variant_groups(video.id, video.direct_remix_count):
-                yield (
-                    "variant_groups",
-                    [video.id, group.key, group.remix_count, group.reach, "VariantGroup"],
-                )
+            rights = store.video_rights([video.id for video in page])
+            views = store.generation_views_many([v.id for v in page if v.derivative_count])
+        for video in page:
+            yield from _csv_rows_of(store, video, parts, rights, views)
+
+
+def _csv_rows_of(
+    store: LineageStore,
+    video: VideoRecord,
+    parts: Sequence[str],
+    rights: dict[str, VideoRights],
+    views: dict[str, list[tuple[int, int]]],
+) -> Iterator[tuple[str, list[object]]]:
+    if "videos" in parts:
+        view_list = [0] * video.tree_depth
+        for level, total in views.get(video.id, ()):
+            view_list[level - video.generation - 1] = total
+        yield (
+            "videos",
+            csv_video_row(
+                video, generation_count_list(store, video), view_list, rights.get(video.id)
+            ),
+        )
+    if "remixes" in parts and video.parent_id is not None:
+        yield "remixes", csv_remix_row(video)
+    if "variant_groups" in parts and video.direct_remix_count:
+        for group in store.variant_groups(video.id, video.direct_remix_count):
+            yield (
+                "variant_groups",
+                [video.id, group.key, group.remix_count, group.reach, "VariantGroup"],
+            )
 
 
 def write_csv(

@@ -31,7 +31,12 @@ from lineage.progress import progress_bar
 from lineage.queries import NULL_TIME, measure_of
 from lineage.rights import VideoRights
 from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
-from lineage.stores.sqlite_rights import SQLiteRights, read_video_rights, write_rights_plan
+from lineage.stores.sqlite_rights import (
+    SQLiteRights,
+    migrate_rights,
+    read_video_rights,
+    write_rights_plan,
+)
 
 __all__ = ["SQLiteStore"]
 
@@ -203,6 +208,7 @@ class SQLiteStore(SQLiteRights):
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn().executescript(SCHEMA_FILE.read_text(encoding="utf-8"))
+            migrate_rights(self._conn())
         except (sqlite3.Error, OSError) as error:
             raise StoreUnavailable(
                 f"cannot open SQLite store {str(self.path)!r}: {error}"

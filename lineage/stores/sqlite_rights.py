@@ -17,7 +17,7 @@ from lineage.models import epoch_micros, from_epoch_micros
 from lineage.rights import ACTIVE, REMOVED, RightsChange, VideoRights
 from lineage.rights_plan import RightsPlan
 
-__all__ = ["SQLiteRights", "read_video_rights", "write_rights_plan"]
+__all__ = ["SQLiteRights", "migrate_rights", "read_video_rights", "write_rights_plan"]
 
 _CHUNK = 900
 _RIGHTS_COLUMNS = (
@@ -98,6 +98,40 @@ def write_rights_plan(connection: sqlite3.Connection, rights: RightsPlan) -> Non
         "UPDATE generation_views SET views = views + ? WHERE video_id = ? AND generation = ?",
         [(views, video_id, level) for video_id, level, views in rows if views < 0],
     )
+
+
+_BACKFILL_VIEWS = """
+WITH RECURSIVE up (video_id, ancestor_id) AS (
+    SELECT id, parent_id FROM videos WHERE parent_id IS NOT NULL
+    UNION ALL
+    SELECT up.video_id, v.parent_id FROM up JOIN videos AS v ON v.id = up.ancestor_id
+    WHERE v.parent_id IS NOT NULL
+)
+INSERT INTO generation_views (video_id, generation, views)
+SELECT up.ancestor_id, d.generation, sum(d.views) FROM up JOIN videos AS d ON d.id = up.video_id
+GROUP BY up.ancestor_id, d.generation
+"""
+
+
+def migrate_rights(connection: sqlite3.Connection) -> None:
+    """Fill the per-generation view totals of a store made before they existed (once).
+
+    A store made before rights has no takedowns and no manifests, so only the
+    view totals need computing: O(n x depth), in one transaction.
+    """
+    done = "SELECT 1 FROM store_meta WHERE key = 'rights_version'"
+    if connection.execute(done).fetchone():
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if not connection.execute(done).fetchone():
+            if not connection.execute("SELECT 1 FROM generation_views LIMIT 1").fetchone():
+                connection.execute(_BACKFILL_VIEWS)
+            connection.execute("INSERT INTO store_meta (key, value) VALUES ('rights_version', '1')")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 class SQLiteRights:

@@ -318,3 +318,36 @@ def test_openai_video_objects_mixed_with_ours_children_first(store: LineageStore
     assert original is not None
     assert original.derivative_count == 3
     assert check_store(store) == []
+
+
+def test_store_made_before_rights_gets_its_view_totals(
+    make_store: StoreFactory, backend: str, request: pytest.FixtureRequest
+) -> None:
+    store = make_store()
+    _import(store, FOREST)
+    expected = store.generation_views_many([r["id"] for r in FOREST])
+    # Make it look like a store written before the view totals existed.
+    if backend == "sqlite":
+        from lineage.stores.sqlite import SQLiteStore
+
+        assert isinstance(store, SQLiteStore)
+        connection = store._conn()
+        connection.execute("DELETE FROM generation_views")
+        connection.execute("DELETE FROM store_meta WHERE key = 'rights_version'")
+        assert check_store(store) != []
+        store.close()
+        reopened: LineageStore = SQLiteStore(store.path)
+    else:
+        from ..conftest import open_neo4j_store
+
+        driver = store._driver  # type: ignore[attr-defined]
+        driver.execute_query("MATCH (v:Video) REMOVE v.generation_views")
+        driver.execute_query("MATCH (m:StoreMeta) DELETE m")
+        assert check_store(store) != []
+        store.close()
+        reopened = open_neo4j_store(request.getfixturevalue("neo4j"))
+    try:
+        assert check_store(reopened) == []
+        assert reopened.generation_views_many([r["id"] for r in FOREST]) == expected
+    finally:
+        reopened.close()

@@ -21,7 +21,7 @@ from lineage.rights import ACTIVE, REMOVED, RightsChange, VideoRights
 from lineage.rights_plan import RightsPlan
 from lineage.stores.neo4j.reads import T, _Read
 
-__all__ = ["Neo4jRights", "read_video_rights", "write_rights_plan"]
+__all__ = ["Neo4jRights", "migrate_rights", "read_video_rights", "write_rights_plan"]
 
 _RIGHTS = (
     "v.id AS id, v.status AS status, v.removed_reason AS reason, v.removed_us AS removed_us, "
@@ -111,6 +111,35 @@ def write_rights_plan(tx: neo4j.ManagedTransaction, rights: RightsPlan) -> None:
             [video_id, [[level, views] for level, views in levels.items()]]
             for video_id, levels in rights.generation_views.items()
         ],
+    )
+
+
+# Per-generation view totals of videos stored before they existed: a video
+# with derivatives and no list yet (imports always write one beside the
+# generation counts, zeros included).
+_BACKFILL_VIEWS = (
+    "MATCH (a:Video) WHERE a.derivative_count > 0 AND a.generation_views IS NULL "
+    "CALL (a) { "
+    "MATCH (d:Video)-[:REMIX_OF*1..]->(a) "
+    "WITH d.generation - a.generation - 1 AS offset, sum(coalesce(d.views, 0)) AS views "
+    "RETURN collect([offset, views]) AS pairs "
+    "} "
+    "SET a.generation_views = [i IN range(0, a.tree_depth - 1) | "
+    "reduce(total = 0, pair IN pairs | total + CASE WHEN pair[0] = i THEN pair[1] ELSE 0 END)]"
+)
+
+
+def migrate_rights(driver: neo4j.Driver, database: str) -> None:
+    """Fill the view totals of a store made before they existed (once; marked by a
+    ``(:StoreMeta {key: 'rights_version'})`` node)."""
+    records, _, _ = driver.execute_query(
+        "MATCH (m:StoreMeta {key: 'rights_version'}) RETURN m.value AS value", database_=database
+    )
+    if records:
+        return
+    driver.execute_query(_BACKFILL_VIEWS, database_=database)
+    driver.execute_query(
+        "MERGE (m:StoreMeta {key: 'rights_version'}) SET m.value = '1'", database_=database
     )
 
 

@@ -48,7 +48,7 @@ from lineage.stores.neo4j.reads import (
     _read_videos,
     _record,
 )
-from lineage.stores.neo4j.rights import Neo4jRights
+from lineage.stores.neo4j.rights import Neo4jRights, migrate_rights
 from lineage.stores.neo4j.schema import (
     apply_schema,
 )
@@ -116,6 +116,7 @@ class Neo4jStore(Neo4jRights):
         try:
             self._driver.verify_connectivity()
             apply_schema(self._driver, database)
+            migrate_rights(self._driver, database)
         except (ServiceUnavailable, AuthError, Neo4jError, OSError, ValueError) as error:
             self._driver.close()
             raise StoreUnavailable(
