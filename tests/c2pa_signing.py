@@ -7,9 +7,9 @@ Nothing is downloaded: the certificates are generated per test session with
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import sys
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
