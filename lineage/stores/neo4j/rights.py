@@ -21,7 +21,12 @@ from lineage.rights import ACTIVE, REMOVED, RightsChange, VideoRights
 from lineage.rights_plan import RightsPlan
 from lineage.stores.neo4j.reads import T, _Read
 
-__all__ = ["Neo4jRights", "migrate_rights", "read_video_rights", "write_rights_plan"]
+__all__ = [
+    "Neo4jRights",
+    "migrate_rights",
+    "read_video_rights",
+    "write_rights_plan",
+]
 
 _RIGHTS = (
     "v.id AS id, v.status AS status, v.removed_reason AS reason, v.removed_us AS removed_us, "
