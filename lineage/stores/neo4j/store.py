@@ -33,6 +33,8 @@ from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
+from lineage.stores.neo4j.migrations import migrate
+from lineage.stores.neo4j.ranks import rank_key_mismatches
 from lineage.stores.neo4j.reads import (
     _VIDEO,
     T,
@@ -115,6 +117,7 @@ class Neo4jStore:
         try:
             self._driver.verify_connectivity()
             apply_schema(self._driver, database)
+            migrate(self._driver, database)
         except (ServiceUnavailable, AuthError, Neo4jError, OSError, ValueError) as error:
             self._driver.close()
             raise StoreUnavailable(
@@ -377,6 +380,11 @@ class Neo4jStore:
         ):
             parent_id, key, remix_count, reach = row.values()
             yield parent_id, key, remix_count, reach
+
+    def rank_key_mismatches(self) -> Iterator[tuple[str, str, object, object]]:
+        """Rank keys that differ from the measures they mirror (``lineage check``)."""
+        with self._driver.session(database=self.database) as session:
+            yield from rank_key_mismatches(session)
 
     def count_videos(self) -> int:
         return self._read(
