@@ -35,6 +35,9 @@ class ApiSettings(BaseSettings):
     graphiql: bool = True
     # Answers of repeated queries kept per process, exact under writes (0: off).
     response_cache_entries: int = Field(default=512, ge=0)
+    # Cache-Control max-age (seconds) of successful GET /graphql answers, which
+    # also carry an ETag (If-None-Match answers 304); see README, "HTTP caching".
+    http_max_age: int = Field(default=0, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

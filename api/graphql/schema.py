@@ -42,7 +42,7 @@ from lineage.errors import (
 )
 from lineage.importer import Rejection, SourcedRecord
 from lineage.models import VideoRecord
-from lineage.store import VideoOrder
+from lineage.store import ANY_TREE, VideoOrder
 
 __all__ = ["LineageSchema", "build_schema", "print_sdl"]
 
@@ -76,6 +76,7 @@ class Query:
         order_by: VideoOrder | None = VideoOrder.DERIVATIVES,
     ) -> VideoConnection:
         context = info.context
+        context.trees.add(ANY_TREE)  # the ranking changes with a write into any tree
         page, page_info = await ranked_page(context, None, first, after, order_by)
         total = await context.read(context.store.count_children, None)
         return VideoConnection(

@@ -53,6 +53,7 @@ from lineage.stores.neo4j.reads import (
 from lineage.stores.neo4j.schema import (
     apply_schema,
 )
+from lineage.stores.neo4j.versions import read_tree_versions
 from lineage.stores.neo4j.writes import (
     _CONSTRAINT_RETRIES,
     _OUT_OF_TRANSACTION_MEMORY,
@@ -151,8 +152,11 @@ class Neo4jStore:
 
     def data_version(self) -> object | None:
         # A store-wide version would make every write lock one node and
-        # serialize all trees; the API scales out instead of caching here.
+        # serialize all trees; caches use per-tree versions instead.
         return None
+
+    def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
+        return self._read(read_tree_versions(original_ids))
 
     # -- writes ---------------------------------------------------------------------
     def import_videos(
