@@ -18,6 +18,7 @@ from strawberry.fastapi import BaseContext
 
 from api.cache import TREES
 from api.core.config import ApiSettings
+from lineage.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 
@@ -41,6 +42,8 @@ class LineageContext(BaseContext):
         # The trees (original ids) this request read: the response cache's
         # validity (api/cache.py). ANY_TREE when an answer depends on all.
         self.trees: set[str] = set()
+        # Remixes into one tree share transactions through it (None: off).
+        self.committer: GroupCommitter | None = None
         self.videos: DataLoader[str, VideoRecord | None] = DataLoader(self._load_videos)
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
@@ -129,6 +132,14 @@ def make_context_getter(
     # A coroutine, so FastAPI calls it on the event loop rather than in a thread.
     async def make_context(request: Request, response: Response) -> LineageContext:
         context = LineageContext(request.app.state.store, settings)
+        if settings.group_commit_ms >= 0:
+            state = request.app.state
+            committer = getattr(state, "group_committer", None)
+            if committer is None or committer.store is not state.store:
+                committer = state.group_committer = GroupCommitter(
+                    state.store, run_in_threadpool, window=settings.group_commit_ms / 1000
+                )
+            context.committer = committer
         request.scope[TREES] = context.trees
         # The HTTP layer sets status and media type on this response.
         request.state.graphql_response = response

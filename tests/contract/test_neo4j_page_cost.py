@@ -136,9 +136,7 @@ def test_the_demo_is_clean_under_lineage_check(demo: Neo4jStore) -> None:
 
 
 def test_check_finds_a_rank_key_that_drifted(demo: Neo4jStore, neo4j: Neo4jServer) -> None:
-    with driver_module.GraphDatabase.driver(
-        neo4j.uri, auth=(neo4j.user, neo4j.password)
-    ) as driver:
+    with driver_module.GraphDatabase.driver(neo4j.uri, auth=(neo4j.user, neo4j.password)) as driver:
         driver.execute_query(
             "MATCH (v:Video {id: $id}) SET v.rank_likes = v.rank_likes + 1",
             id=DEMO_ORIGINAL_ID,
