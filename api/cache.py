@@ -154,7 +154,7 @@ class ResponseCache:
                 return
             body = b""
             replay = receive
-        elif method == "POST":
+        elif method == "POST" and self.keep_bodies:  # no ETags on POST: nothing to do
             body, replay = await _read_body(receive)
         else:
             await self.app(scope, receive, send)
