@@ -145,7 +145,8 @@ def _read_group_tops(
     # The first entry of the index (parent_id, variant_key, rank_derivatives, id).
     return _Read(
         "UNWIND $groups AS grp CALL (grp) { "
-        "MATCH (v:Video) WHERE v.parent_id = grp[0] AND v.variant_key = grp[1] "
+        "MATCH (v:Video) USING INDEX v:Video(parent_id, variant_key, rank_derivatives, id) "
+        "WHERE v.parent_id = grp[0] AND v.variant_key = grp[1] "
         "AND v.rank_derivatives IS NOT NULL AND v.id IS NOT NULL "
         "RETURN v ORDER BY v.parent_id, v.variant_key, v.rank_derivatives, v.id LIMIT 1 } "
         f"MATCH (v)-[r:REMIX_OF]->() RETURN {_VIDEO}",
@@ -163,8 +164,11 @@ def _ranked_page(label: str, condition: str, rank: str, limit: str) -> str:
     reads the index in order and stops at ``limit`` (no sort).
     """
     leading = "v.parent_id, " if label == "Video" else ""
+    # The hint keeps the planner off other indexes whatever its statistics
+    # say (e.g. the unique index on id for "v.id > $after_id").
     return (
-        f"MATCH (v:{label}) WHERE {condition} AND v.{rank} IS NOT NULL AND v.id IS NOT NULL "
+        f"MATCH (v:{label}) USING INDEX v:{label}({leading.replace('v.', '')}{rank}, id) "
+        f"WHERE {condition} AND v.{rank} IS NOT NULL AND v.id IS NOT NULL "
         f"RETURN v ORDER BY {leading}v.{rank}, v.id LIMIT {limit}"
     )
 
