@@ -2,10 +2,12 @@
 
 Writers remixing into the same tree take turns on its lock, one transaction
 each; under a viral tree that turn-taking is the limit. A
-:class:`GroupCommitter` keeps one writer per tree: a record submitted for a
-tree waits a few milliseconds for others, then the batch is planned and
-committed as one (non-atomic) import, and each caller is answered with its
-own outcome only after the commit. A refused record is refused alone: the
+:class:`GroupCommitter` keeps one writer per tree: the records submitted for
+a tree while its previous batch was being committed (a few milliseconds),
+plus those arriving within ``window``, are planned and committed as one
+(non-atomic) import, and each caller is answered with its own outcome only
+after the commit. An idle tree's first record goes at once (``window`` 0):
+batching costs a lone writer nothing. A refused record is refused alone: the
 planner rejects records one by one, and the others still land.
 
 Writes run in a worker thread (the store's calls block); the committer
@@ -47,7 +49,9 @@ class GroupCommitter:
         Runs a blocking call off the event loop and awaits it (e.g.
         ``starlette.concurrency.run_in_threadpool``).
     window : float
-        Seconds a batch waits for more records after its first one arrives.
+        Seconds a batch waits for more records after its first one arrives
+        (0: none; it still takes everything that arrived while the previous
+        batch of its tree was being written).
     max_batch : int
         Records per transaction at most; more wait for the next one.
     """
@@ -56,7 +60,7 @@ class GroupCommitter:
         self,
         store: LineageStore,
         run_blocking: Callable[..., Any],
-        window: float = 0.002,
+        window: float = 0.0,
         max_batch: int = 1000,
     ) -> None:
         self.store = store
@@ -82,8 +86,8 @@ class GroupCommitter:
     async def _write(self, tree: str, state: _Tree) -> None:
         try:
             while state.pending:
-                if self.window:
-                    await asyncio.sleep(self.window)
+                # Let requests already on the event loop join (0), or wait longer.
+                await asyncio.sleep(self.window)
                 batch = state.pending[: self.max_batch]
                 del state.pending[: len(batch)]
                 await self._commit(batch)

@@ -38,10 +38,11 @@ class ApiSettings(BaseSettings):
     # Cache-Control max-age (seconds) of successful GET /graphql answers, which
     # also carry an ETag (If-None-Match answers 304); see README, "HTTP caching".
     http_max_age: int = Field(default=0, ge=0)
-    # Group commit: remixes into one tree arriving within this many
-    # milliseconds are written in one transaction (lineage/group_commit.py).
-    # Negative: off, every remix is its own transaction.
-    group_commit_ms: float = Field(default=2.0)
+    # Group commit (lineage/group_commit.py): remixes into one tree that
+    # arrive while its previous batch is being written, or within this many
+    # milliseconds of the first, share one transaction. Negative: off, every
+    # remix is its own transaction.
+    group_commit_ms: float = Field(default=0.0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
