@@ -57,7 +57,9 @@ HEADLINE = (
     "topVariants(limit: 10) { child { id derivativeCount } promptDiff { summary variantKey } } "
     "variantGroups(limit: 5) { key remixCount reach top { child { id } } } } }"
 )
-PAGE = '{ video(id: "%s") { remixes(first: 20) { edges { node { child { id derivativeCount } } } } } }'
+PAGE = (
+    '{ video(id: "%s") { remixes(first: 20) { edges { node { child { id derivativeCount } } } } } }'
+)
 OTHER_TREE = [
     '{ video(id: "nainai") { derivativeCount treeDepth topVariants(limit: 5) { child { id } } } }',
     '{ video(id: "nainai") { remixes(first: 10) { totalCount edges { node { id } } } } }',
