@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of viral scale (issue 10), on SQLite and Neo4j in one run. Prints figures.
 
-For each store, with the demo tree loaded and the API served by uvicorn on
-a loopback port (one worker, in this process):
+For each store, with the demo tree loaded and the API served by
+``lineage serve`` on a loopback port:
 
 1. the headline lineage query, one client: p50/p99 uncached
    (``Cache-Control: no-cache``) and cached;
@@ -15,16 +15,19 @@ a loopback port (one worker, in this process):
 5. Neo4j only: ``lineage import`` of one lineage of ``--tree-size`` videos.
 
 Usage: scripts/bench_scale.py [--stores sqlite,neo4j] [--seconds N] [--tree-size N]
-Neo4j needs NEO4J_* in the environment (``eval "$(scripts/neo4j-local start)"``);
-its database is emptied. Targets (issue 10): Neo4j headline p50 within 3x of
-SQLite's, SQLite uncached p50 < 2 ms; the page on grandma costs about what
-it costs on a small parent; >= 1,000 remixes/s (SQLite) and >= 200/s (Neo4j)
-with 8 clients; >= 90% cache hits on another tree; >= 10,000 videos/s import.
+The API runs as ``lineage serve`` with ``--workers`` processes (default: one
+per core); clients run here, on asyncio. Neo4j needs NEO4J_* in the
+environment (``eval "$(scripts/neo4j-local start)"``); its database is emptied.
+Targets (issue 10): Neo4j headline p50 within 3x of SQLite's; SQLite
+uncached p50 < 2 ms; a page on grandma costs what it costs on a small
+parent; >= 1,000 remixes/s (SQLite) and >= 200/s (Neo4j) with 8 clients;
+>= 90% cache hits on another tree; >= 10,000 videos/s for the import.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
@@ -39,13 +42,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.core.config import ApiSettings  # noqa: E402
-from api.main import create_app  # noqa: E402
 from lineage.check import check_store  # noqa: E402
 from lineage.demo import demo_records  # noqa: E402
 from lineage.importer import SourcedRecord  # noqa: E402
@@ -62,7 +62,7 @@ PAGE = (
 )
 OTHER_TREE = [
     '{ video(id: "nainai") { derivativeCount treeDepth topVariants(limit: 5) { child { id } } } }',
-    '{ video(id: "nainai") { remixes(first: 10) { totalCount edges { node { id } } } } }',
+    '{ video(id: "nainai") { remixes(first: 10) { totalCount edges { node { child { id } } } } } }',
     '{ video(id: "nainai") { variantGroups(limit: 5) { key reach top { child { id } } } } }',
 ]
 REMIX = (
@@ -73,20 +73,42 @@ PROMPT = "A grandmother chases a crocodile out of the yard"
 
 
 @contextlib.contextmanager
-def serve(store: LineageStore) -> Iterator[str]:
-    app = create_app(ApiSettings(), store=store)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+def serve(kind: str, workdir: Path, workers: int) -> Iterator[str]:
+    """``lineage serve`` in its own processes (clients here must not share its GIL)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "LINEAGE_STORE": kind, "LINEAGE_DB": str(workdir / "bench.db")}
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "lineage"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.post(f"{url}/graphql", json={"query": "{ __typename }"}, timeout=5)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def latencies(http: httpx.Client, query: str, count: int, *, cached: bool) -> list[float]:
@@ -106,43 +128,40 @@ def p(samples: list[float], q: float) -> float:
 
 
 def remix_rate(url: str, clients: int, seconds: float, tag: str) -> tuple[float, list[str]]:
+    """Remixes/s into grandma from ``clients`` concurrent clients (asyncio, one thread)."""
     acknowledged: list[str] = []
     failures: list[str] = []
-    stop = time.monotonic() + seconds
 
-    def client(number: int) -> None:
-        with httpx.Client(base_url=url, timeout=60) as http:
-            step = 0
-            while time.monotonic() < stop:
-                video_id = f"{tag}-{number}-{step}"
-                reply = http.post(
-                    "/graphql",
-                    json={
-                        "query": REMIX,
-                        "variables": {
-                            "parent": "grandma",
-                            "id": video_id,
-                            "prompt": PROMPT.replace(
-                                "crocodile", f"creature {tag} {number} {step}"
-                            ),
-                        },
-                    },
-                )
-                if reply.status_code == 200 and not reply.json().get("errors"):
-                    acknowledged.append(video_id)
-                else:
-                    failures.append(reply.text[:200])
-                step += 1
+    async def client(http: httpx.AsyncClient, number: int, stop: float) -> None:
+        step = 0
+        while time.monotonic() < stop:
+            video_id = f"{tag}-{number}-{step}"
+            prompt = PROMPT.replace("crocodile", f"creature {tag} {number} {step}")
+            reply = await http.post(
+                "/graphql",
+                json={
+                    "query": REMIX,
+                    "variables": {"parent": "grandma", "id": video_id, "prompt": prompt},
+                },
+            )
+            if reply.status_code == 200 and not reply.json().get("errors"):
+                acknowledged.append(video_id)
+            else:
+                failures.append(reply.text[:200])
+            step += 1
 
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    async def run() -> float:
+        limits = httpx.Limits(max_connections=clients)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+            started = time.monotonic()
+            stop = started + seconds
+            await asyncio.gather(*(client(http, n, stop) for n in range(clients)))
+            return time.monotonic() - started
+
+    elapsed = asyncio.run(run())
     if failures:
         print(f"  {len(failures)} refused, e.g. {failures[0]}")
-    return len(acknowledged) / (time.monotonic() - started), acknowledged
+    return len(acknowledged) / elapsed, acknowledged
 
 
 def hit_rate(url: str, seconds: float) -> float:
@@ -215,7 +234,7 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str,
         for video in store.children("grandma", VideoOrder.DIRECT_REMIXES, 100)
         if 18 <= video.direct_remix_count <= 22
     )
-    with serve(store) as url, httpx.Client(base_url=url, timeout=60) as http:
+    with serve(kind, workdir, args.workers) as url, httpx.Client(base_url=url, timeout=60) as http:
         latencies(http, HEADLINE, 50, cached=False)
         uncached = latencies(http, HEADLINE, args.requests, cached=False)
         latencies(http, HEADLINE, 3, cached=True)
@@ -282,6 +301,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--tree-size", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lineage-bench-scale-"))
     results = {}
