@@ -43,6 +43,12 @@ _ADD_VIEWS = (
     "INSERT INTO generation_views (video_id, generation, views) VALUES (?, ?, ?) "
     "ON CONFLICT (video_id, generation) DO UPDATE SET views = views + excluded.views"
 )
+# The tree's cache version (api/cache.py): bumped by every write into the tree.
+_BUMP_TREE_OF_VIDEO = (
+    "INSERT INTO tree_versions (original_id, version) "
+    "SELECT original_id, 1 FROM videos WHERE id = ? "
+    "ON CONFLICT (original_id) DO UPDATE SET version = version + 1"
+)
 _ANCESTORS = """
 WITH RECURSIVE up (id, parent_id, step) AS (
     SELECT id, parent_id, 0 FROM videos WHERE id = ?
@@ -89,6 +95,7 @@ def write_rights_plan(connection: sqlite3.Connection, rights: RightsPlan) -> Non
     """Write the rights part of an import (after the new videos' rows)."""
     connection.executemany(_UPSERT_STATE, rights.states)
     connection.executemany(_UPSERT_MANIFEST, rights.manifests.items())
+    connection.executemany(_BUMP_TREE_OF_VIDEO, [(video_id,) for video_id in rights.manifests])
     connection.executemany(_ADD_REMOVED, rights.removed_counts.items())
     rows = rights.generation_view_rows()
     # A decrease (views re-imported lower) lands on a row that exists; an upsert
@@ -179,6 +186,7 @@ class SQLiteRights:
                     "removed_derivative_count - 1 WHERE video_id = ?",
                     [(ancestor,) for ancestor in ancestors],
                 )
+            connection.execute(_BUMP_TREE_OF_VIDEO, (video_id,))
             connection.execute(
                 "INSERT INTO rights_log (video_id, action, actor, reason, at_us) "
                 "VALUES (?, ?, ?, ?, ?)",

@@ -100,3 +100,11 @@ CREATE TABLE IF NOT EXISTS generation_views (
     views      INTEGER NOT NULL CHECK (views >= 0),
     PRIMARY KEY (video_id, generation)
 ) WITHOUT ROWID;
+
+-- One version per tree (original id), bumped in the same transaction as any
+-- write into that tree: cached answers about a tree stay valid while the
+-- versions of the trees they read are unchanged (api/cache.py).
+CREATE TABLE IF NOT EXISTS tree_versions (
+    original_id TEXT    PRIMARY KEY,
+    version     INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -38,7 +38,13 @@ _SET_STATES = (
     "SET v.status = row[1], v.removed_reason = row[2], v.removed_us = row[3], "
     "v.c2pa_manifest = row[4]"
 )
-_SET_MANIFESTS = "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) SET v.c2pa_manifest = row[1]"
+# A stored video's new manifest label also bumps its tree's cache version (write_seq).
+_SET_MANIFESTS = (
+    "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) SET v.c2pa_manifest = row[1] "
+    "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
+    "MERGE (lock:TreeLock {original_id: original_id}) "
+    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1"
+)
 _ADD_REMOVED = (
     "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) "
     "SET v.removed_derivative_count = coalesce(v.removed_derivative_count, 0) + row[1]"
