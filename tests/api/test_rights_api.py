@@ -143,3 +143,20 @@ async def test_attribution_and_downstream_views(client: GraphQLClient, store: Li
         '{ video(id: "baby-hippo") { attribution(policy: ABSOLUTE, rate: 0.6) { share } } }'
     )
     assert reply.codes == ["INVALID_INPUT"]
+
+
+async def test_cached_answers_see_a_takedown(client: GraphQLClient) -> None:
+    query = '{ video(id: "baby-hippo") { status derivedFromRemoved parent { prompt status } } }'
+    for _ in range(2):  # the second answer may come from the response cache
+        data = await client.data(query)
+        assert data["video"]["parent"]["status"] == "ACTIVE"
+    await _takedown(client, "hippo")
+    data = await client.data(query)
+    assert data["video"] == {
+        "status": "ACTIVE",
+        "derivedFromRemoved": True,
+        "parent": {"prompt": "", "status": "REMOVED"},
+    }
+    await client.data('mutation { restore(id: "hippo") { id } }')
+    data = await client.data(query)
+    assert data["video"]["derivedFromRemoved"] is False
