@@ -46,5 +46,6 @@ def mount_explorer(app: FastAPI, web_dist: Path) -> None:
 
     app.include_router(router)
     assets = web_dist / "assets"
-    # check_dir=False: an unbuilt page answers 404 for assets, not a start-up error.
-    app.mount("/assets", StaticFiles(directory=assets, check_dir=False), name="assets")
+    # Built after the service started: a restart serves the new assets.
+    if assets.is_dir():
+        app.mount("/assets", StaticFiles(directory=assets), name="assets")

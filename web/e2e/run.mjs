@@ -157,6 +157,24 @@ const scenarios = {
     await shot("explorer-live");
     return { before, after: await stat("derivativeCount"), liveState: await text("#live-state"), consoleErrors };
   },
+  // The over-time figures: subtree views and likes, remixes per hour, trending variants.
+  async time() {
+    await openVideo(args[0]);
+    await page.waitForSelector('[data-testid="hours-chart"]', { timeout: 15000 });
+    await shot(`explorer-time-${args[0]}`);
+    return {
+      subtreeViews: await stat("subtreeViews"),
+      subtreeLikes: await stat("subtreeLikes"),
+      remixesToday: await stat("remixesToday"),
+      hours: await page.locator('[data-testid="hours-chart"] tbody tr').evaluateAll((rows) =>
+        rows.map((r) => [...r.children].map((c) => c.textContent)),
+      ),
+      hoursNote: await text("#hours .hint"),
+      trending: await page.locator("#trending li").allInnerTexts(),
+      trendingNote: await text("#trending .hint"),
+      consoleErrors,
+    };
+  },
   // Status marks of a removed video and of what derives from it.
   async status() {
     const out = {};

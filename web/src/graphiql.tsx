@@ -8,7 +8,7 @@ import { createRoot } from "react-dom/client";
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
 const fetcher = createGraphiQLFetcher({ url: "/graphql", subscriptionUrl: wsUrl });
 
-const defaultQuery = `# The remix tree of the demo's original, in one round trip.
+const defaultQuery = `# The demo's remix tree in one round trip.
 {
   video(id: "grandma") {
     title

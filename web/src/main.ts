@@ -114,7 +114,7 @@ function renderVideo(video: CoreVideo): void {
   root.replaceChildren();
 
   const heading = el("h2", { id: "video-title", text: video.title ?? video.id });
-  const status = el("span", { id: "status-mark", class: "status", "aria-live": "polite" });
+  const status = el("span", { id: "status-mark", class: "status", "aria-live": "polite", text: "…" });
   const meta = el(
     "p",
     { class: "meta" },
@@ -342,9 +342,9 @@ async function loadRights(video: CoreVideo, mine: number): Promise<void> {
     rights = (await gql<{ video: RightsVideo }>(RIGHTS, { id: video.id })).video;
   } catch (error) {
     if (mine !== generation) return;
+    // A server without the rights fields: no status to show.
     const mark = $("status-mark");
-    mark.className = "status muted";
-    mark.textContent = "status: n/a";
+    mark.hidden = true;
     mark.title = `status is not available from this server (${error instanceof Error ? error.message : error})`;
     return;
   }

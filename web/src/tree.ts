@@ -91,7 +91,7 @@ export function renderTree(container: HTMLElement, root: TreeNode, handlers: Tre
     x1 = Math.max(x1, d.x);
   });
   const width = container.clientWidth || 900;
-  const height = Math.max(160, x1 - x0 + ROW * 2);
+  const height = root.children ? Math.max(120, x1 - x0 + ROW * 2) : ROW * 3;
   const ns = "http://www.w3.org/2000/svg";
   const svg = select(container)
     .append("svg")
@@ -171,6 +171,12 @@ export function renderTree(container: HTMLElement, root: TreeNode, handlers: Tre
     .on("zoom", (event) => view.attr("transform", event.transform.toString()));
   svg.call(behaviour).on("dblclick.zoom", null);
   svg.call(behaviour.transform, zoomIdentity);
+  if (!root.children) {
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = "No remixes of this video yet.";
+    container.append(note);
+  }
 
   function ensureVisible(_d: HierarchyPointNode<TreeNode>): void {
     // The tree is as tall as its rows; the page scrolls the focused node into view.
