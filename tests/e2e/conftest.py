@@ -49,10 +49,16 @@ def _require_browser_tools() -> None:
 
 
 @pytest.fixture(scope="session")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SQLite file the demo server serves."""
+    return Path(tmp_path_factory.mktemp("e2e")) / "demo.db"
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_db: Path) -> Iterator[str]:
     """A uvicorn server on a loopback port serving the demo on SQLite."""
     _require_browser_tools()
-    store = SQLiteStore(Path(tmp_path_factory.mktemp("e2e")) / "demo.db")
+    store = SQLiteStore(demo_db)
     report = store.import_videos(
         SourcedRecord(r, "demo", n) for n, r in enumerate(demo_records(), 1)
     )
@@ -62,7 +68,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     store.close()
 
 
-def drive(url: str, scenario: str, *args: str) -> dict[str, Any]:
+def drive(url: str, scenario: str, *args: str, token: str | None = None) -> dict[str, Any]:
     """Run one scenario of ``web/e2e/run.mjs`` in Chromium; what the page showed."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
@@ -71,7 +77,12 @@ def drive(url: str, scenario: str, *args: str) -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "E2E_ARTIFACTS": str(ARTIFACTS), "CHROMIUM": CHROMIUM},
+        env={
+            **os.environ,
+            "E2E_ARTIFACTS": str(ARTIFACTS),
+            "CHROMIUM": CHROMIUM,
+            **({"LINEAGE_TOKEN": token} if token else {}),
+        },
         check=False,
     )
     try:
@@ -83,12 +94,15 @@ def drive(url: str, scenario: str, *args: str) -> dict[str, Any]:
     return result
 
 
-def api(url: str, query: str, **variables: Any) -> Any:
+def api(url: str, query: str, token: str | None = None, **variables: Any) -> Any:
     """Ask the server directly (what the page must agree with)."""
+    headers = {"cache-control": "no-cache"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     reply = httpx.post(
         f"{url}/graphql",
         json={"query": query, "variables": variables},
-        headers={"cache-control": "no-cache"},
+        headers=headers,
         timeout=30,
     ).json()
     assert not reply.get("errors"), reply["errors"]
