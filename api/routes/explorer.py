@@ -8,18 +8,28 @@ The page is built from ``web/`` by ``scripts/bootstrap`` (npm and Vite) into
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
-__all__ = ["NOT_BUILT", "mount_explorer"]
+__all__ = ["NOT_BUILT", "HashedAssets", "mount_explorer"]
 
 NOT_BUILT = (
     "The explorer page is not built. Run scripts/bootstrap (it needs Node.js 20+ and npm), "
     "or build it by hand: cd web && npm ci && npm run build.\n"
     "The GraphQL API is at /graphql.\n"
 )
+
+
+class HashedAssets(StaticFiles):
+    """Vite's assets: their names carry a content hash, so browsers keep them."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = "public, max-age=31536000, immutable"
+        return response
 
 
 def mount_explorer(app: FastAPI, web_dist: Path) -> None:
@@ -48,4 +58,4 @@ def mount_explorer(app: FastAPI, web_dist: Path) -> None:
     assets = web_dist / "assets"
     # Built after the service started: a restart serves the new assets.
     if assets.is_dir():
-        app.mount("/assets", StaticFiles(directory=assets), name="assets")
+        app.mount("/assets", HashedAssets(directory=assets), name="assets")

@@ -71,6 +71,21 @@ const scenarios = {
       consoleErrors,
     };
   },
+  // First views of "/" in fresh browser contexts (cold cache), for scripts/bench_explorer.py.
+  async firstview() {
+    const times = [];
+    for (let i = 0; i < Number(args[0] ?? 5); i++) {
+      const fresh = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+      const tab = await fresh.newPage();
+      const started = Date.now();
+      await tab.goto(`${base}/`);
+      await tab.waitForSelector('[data-stat="derivativeCount"]');
+      await tab.waitForSelector("svg.tree [data-video-id]");
+      times.push(Date.now() - started);
+      await fresh.close();
+    }
+    return { times, consoleErrors };
+  },
   // Clicking the hippo variant in the tree selects it: its diff and its count.
   async hippo() {
     await openVideo(args[0]);

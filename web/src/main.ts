@@ -6,6 +6,7 @@ import { barChart } from "./charts";
 import { renderDiff } from "./diff";
 import {
   CORE,
+  HOME,
   hoursQuery,
   LIVE,
   ORIGINALS,
@@ -68,7 +69,7 @@ function videoFromAddress(): string | null {
   return new URLSearchParams(location.search).get("video");
 }
 
-async function select(id: string, push: boolean): Promise<void> {
+async function select(id: string, push: boolean, preloaded?: CoreVideo): Promise<void> {
   id = id.trim();
   if (!id) return;
   if (push && videoFromAddress() !== id) history.pushState({ video: id }, "", `/?video=${encodeURIComponent(id)}`);
@@ -79,7 +80,7 @@ async function select(id: string, push: boolean): Promise<void> {
   live = null;
   let video: CoreVideo | null;
   try {
-    video = (await gql<{ video: CoreVideo | null }>(CORE, { id })).video;
+    video = preloaded ?? (await gql<{ video: CoreVideo | null }>(CORE, { id })).video;
   } catch (error) {
     if (mine !== generation) return;
     message.textContent = `Could not load ${id}: ${error instanceof Error ? error.message : error}`;
@@ -510,27 +511,26 @@ async function openMore(parentId: string): Promise<void> {
 
 // -- originals ---------------------------------------------------------------------
 
-async function loadOriginals(): Promise<string | null> {
+type OriginalsReply = {
+  originals: { edges: { node: { id: string; title: string | null; derivativeCount: number } }[] };
+};
+
+function renderOriginals(reply: OriginalsReply): void {
   const byDerivatives = $("originals-derivatives");
-  const trending = $("originals-trending");
-  let first: string | null = null;
+  byDerivatives.replaceChildren(
+    ...reply.originals.edges.map(({ node }) =>
+      el("li", {}, videoLink(node.id, node.title ?? node.id), el("span", { class: "count", text: fmt.format(node.derivativeCount) })),
+    ),
+  );
+  if (!reply.originals.edges.length) byDerivatives.replaceChildren(el("li", { class: "muted", text: "No videos yet." }));
+}
+
+async function loadOriginals(): Promise<void> {
   try {
-    type Reply = { originals: { edges: { node: { id: string; title: string | null; derivativeCount: number } }[] } };
-    const reply = await gql<Reply>(ORIGINALS);
-    first = reply.originals.edges[0]?.node.id ?? null;
-    byDerivatives.replaceChildren(
-      ...reply.originals.edges.map(({ node }) =>
-        el("li", {}, videoLink(node.id, node.title ?? node.id), el("span", { class: "count", text: fmt.format(node.derivativeCount) })),
-      ),
-    );
-    if (!reply.originals.edges.length) byDerivatives.replaceChildren(el("li", { class: "muted", text: "No videos yet." }));
+    renderOriginals(await gql<OriginalsReply>(ORIGINALS));
   } catch (error) {
-    byDerivatives.replaceChildren(el("li", {}, unavailable("Originals", error)));
-    throw error;
-  } finally {
-    void loadTrendingOriginals(trending);
+    $("originals-derivatives").replaceChildren(el("li", {}, unavailable("Originals", error)));
   }
-  return first;
 }
 
 async function loadTrendingOriginals(trending: HTMLElement): Promise<void> {
@@ -562,18 +562,22 @@ window.addEventListener("popstate", () => {
 });
 
 const initial = videoFromAddress();
-const originals = loadOriginals();
-if (initial) void select(initial, false);
-else {
-  // No video in the address: open the leading original.
-  originals
-    .then((first) => {
-      if (first) {
-        history.replaceState({ video: first }, "", `/?video=${encodeURIComponent(first)}`);
-        void select(first, false);
+if (initial) {
+  void loadOriginals();
+  void select(initial, false);
+} else {
+  // No video in the address: open the leading original (one round trip).
+  gql<OriginalsReply & { lead: { edges: { node: CoreVideo }[] } }>(HOME)
+    .then((reply) => {
+      renderOriginals(reply);
+      const lead = reply.lead.edges[0]?.node;
+      if (lead) {
+        history.replaceState({ video: lead.id }, "", `/?video=${encodeURIComponent(lead.id)}`);
+        void select(lead.id, false, lead);
       } else $("message").textContent = "The store is empty: import some videos (lineage import FILE).";
     })
     .catch((error: unknown) => {
       $("message").textContent = `The service did not answer: ${error instanceof GraphQLError ? error.message : error}`;
     });
 }
+void loadTrendingOriginals($("originals-trending"));

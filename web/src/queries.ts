@@ -21,8 +21,7 @@ export const TRENDING_ORIGINALS = `query TrendingOriginals($asOf: DateTime) {
   }
 }`;
 
-export const CORE = `query Explorer($id: ID!) {
-  video(id: $id) {
+const CORE_FIELDS = `fragment Core on Video {
     id title prompt creator createdAt likes views
     generation isOriginal derivativeCount directRemixCount treeDepth
     generationCounts { generation count }
@@ -43,8 +42,22 @@ export const CORE = `query Explorer($id: ID!) {
     }
     variantGroups(limit: 10) { key remixCount reach top { child { id } } }
     newest: remixes(first: 1, orderBy: NEWEST) { edges { node { child { createdAt } } } }
-  }
 }`;
+
+export const CORE = `query Explorer($id: ID!) {
+  video(id: $id) { ...Core }
+}
+${CORE_FIELDS}`;
+
+// The first view without a video in the address: the leading originals and
+// the whole core view of the first one, in one round trip.
+export const HOME = `query Home {
+  originals(first: 10, orderBy: DERIVATIVES) {
+    edges { node { id title derivativeCount } }
+  }
+  lead: originals(first: 1, orderBy: DERIVATIVES) { edges { node { ...Core } } }
+}
+${CORE_FIELDS}`;
 
 // Over time (the contract's "Over time" section).
 export const TIME = `query ExplorerTime($id: ID!, $asOf: DateTime) {
