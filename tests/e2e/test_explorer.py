@@ -125,6 +125,8 @@ def test_more_opens_a_paged_searchable_list(demo_url: str) -> None:
     assert shown["secondStatus"] == f"51–100 of {number(total)} direct remixes"
     assert shown["filtered"]
     assert all("hippo" in key for key in shown["filtered"])
+    assert shown["listStart"] == "51"
+    assert shown["filterNote"] == f"{len(shown['filtered'])} of 50 on this page match “hippo”."
 
 
 def test_graphiql_renders_and_runs_a_query_with_the_network_blocked(demo_url: str) -> None:

@@ -147,14 +147,16 @@ const scenarios = {
     await page.locator(`svg.tree [data-more-parent="${args[0]}"]`).click();
     await page.waitForSelector("#more-list li a");
     const firstPage = await page.locator("#more-list li a").count();
-    const status = await text("#more-dialog [aria-live]");
+    const status = await text("#more-status");
     await page.getByRole("button", { name: "Next 50 →" }).click();
-    await page.waitForFunction((s) => document.querySelector("#more-dialog [aria-live]")?.textContent !== s, status);
-    const secondStatus = await text("#more-dialog [aria-live]");
+    await page.waitForFunction((s) => document.querySelector("#more-status")?.textContent !== s, status);
+    const secondStatus = await text("#more-status");
     await page.fill("#more-filter", args[1]);
     const filtered = await page.locator("#more-list li a").allInnerTexts();
+    const filterNote = await text("#more-dialog .filter-note");
+    const listStart = await page.getAttribute("#more-list", "start");
     await shot("explorer-more");
-    return { firstPage, status, secondStatus, filtered, consoleErrors };
+    return { firstPage, status, secondStatus, filtered, filterNote, listStart, consoleErrors };
   },
   // A remix written through the API while the page is open shows in the live count.
   async live() {

@@ -428,7 +428,8 @@ async function openMore(parentId: string): Promise<void> {
     el("option", { value: "LIKES", text: "most likes" }),
     el("option", { value: "VIEWS", text: "most views" }),
   );
-  const status = el("p", { class: "muted", "aria-live": "polite" });
+  const status = el("p", { class: "muted", id: "more-status", "aria-live": "polite" });
+  const filterNote = el("p", { class: "muted filter-note", "aria-live": "polite" });
   const list = el("ol", { class: "more-list", id: "more-list" });
   const prev = el("button", { type: "button", text: "← Previous 50" });
   const next = el("button", { type: "button", text: "Next 50 →" });
@@ -438,6 +439,7 @@ async function openMore(parentId: string): Promise<void> {
     el("div", { class: "dialog-head" }, title, close),
     el("div", { class: "controls" }, el("label", { for: "more-filter", text: "Filter" }), filter, el("label", { for: "more-order", text: "Order" }), orderSelect),
     status,
+    filterNote,
     list,
     el("div", { class: "pager" }, prev, next),
     goForm,
@@ -448,12 +450,14 @@ async function openMore(parentId: string): Promise<void> {
   const draw = () => {
     const needle = filter.value.trim().toLowerCase();
     list.replaceChildren();
+    list.start = page * 50 + 1;
     for (const row of rows) {
       if (needle && ![row.id, row.key, row.title].some((t) => t.toLowerCase().includes(needle))) continue;
       const link = videoLink(row.id, row.key);
       link.addEventListener("click", () => dialog.close());
       list.append(el("li", {}, link, el("span", { class: "muted", text: ` ${row.id} · ${fmt.format(row.count)} derivatives` })));
     }
+    filterNote.textContent = needle ? `${list.children.length} of ${rows.length} on this page match “${filter.value.trim()}”.` : "";
     if (!list.children.length) list.append(el("li", { class: "muted", text: "Nothing on this page matches." }));
   };
   const load = async () => {
