@@ -149,7 +149,10 @@ const scenarios = {
     const firstPage = await page.locator("#more-list li a").count();
     const status = await text("#more-status");
     await page.getByRole("button", { name: "Next 50 →" }).click();
-    await page.waitForFunction((s) => document.querySelector("#more-status")?.textContent !== s, status);
+    await page.waitForFunction((s) => {
+      const now = document.querySelector("#more-status")?.textContent;
+      return now !== s && now !== "Loading…";
+    }, status);
     const secondStatus = await text("#more-status");
     await page.fill("#more-filter", args[1]);
     const filtered = await page.locator("#more-list li a").allInnerTexts();
