@@ -125,7 +125,8 @@ def test_removed_and_derived_from_removed_videos_are_marked(
     assert removed["derivedNodes"] == ["e2e-rights-a1"]
     assert derived["status"] == "ACTIVE"
     assert derived["mark"] == "Derived from removed content"
-    assert derived["pathBadges"] == ["removed"]
+    # Its path: the removed parent, then itself, derived from removed content.
+    assert derived["pathBadges"] == ["removed", "derived from removed"]
     assert original["status"] == "ACTIVE"
     assert original["mark"] == "Active · 1 removed below"
     assert original["removedNodes"] == ["e2e-rights-a"]

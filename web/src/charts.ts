@@ -34,7 +34,7 @@ export function barChart(
     `${title}: ${bars.length} bars, total ${fmt.format(total)}, highest ${fmt.format(max)}. The table below lists every value.`,
   );
   const gap = bars.length > 40 ? 0 : 2;
-  const bw = Math.max(1, (width - 40) / Math.max(1, bars.length));
+  const bw = Math.min(64, Math.max(1, (width - 40) / Math.max(1, bars.length)));
   const axis = document.createElementNS(ns, "text");
   axis.setAttribute("x", "0");
   axis.setAttribute("y", "12");

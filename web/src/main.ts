@@ -300,9 +300,10 @@ function setStat(key: string, value: number | null): void {
 
 function renderTrending(section: HTMLElement, time: TimeVideo, asOf: Date): void {
   section.replaceChildren(el("h3", { text: "Trending variants today" }));
-  section.append(el("p", { class: "hint", text: `Direct remixes by remixes in the 24 hours up to ${asOf.toISOString().slice(0, 13)}:00 UTC.` }));
+  const span = Date.now() - asOf.getTime() < 3600 * 1000 ? "the last 24 hours" : `the 24 hours up to ${asOf.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  section.append(el("p", { class: "hint", text: `Direct remixes ranked by the remixes they drew in ${span}.` }));
   if (!time.trendingVariants.length) {
-    section.append(el("p", { class: "muted", text: "No variant was remixed in that day." }));
+    section.append(el("p", { class: "muted", text: "None of its remixes drew new remixes then." }));
     return;
   }
   const list = el("ol", { class: "groups" });
