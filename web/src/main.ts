@@ -4,60 +4,19 @@ import "./style.css";
 import { gql, GraphQLError, subscribe, type Subscription } from "./api";
 import { barChart } from "./charts";
 import { renderDiff } from "./diff";
+import { $, el, fmt, guessLang, onNavigate, setStat, unavailable, videoLink } from "./dom";
+import { openMore } from "./more";
+import { loadTime } from "./overtime";
+import { loadRights } from "./rights";
 import {
   CORE,
   HOME,
-  hoursQuery,
   LIVE,
   ORIGINALS,
-  PARENT_OF,
-  REMIX_PAGE,
-  RIGHTS,
-  TIME,
   TRENDING_ORIGINALS,
   type CoreVideo,
-  type RightsVideo,
-  type StatusMark,
-  type TimeVideo,
 } from "./queries";
 import { buildTree, renderTree, type TreeNode } from "./tree";
-
-const fmt = new Intl.NumberFormat("en-US");
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<Record<string, string>> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-function videoLink(id: string, text?: string): HTMLAnchorElement {
-  const a = el("a", { href: `/?video=${encodeURIComponent(id)}`, text: text ?? id });
-  a.dataset.videoLink = id;
-  a.addEventListener("click", (event) => {
-    if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-    event.preventDefault();
-    void select(id, true);
-  });
-  return a;
-}
-
-function unavailable(what: string, error: unknown): HTMLElement {
-  const reason = error instanceof Error ? error.message : String(error);
-  const note = el("p", { class: "muted unavailable", text: `${what}: not available from this server.` });
-  note.title = reason;
-  return note;
-}
 
 // -- state -------------------------------------------------------------------
 
@@ -96,8 +55,9 @@ async function select(id: string, push: boolean, preloaded?: CoreVideo): Promise
   current = video;
   document.title = `${video.title ?? video.id} · Remix-tree explorer`;
   renderVideo(video);
-  void loadTime(video, mine);
-  void loadRights(video, mine);
+  const isCurrent = () => mine === generation;
+  void loadTime(video, isCurrent);
+  void loadRights(video, isCurrent);
   startLive(video, mine);
 }
 
@@ -188,10 +148,6 @@ function renderVideo(video: CoreVideo): void {
   root.append(timeGrid);
 }
 
-function guessLang(text: string): string {
-  return /[\u3400-\u9fff]/.test(text) ? "zh" : "en";
-}
-
 function renderGroups(video: CoreVideo): HTMLElement {
   const section = el("section", { class: "panel", id: "variant-groups" }, el("h3", { text: "Variant groups" }));
   if (!video.variantGroups.length) {
@@ -253,134 +209,8 @@ function renderPath(video: CoreVideo): HTMLElement {
 }
 
 function openNode(node: TreeNode): void {
-  if (node.kind === "more") void openMore(node.id);
+  if (node.kind === "more") void openMore(node.id, (id) => void select(id, true));
   else if (node.id !== current?.id) void select(node.id, true);
-}
-
-// -- over time ------------------------------------------------------------------
-
-async function loadTime(video: CoreVideo, mine: number): Promise<void> {
-  const hours = $("hours");
-  const trending = $("trending");
-  let asOf = new Date();
-  let time: TimeVideo;
-  try {
-    time = (await gql<{ video: TimeVideo }>(TIME, { id: video.id, asOf: asOf.toISOString() })).video;
-    // A quiet week (a demo loaded from old records): show the week up to the latest remix.
-    const newest = video.newest.edges[0]?.node.child.createdAt;
-    let note = "the last 7 days up to now";
-    if (time.week === 0 && newest) {
-      asOf = new Date(newest);
-      const before = time;
-      time = (await gql<{ video: TimeVideo }>(TIME, { id: video.id, asOf: asOf.toISOString() })).video;
-      time.subtreeViews = before.subtreeViews;
-      time.subtreeLikes = before.subtreeLikes;
-      note = `no remixes in the last 7 days; shown: the 7 days up to the latest direct remix (${asOf.toISOString().slice(0, 16).replace("T", " ")} UTC)`;
-    }
-    if (mine !== generation) return;
-    setStat("subtreeViews", time.subtreeViews);
-    setStat("subtreeLikes", time.subtreeLikes);
-    setStat("remixesToday", time.today);
-    renderTrending(trending, time, asOf);
-    await renderHours(hours, video.id, asOf, note, mine);
-  } catch (error) {
-    if (mine !== generation) return;
-    for (const key of ["subtreeViews", "subtreeLikes", "remixesToday"]) setStat(key, null);
-    hours.replaceChildren(el("h3", { text: "Remixes per hour, last week" }), unavailable("Remixes per hour", error));
-    trending.replaceChildren(el("h3", { text: "Trending variants today" }), unavailable("Trending variants", error));
-  }
-}
-
-function setStat(key: string, value: number | null): void {
-  const dd = document.querySelector<HTMLElement>(`[data-stat="${key}"]`);
-  if (!dd) return;
-  dd.textContent = value === null ? "n/a" : fmt.format(value);
-  dd.title = value === null ? "not available from this server" : "";
-}
-
-function renderTrending(section: HTMLElement, time: TimeVideo, asOf: Date): void {
-  section.replaceChildren(el("h3", { text: "Trending variants today" }));
-  const span = Date.now() - asOf.getTime() < 3600 * 1000 ? "the last 24 hours" : `the 24 hours up to ${asOf.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-  section.append(el("p", { class: "hint", text: `Direct remixes ranked by the remixes they drew in ${span}.` }));
-  if (!time.trendingVariants.length) {
-    section.append(el("p", { class: "muted", text: "None of its remixes drew new remixes then." }));
-    return;
-  }
-  const list = el("ol", { class: "groups" });
-  for (const t of time.trendingVariants) {
-    list.append(
-      el("li", {}, videoLink(t.remix.child.id, t.remix.promptDiff.variantKey), `: ${fmt.format(t.remixesIn)} new remixes`),
-    );
-  }
-  section.append(list);
-}
-
-async function renderHours(section: HTMLElement, id: string, asOf: Date, note: string, mine: number): Promise<void> {
-  const hour = 3600 * 1000;
-  const end = Math.floor(asOf.getTime() / hour) * hour;
-  const days = await Promise.all(
-    Array.from({ length: 7 }, async (_, day) => {
-      const times = Array.from({ length: 24 }, (_, h) => new Date(end - (167 - (day * 24 + h)) * hour));
-      const variables: Record<string, unknown> = { id };
-      times.forEach((t, i) => (variables[`t${i}`] = t.toISOString()));
-      const reply = await gql<{ video: Record<string, number> }>(hoursQuery(24), variables);
-      return times.map((t, i) => ({ t, value: reply.video[`h${i}`] }));
-    }),
-  );
-  if (mine !== generation) return;
-  const bars = days.flat().map(({ t, value }) => ({ label: `${t.toISOString().slice(5, 13).replace("T", " ")}h`, value }));
-  section.replaceChildren(
-    el("h3", { text: "Remixes per hour, last week" }),
-    el("p", { class: "hint", text: `Derivatives created per UTC hour: ${note}.` }),
-    barChart("Remixes per hour", bars, ["Hour (UTC)", "Remixes"], { tickEvery: 24, testid: "hours-chart" }),
-  );
-}
-
-// -- rights -----------------------------------------------------------------------
-
-async function loadRights(video: CoreVideo, mine: number): Promise<void> {
-  let rights: RightsVideo;
-  try {
-    rights = (await gql<{ video: RightsVideo }>(RIGHTS, { id: video.id })).video;
-  } catch (error) {
-    if (mine !== generation) return;
-    // A server without the rights fields: no status to show.
-    const mark = $("status-mark");
-    mark.hidden = true;
-    mark.title = `status is not available from this server (${error instanceof Error ? error.message : error})`;
-    return;
-  }
-  if (mine !== generation) return;
-  const mark = $("status-mark");
-  if (rights.status === "REMOVED") {
-    mark.className = "status removed";
-    mark.textContent = `Removed${rights.removedReason ? `: ${rights.removedReason}` : ""}`;
-  } else if (rights.derivedFromRemoved) {
-    mark.className = "status derived";
-    mark.textContent = "Derived from removed content";
-  } else {
-    mark.className = "status active";
-    mark.textContent = "Active";
-  }
-  mark.dataset.status = rights.status;
-  mark.dataset.derivedFromRemoved = String(rights.derivedFromRemoved);
-  if (rights.removedDerivativeCount > 0) {
-    mark.textContent += ` · ${fmt.format(rights.removedDerivativeCount)} removed below`;
-  }
-  const marks: StatusMark[] = [rights, ...rights.ancestors];
-  for (const v of rights.topVariants) marks.push(v.child, ...v.child.topVariants.map((w) => w.child));
-  for (const m of marks) {
-    const cls = m.status === "REMOVED" ? "removed" : m.derivedFromRemoved ? "derived" : null;
-    if (!cls) continue;
-    const text = cls === "removed" ? "removed" : "derived from removed";
-    for (const node of document.querySelectorAll<SVGGElement>(`[data-video-id="${CSS.escape(m.id)}"]`)) {
-      node.classList.add(cls);
-      node.setAttribute("aria-label", `${node.getAttribute("aria-label")} (${text})`);
-    }
-    for (const item of document.querySelectorAll<HTMLElement>(`[data-path-id="${CSS.escape(m.id)}"] .step-head`)) {
-      item.append(el("span", { class: `badge ${cls}`, text }));
-    }
-  }
 }
 
 // -- live ---------------------------------------------------------------------------
@@ -410,108 +240,6 @@ function startLive(video: CoreVideo, mine: number): void {
       state.className = "live on";
     },
   );
-}
-
-// -- "+N more": a paged, searchable list of a video's direct remixes -----------------------
-
-async function openMore(parentId: string): Promise<void> {
-  const dialog = $("more-dialog") as HTMLDialogElement;
-  const cursors: (string | null)[] = [null];
-  let page = 0;
-  let order = "DERIVATIVES";
-  const title = el("h2", { id: "more-title", text: `Remixes of ${parentId}` });
-  const filter = el("input", { type: "search", id: "more-filter", placeholder: "Filter this page by id or change", autocomplete: "off" });
-  const orderSelect = el(
-    "select",
-    { id: "more-order" },
-    el("option", { value: "DERIVATIVES", text: "most derivatives" }),
-    el("option", { value: "NEWEST", text: "newest" }),
-    el("option", { value: "LIKES", text: "most likes" }),
-    el("option", { value: "VIEWS", text: "most views" }),
-  );
-  const status = el("p", { class: "muted", id: "more-status", "aria-live": "polite" });
-  const filterNote = el("p", { class: "muted filter-note", "aria-live": "polite" });
-  const list = el("ol", { class: "more-list", id: "more-list" });
-  const prev = el("button", { type: "button", text: "← Previous 50" });
-  const next = el("button", { type: "button", text: "Next 50 →" });
-  const close = el("button", { type: "button", class: "close", text: "Close" });
-  const goForm = el("form", { class: "go" }, el("label", { for: "more-go", text: "Open an id" }), el("input", { id: "more-go", type: "search", autocomplete: "off" }), el("button", { type: "submit", text: "Open" }));
-  dialog.replaceChildren(
-    el("div", { class: "dialog-head" }, title, close),
-    el("div", { class: "controls" }, el("label", { for: "more-filter", text: "Filter" }), filter, el("label", { for: "more-order", text: "Order" }), orderSelect),
-    status,
-    filterNote,
-    list,
-    el("div", { class: "pager" }, prev, next),
-    goForm,
-  );
-  close.addEventListener("click", () => dialog.close());
-
-  let rows: { id: string; key: string; title: string; count: number }[] = [];
-  const draw = () => {
-    const needle = filter.value.trim().toLowerCase();
-    list.replaceChildren();
-    list.start = page * 50 + 1;
-    for (const row of rows) {
-      if (needle && ![row.id, row.key, row.title].some((t) => t.toLowerCase().includes(needle))) continue;
-      const link = videoLink(row.id, row.key);
-      link.addEventListener("click", () => dialog.close());
-      list.append(el("li", {}, link, el("span", { class: "muted", text: ` ${row.id} · ${fmt.format(row.count)} derivatives` })));
-    }
-    filterNote.textContent = needle ? `${list.children.length} of ${rows.length} on this page match “${filter.value.trim()}”.` : "";
-    if (!list.children.length) list.append(el("li", { class: "muted", text: "Nothing on this page matches." }));
-  };
-  const load = async () => {
-    status.textContent = "Loading…";
-    type Page = {
-      video: {
-        remixes: {
-          totalCount: number;
-          pageInfo: { hasNextPage: boolean; endCursor: string | null };
-          edges: { node: { promptDiff: { variantKey: string }; child: { id: string; title: string | null; derivativeCount: number } } }[];
-        };
-      };
-    };
-    const reply = await gql<Page>(REMIX_PAGE, { id: parentId, after: cursors[page], orderBy: order });
-    const remixes = reply.video.remixes;
-    rows = remixes.edges.map((e) => ({ id: e.node.child.id, key: e.node.promptDiff.variantKey, title: e.node.child.title ?? "", count: e.node.child.derivativeCount }));
-    cursors[page + 1] = remixes.pageInfo.endCursor;
-    const first = page * 50 + 1;
-    status.textContent = `${fmt.format(first)}–${fmt.format(first + rows.length - 1)} of ${fmt.format(remixes.totalCount)} direct remixes`;
-    prev.disabled = page === 0;
-    next.disabled = !remixes.pageInfo.hasNextPage;
-    draw();
-  };
-  filter.addEventListener("input", draw);
-  orderSelect.addEventListener("change", () => {
-    order = orderSelect.value;
-    cursors.length = 1;
-    page = 0;
-    void load();
-  });
-  prev.addEventListener("click", () => {
-    page = Math.max(0, page - 1);
-    void load();
-  });
-  next.addEventListener("click", () => {
-    page += 1;
-    void load();
-  });
-  goForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const id = (goForm.querySelector("input") as HTMLInputElement).value.trim();
-    if (!id) return;
-    const reply = await gql<{ video: { id: string; parent: { id: string } | null } | null }>(PARENT_OF, { id });
-    if (!reply.video) status.textContent = `There is no video with the id “${id}”.`;
-    else if (reply.video.parent?.id !== parentId) status.textContent = `${id} is not a remix of ${parentId}.`;
-    else {
-      dialog.close();
-      void select(id, true);
-    }
-  });
-  dialog.showModal();
-  filter.focus();
-  await load();
 }
 
 // -- originals ---------------------------------------------------------------------
@@ -566,6 +294,7 @@ window.addEventListener("popstate", () => {
   if (id) void select(id, false);
 });
 
+onNavigate((id) => void select(id, true));
 const initial = videoFromAddress();
 if (initial) {
   void loadOriginals();
