@@ -1,30 +1,57 @@
-"""A response cache for GraphQL queries, exact under writes.
+"""A response cache for GraphQL queries, exact under writes, per tree.
 
 The hottest requests are the same query about the same viral video, asked
-by every viewer. A cached answer is served only while the store has seen no
-write since it was computed: each entry carries the store's data version
-(for SQLite, ``PRAGMA data_version`` plus the store's own commit count), and
-any commit, from this process or another, changes the version and misses
-every entry. Only successful query operations are stored (the GraphQL layer
-marks them, see :class:`MarkCacheable`); mutations and errors never are.
-Clients may bypass the cache with ``Cache-Control: no-cache``.
+by every viewer. Each tree (an original and its remixes) has a version that
+the store bumps in the same transaction as any write into it
+(:meth:`~lineage.store.LineageStore.tree_versions`). While a query runs, the
+GraphQL context notes the trees it read (:data:`TREES`); a cached answer is
+served only while the versions of those trees are unchanged, so writes into
+one tree leave every answer about other trees in the cache. Answers that
+depend on every tree (ranked originals, a video that is not stored) read the
+whole-store version :data:`~lineage.store.ANY_TREE`.
+
+Exactness: the versions an entry carries were read *before* the answer was
+computed, so a write that commits during the computation makes the entry
+miss next time. The first time a query is seen its trees are unknown: an
+in-process store (SQLite) brackets that run with the whole-store version
+(cheap there) and caches it if nothing was written meanwhile; a remote
+store (Neo4j, where the whole-store version costs a read per tree) only
+learns the trees, and the next run, with versions read first, is cached.
+
+HTTP caching: successful ``GET`` answers carry a weak ``ETag`` derived from
+those versions and ``Cache-Control: max-age=N, must-revalidate``
+(``LINEAGE_API_HTTP_MAX_AGE``, default 0). A ``GET`` whose ``If-None-Match``
+names the current tag gets ``304 Not Modified`` without executing the query.
+
+Only successful query operations are stored (the GraphQL layer marks them,
+see :class:`MarkCacheable`); mutations and errors never are. Clients may
+bypass the cache with ``Cache-Control: no-cache``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-__all__ = ["CACHEABLE", "MarkCacheable", "ResponseCache"]
+from lineage.store import ANY_TREE, LineageStore
+
+__all__ = ["CACHEABLE", "TREES", "MarkCacheable", "ResponseCache"]
 
 # The ASGI scope key through which the GraphQL layer marks a cacheable answer.
 CACHEABLE = "lineage.cacheable"
+# The ASGI scope key of the set of trees (original ids) a request read.
+TREES = "lineage.trees"
 _MAX_ENTRY_BYTES = 256 * 1024
+# Queries whose trees are remembered (for ETags) when bodies are not cached.
+_LEARNED_ENTRIES = 512
 
 
 class MarkCacheable(SchemaExtension):
@@ -45,17 +72,49 @@ class MarkCacheable(SchemaExtension):
             request.scope[CACHEABLE] = True
 
 
+@dataclass(slots=True)
+class _Entry:
+    """What is known about one request: the trees it reads and, once cached, its answer."""
+
+    trees: tuple[str, ...]
+    versions: tuple[object, ...] | None = None
+    headers: list[Any] | None = None
+    body: bytes | None = None
+
+
+async def _store_versions(store: LineageStore, trees: Sequence[str]) -> dict[str, object]:
+    async_reads = getattr(store, "async_reads", None)
+    if async_reads is not None and hasattr(async_reads, "tree_versions"):
+        return dict(await async_reads.tree_versions(list(trees)))
+    if getattr(store, "in_process", False):
+        return store.tree_versions(list(trees))
+    return await run_in_threadpool(store.tree_versions, list(trees))
+
+
+def _etag(key: tuple[Any, ...], trees: tuple[str, ...], versions: tuple[object, ...]) -> bytes:
+    digest = hashlib.blake2b(repr((key, trees, versions)).encode(), digest_size=12).hexdigest()
+    return f'W/"{digest}"'.encode()
+
+
+def _matches(if_none_match: bytes, etag: bytes) -> bool:
+    tags = [tag.strip() for tag in if_none_match.split(b",")]
+    bare = etag.removeprefix(b"W/")
+    return b"*" in tags or any(tag.removeprefix(b"W/") == bare for tag in tags)
+
+
 class ResponseCache:
-    """ASGI middleware: answer repeated GraphQL queries from memory while the store is unchanged.
+    """ASGI middleware: answer repeated GraphQL queries from memory while their trees are unchanged.
 
     Parameters
     ----------
     app : ASGI app
-    data_version : callable
-        Returns the store's current data version, or None when it cannot
-        tell (then nothing is cached).
+    store : callable
+        Returns the open store (it is opened after the middleware is built).
     max_entries : int
-        Least recently used entries are dropped beyond this.
+        Answers kept; least recently used ones are dropped beyond this
+        (0: no answers are kept, ETags still work).
+    http_max_age : int
+        ``max-age`` of ``Cache-Control`` on successful ``GET`` answers.
     path : str
         The GraphQL endpoint.
     """
@@ -63,19 +122,22 @@ class ResponseCache:
     def __init__(
         self,
         app: ASGIApp,
-        data_version: Callable[[], object | None],
+        store: Callable[[], LineageStore],
         max_entries: int = 512,
+        http_max_age: int = 0,
         path: str = "/graphql",
     ) -> None:
         self.app = app
-        self.data_version = data_version
+        self.store = store
         self.max_entries = max_entries
+        self.keep_bodies = max_entries > 0
+        self.capacity = max_entries if self.keep_bodies else _LEARNED_ENTRIES
+        self.cache_control = f"max-age={http_max_age}, must-revalidate".encode()
         self.path = path
-        self.entries: OrderedDict[tuple[Any, ...], tuple[object, int, list[Any], bytes]] = (
-            OrderedDict()
-        )
+        self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.not_modified = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path:
@@ -92,7 +154,7 @@ class ResponseCache:
                 return
             body = b""
             replay = receive
-        elif method == "POST":
+        elif method == "POST" and self.keep_bodies:  # no ETags on POST: nothing to do
             body, replay = await _read_body(receive)
         else:
             await self.app(scope, receive, send)
@@ -104,49 +166,107 @@ class ResponseCache:
             headers.get(b"accept", b""),
             headers.get(b"content-type", b""),
         )
+        store = self.store()
+        entry = self.entries.get(key)
+        before: dict[str, object] | None = None
         try:
-            version = self.data_version()
+            if entry is not None:
+                before = await _store_versions(store, entry.trees)
+            elif getattr(store, "in_process", False):
+                before = await _store_versions(store, [ANY_TREE])
         except Exception:  # a store that cannot answer: serve uncached
-            version = None
-        entry = self.entries.get(key) if version is not None else None
-        if entry is not None and entry[0] == version:
-            self.hits += 1
-            self.entries.move_to_end(key)
-            _, status, response_headers, response_body = entry
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [*response_headers, (b"x-lineage-cache", b"hit")],
-                }
-            )
-            await send({"type": "http.response.body", "body": response_body})
-            return
+            before, entry = None, None
+        if entry is not None and before is not None:
+            current = tuple(before[tree] for tree in entry.trees)
+            etag = _etag(key, entry.trees, current)
+            if method == "GET" and _matches(headers.get(b"if-none-match", b""), etag):
+                self.not_modified += 1
+                self.entries.move_to_end(key)
+                await _send(send, 304, [(b"etag", etag), (b"cache-control", self.cache_control)])
+                return
+            if entry.body is not None and entry.versions == current:
+                self.hits += 1
+                self.entries.move_to_end(key)
+                extra = [(b"x-lineage-cache", b"hit")]
+                if method == "GET":
+                    extra += [(b"etag", etag), (b"cache-control", self.cache_control)]
+                await _send(send, 200, [*(entry.headers or []), *extra], entry.body)
+                return
         self.misses += 1
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
+            # Held back until the answer is complete: its ETag depends on what it read.
             if message["type"] == "http.response.start":
                 start.update(message)
-                message = {
-                    **message,
-                    "headers": [*message.get("headers", []), (b"x-lineage-cache", b"miss")],
-                }
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
+            else:
+                await send(message)
 
         await self.app(scope, replay, capture)
-        if version is None or not scope.get(CACHEABLE) or start.get("status") != 200:
-            return
         response_body = b"".join(chunks)
-        if len(response_body) > _MAX_ENTRY_BYTES:
-            return
-        self.entries[key] = (version, 200, list(start.get("headers", [])), response_body)
+        response_headers = list(start.get("headers", []))
+        extra = [(b"x-lineage-cache", b"miss")] if self.keep_bodies else []
+        stored = None
+        if scope.get(CACHEABLE) and start.get("status") == 200 and before is not None:
+            stored = await self._remember(key, entry, before, scope.get(TREES) or set(), store)
+        elif scope.get(CACHEABLE) and start.get("status") == 200:
+            self._learn(key, tuple(sorted(scope.get(TREES) or ())))
+        if stored is not None:
+            if len(response_body) <= _MAX_ENTRY_BYTES and self.keep_bodies:
+                stored.headers, stored.body = response_headers, response_body
+            if method == "GET" and stored.versions is not None:
+                extra += [
+                    (b"etag", _etag(key, stored.trees, stored.versions)),
+                    (b"cache-control", self.cache_control),
+                ]
+        await send({**start, "headers": [*response_headers, *extra]})
+        await send({"type": "http.response.body", "body": response_body})
+
+    async def _remember(
+        self,
+        key: tuple[Any, ...],
+        entry: _Entry | None,
+        before: dict[str, object],
+        read: set[str],
+        store: LineageStore,
+    ) -> _Entry | None:
+        """The entry for an answer computed after ``before`` was read, if it is exact."""
+        if entry is not None:
+            if not read <= set(entry.trees):  # it read more trees than it did before
+                self._learn(key, tuple(sorted(read | set(entry.trees))))
+                return None
+            trees = entry.trees
+            versions = tuple(before[tree] for tree in trees)
+        else:
+            # First run on an in-process store: exact if nothing at all was
+            # written while it ran.
+            trees = tuple(sorted(read))
+            try:
+                after = await _store_versions(store, [*trees, ANY_TREE])
+            except Exception:
+                return None
+            if after[ANY_TREE] != before[ANY_TREE]:
+                self._learn(key, trees)
+                return None
+            versions = tuple(after[tree] for tree in trees)
+        stored = self._learn(key, trees)
+        stored.versions = versions
+        return stored
+
+    def _learn(self, key: tuple[Any, ...], trees: tuple[str, ...]) -> _Entry:
+        entry = self.entries[key] = _Entry(trees)
         self.entries.move_to_end(key)
-        while len(self.entries) > self.max_entries:
+        while len(self.entries) > self.capacity:
             self.entries.popitem(last=False)
+        return entry
+
+
+async def _send(send: Send, status: int, headers: list[Any], body: bytes = b"") -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Receive]:

@@ -97,11 +97,11 @@ def create_app(
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["content-type", "accept", "authorization"],
         )
-    if settings.response_cache_entries:
-        app.add_middleware(
-            ResponseCache,
-            data_version=lambda: app.state.store.data_version(),
-            max_entries=settings.response_cache_entries,
-        )
+    app.add_middleware(
+        ResponseCache,
+        store=lambda: app.state.store,
+        max_entries=settings.response_cache_entries,
+        http_max_age=settings.http_max_age,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

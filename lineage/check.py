@@ -145,4 +145,11 @@ def check_store(store: LineageStore) -> list[Mismatch]:
                 tuple(expected_group),
             )
         )
+    # Stores with derived index keys (Neo4j's rank keys) check those too.
+    derived = getattr(store, "rank_key_mismatches", None)
+    if derived is not None:
+        mismatches.extend(
+            Mismatch(video_id, name, stored, expected)
+            for video_id, name, stored, expected in derived()
+        )
     return mismatches

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from lineage.importer import ImportReport, SourcedRecord
 
 __all__ = [
+    "ANY_TREE",
     "VIDEO_ROW_COLUMNS",
     "LineageRow",
     "LineageStore",
@@ -54,6 +55,10 @@ VIDEO_ROW_COLUMNS = (
     "diff_ops",  # JSON text: [[op, before, after], ...]
 )
 VideoRow = tuple[Any, ...]
+
+# The "tree" of answers that depend on every tree (the ranked originals, a
+# video not stored yet): its version changes with any write.
+ANY_TREE = "*"
 
 
 class VideoOrder(enum.Enum):
@@ -201,6 +206,15 @@ class LineageStore(Protocol):
         """A token that changes whenever any write commits (None: cannot tell).
 
         Caches of answers compare it to know they are still exact.
+        """
+        ...
+
+    def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
+        """The version of each tree (by original id; :data:`ANY_TREE` for the whole store).
+
+        A tree's version changes in the same transaction as any write into
+        it, so an answer computed from trees whose versions are unchanged is
+        still exact. A tree never written has a version too.
         """
         ...
 

@@ -41,6 +41,14 @@ class ApiSettings(BaseSettings):
     response_cache_entries: int = Field(default=512, ge=0)
     # The built web pages (the explorer at /, GraphiQL at /graphql).
     web_dist: Path = DEFAULT_WEB_DIST
+    # Cache-Control max-age (seconds) of successful GET /graphql answers, which
+    # also carry an ETag (If-None-Match answers 304); see README, "HTTP caching".
+    http_max_age: int = Field(default=0, ge=0)
+    # Group commit (lineage/group_commit.py): remixes into one tree that
+    # arrive while its previous batch is being written, or within this many
+    # milliseconds of the first, share one transaction. Negative: off, every
+    # remix is its own transaction.
+    group_commit_ms: float = Field(default=0.0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -16,9 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from api.cache import TREES
 from api.core.config import ApiSettings
+from lineage.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
-from lineage.store import LineageStore, VideoOrder
+from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 
 __all__ = ["LineageContext", "make_context_getter"]
 
@@ -37,6 +39,11 @@ class LineageContext(BaseContext):
         self.inline_reads = bool(getattr(store, "in_process", False))
         # Remote stores may offer their reads as coroutines, method by method.
         self.async_reads: Any = getattr(store, "async_reads", None)
+        # The trees (original ids) this request read: the response cache's
+        # validity (api/cache.py). ANY_TREE when an answer depends on all.
+        self.trees: set[str] = set()
+        # Remixes into one tree share transactions through it (None: off).
+        self.committer: GroupCommitter | None = None
         self.videos: DataLoader[str, VideoRecord | None] = DataLoader(self._load_videos)
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
@@ -55,10 +62,28 @@ class LineageContext(BaseContext):
         if self.async_reads is not None:
             coroutine = getattr(self.async_reads, call.__name__, None)
             if coroutine is not None:
-                return cast(T, await coroutine(*args))
-        if self.inline_reads:
-            return call(*args)
-        return await run_in_threadpool(call, *args)
+                result = cast(T, await coroutine(*args))
+            else:
+                result = await run_in_threadpool(call, *args)
+        elif self.inline_reads:
+            result = call(*args)
+        else:
+            result = await run_in_threadpool(call, *args)
+        self.note_trees(result)
+        return result
+
+    def note_trees(self, result: object) -> None:
+        """Note the trees of the videos in a read's result (a missing video: any tree)."""
+        if result is None:
+            self.trees.add(ANY_TREE)
+        elif isinstance(result, VideoRecord | PathNode):
+            self.trees.add(result.original_id)
+        elif isinstance(result, dict):
+            for value in result.values():
+                self.note_trees(value)
+        elif isinstance(result, list):
+            for value in result:
+                self.note_trees(value)
 
     async def write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store write in a worker thread: it may wait for the store's write lock."""
@@ -66,6 +91,8 @@ class LineageContext(BaseContext):
 
     async def _load_videos(self, ids: Sequence[str]) -> list[VideoRecord | None]:
         found = await self.read(self.store.get_videos, list(ids))
+        if len(found) < len(set(ids)):
+            self.trees.add(ANY_TREE)  # an id stored later would change the answer
         return [found.get(video_id) for video_id in ids]
 
     async def _load_generation_counts(self, ids: Sequence[str]) -> list[list[GenerationCount]]:
@@ -105,6 +132,15 @@ def make_context_getter(
     # A coroutine, so FastAPI calls it on the event loop rather than in a thread.
     async def make_context(request: Request, response: Response) -> LineageContext:
         context = LineageContext(request.app.state.store, settings)
+        if settings.group_commit_ms >= 0:
+            state = request.app.state
+            committer = getattr(state, "group_committer", None)
+            if committer is None or committer.store is not state.store:
+                committer = state.group_committer = GroupCommitter(
+                    state.store, run_in_threadpool, window=settings.group_commit_ms / 1000
+                )
+            context.committer = committer
+        request.scope[TREES] = context.trees
         # The HTTP layer sets status and media type on this response.
         request.state.graphql_response = response
         return context

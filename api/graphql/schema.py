@@ -42,7 +42,7 @@ from lineage.errors import (
 )
 from lineage.importer import Rejection, SourcedRecord
 from lineage.models import VideoRecord
-from lineage.store import VideoOrder
+from lineage.store import ANY_TREE, VideoOrder
 
 __all__ = ["LineageSchema", "build_schema", "print_sdl"]
 
@@ -76,6 +76,7 @@ class Query:
         order_by: VideoOrder | None = VideoOrder.DERIVATIVES,
     ) -> VideoConnection:
         context = info.context
+        context.trees.add(ANY_TREE)  # the ranking changes with a write into any tree
         page, page_info = await ranked_page(context, None, first, after, order_by)
         total = await context.read(context.store.count_children, None)
         return VideoConnection(
@@ -103,13 +104,19 @@ def _record_of(video: VideoInput, parent_id: str | None) -> dict[str, Any]:
     return record
 
 
-async def _write(info: LineageInfo, record: dict[str, Any]) -> VideoRecord:
-    """Import one video (idempotent) and return it as stored."""
+async def _write(info: LineageInfo, record: dict[str, Any], tree: str | None = None) -> VideoRecord:
+    """Import one video (idempotent) and return it as stored.
+
+    A remix into ``tree`` goes through the group committer when it is on.
+    """
     context = info.context
     source = "remixVideo" if record["parent_id"] else "createOriginal"
-    report = await context.write(
-        context.store.import_videos, [SourcedRecord(record, source, 0)], atomic=True
-    )
+    if tree is not None and context.committer is not None:
+        report = await context.committer.submit(tree, SourcedRecord(record, source, 0))
+    else:
+        report = await context.write(
+            context.store.import_videos, [SourcedRecord(record, source, 0)], atomic=True
+        )
     if report.rejected:
         _raise_rejection(report.rejected[0])
     stored = await context.read(context.store.get_video, record["id"])
@@ -134,7 +141,9 @@ class Mutation:
         parent = await info.context.read(info.context.store.get_video, str(parent_id))
         if parent is None:
             raise VideoNotFound(str(parent_id), f"unknown parent video id {str(parent_id)!r}")
-        return Remix.of(await _write(info, _record_of(input, str(parent_id))))
+        return Remix.of(
+            await _write(info, _record_of(input, str(parent_id)), tree=parent.original_id)
+        )
 
 
 class LineageSchema(strawberry.Schema):

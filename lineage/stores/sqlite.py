@@ -29,7 +29,7 @@ from lineage.models import (
 )
 from lineage.progress import progress_bar
 from lineage.queries import NULL_TIME, measure_of
-from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
+from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
 
 __all__ = ["SQLiteStore"]
 
@@ -93,6 +93,25 @@ def _to_micros(moment: datetime | None) -> int | None:
 
 def _from_micros(micros: int | None) -> datetime | None:
     return None if micros is None else from_epoch_micros(micros)
+
+
+_BUMP_NEW = (
+    "INSERT INTO tree_versions (original_id, version) VALUES (?, 1) "
+    "ON CONFLICT (original_id) DO UPDATE SET version = version + 1"
+)
+_BUMP_OF_VIDEO = (
+    "INSERT INTO tree_versions (original_id, version) "
+    "SELECT original_id, 1 FROM videos WHERE id = ? "
+    "ON CONFLICT (original_id) DO UPDATE SET version = version + 1"
+)
+
+
+def _bump_tree_versions(connection: sqlite3.Connection, plan: ImportPlan) -> None:
+    """Bump the version of every tree the plan writes into (same transaction)."""
+    original_ids = plan.original_id
+    trees = sorted({original_ids[index] for index in plan.order})
+    connection.executemany(_BUMP_NEW, [(tree,) for tree in trees])
+    connection.executemany(_BUMP_OF_VIDEO, [(video_id,) for video_id in plan.metadata_updates])
 
 
 def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
@@ -299,6 +318,28 @@ class SQLiteStore:
                 )
             ),
         )
+
+        _bump_tree_versions(connection, plan)
+
+    def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
+        versions: dict[str, object] = {}
+        ids = [original_id for original_id in original_ids if original_id != ANY_TREE]
+        if len(ids) < len(original_ids):
+            versions[ANY_TREE] = self.data_version()
+        connection = self._conn()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found = dict(
+                connection.execute(
+                    "SELECT original_id, version FROM tree_versions "
+                    f"WHERE original_id IN ({marks})",
+                    chunk,
+                ).fetchall()
+            )
+            for original_id in chunk:
+                versions[original_id] = found.get(original_id, 0)
+        return versions
 
     # -- point reads --------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:

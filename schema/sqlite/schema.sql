@@ -64,3 +64,11 @@ CREATE TABLE IF NOT EXISTS store_meta (
     value TEXT NOT NULL
 );
 INSERT OR IGNORE INTO store_meta (key, value) VALUES ('schema_version', '1');
+
+-- One version per tree (original id), bumped in the same transaction as any
+-- write into that tree: cached answers about a tree stay valid while the
+-- versions of the trees they read are unchanged (api/cache.py).
+CREATE TABLE IF NOT EXISTS tree_versions (
+    original_id TEXT    PRIMARY KEY,
+    version     INTEGER NOT NULL
+) WITHOUT ROWID;

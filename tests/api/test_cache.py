@@ -15,8 +15,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("small_tree")]
 
 @pytest.fixture
 def backend() -> str:
-    # The cache needs a store that reports a data version: SQLite does; the
-    # Neo4j store does not (see test_no_data_version_means_no_cache).
+    # Cached on the first run: SQLite brackets it with its whole-store version
+    # (tests/api/test_tree_cache.py covers both stores).
     return "sqlite"
 
 
@@ -100,8 +100,16 @@ class TestDisabled:
         assert "x-lineage-cache" not in (await ask(http, QUERY)).headers
 
 
-async def test_no_data_version_means_no_cache(http: httpx.AsyncClient, store: LineageStore) -> None:
-    store.data_version = lambda: None  # type: ignore[method-assign]
+async def test_a_store_that_cannot_tell_its_versions_is_served_uncached(
+    http: httpx.AsyncClient, store: LineageStore
+) -> None:
+    await ask(http, QUERY)
+
+    def broken(original_ids: object) -> dict[str, object]:
+        raise RuntimeError("no versions")
+
+    store.tree_versions = broken  # type: ignore[method-assign]
     first = await ask(http, QUERY)
     second = await ask(http, QUERY)
     assert first.headers["x-lineage-cache"] == second.headers["x-lineage-cache"] == "miss"
+    assert second.json()["data"]["video"]["derivativeCount"] == 4

@@ -16,6 +16,13 @@ to what the previous writer committed. Large imports are split into
 transactions that each leave the store exact (see
 :meth:`Neo4jStore.import_videos`).
 
+Ranked lists (remixes, top variants, group tops, originals) read composite
+range indexes in order, on negated "rank keys" each write maintains (see
+:mod:`~lineage.stores.neo4j.ranks`), so a page costs one page whatever the
+fan-out. Each tree's ``(:TreeLock)`` node carries ``write_seq``, bumped by
+every write into the tree: the tree's version for caches
+(:mod:`~lineage.stores.neo4j.versions`).
+
 Reads are single Cypher queries. Each is built once as a ``_Read``
 (Cypher, parameters, and how to turn the records into the answer), run by
 the blocking store and by :class:`AsyncNeo4jReads` alike.
@@ -23,6 +30,9 @@ the blocking store and by :class:`AsyncNeo4jReads` alike.
 Modules: :mod:`~lineage.stores.neo4j.reads` (the read queries),
 :mod:`~lineage.stores.neo4j.writes` (the write path),
 :mod:`~lineage.stores.neo4j.schema` (constraints and indexes),
+:mod:`~lineage.stores.neo4j.migrations` (data migrations when the store opens),
+:mod:`~lineage.stores.neo4j.ranks` (the rank keys and their check),
+:mod:`~lineage.stores.neo4j.versions` (tree versions),
 :mod:`~lineage.stores.neo4j.async_reads` (reads as coroutines) and
 :mod:`~lineage.stores.neo4j.store` (the store itself).
 """

@@ -24,6 +24,7 @@ from lineage.stores.neo4j.reads import (
     _read_variant_groups,
     _read_videos,
 )
+from lineage.stores.neo4j.versions import read_tree_versions
 
 
 class AsyncNeo4jReads:
@@ -103,6 +104,9 @@ class AsyncNeo4jReads:
 
     async def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
         return await self._read(_read_variant_groups(video_id, limit))
+
+    async def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
+        return await self._read(read_tree_versions(original_ids))
 
     async def count_children(self, parent_id: str | None) -> int:
         return await self._read(_read_count_children(parent_id))

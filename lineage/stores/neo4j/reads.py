@@ -16,18 +16,10 @@ from lineage.models import (
     VideoRecord,
 )
 from lineage.models import from_epoch_micros as _from_micros
-from lineage.queries import NULL_TIME
 from lineage.store import PathNode, VariantGroupRow, VideoOrder
+from lineage.stores.neo4j.ranks import RANK_PROPERTY, rank_of
 
 T = TypeVar("T")
-
-_MEASURE = {
-    VideoOrder.DERIVATIVES: "v.derivative_count",
-    VideoOrder.DIRECT_REMIXES: "v.direct_remix_count",
-    VideoOrder.LIKES: "v.likes",
-    VideoOrder.VIEWS: "v.views",
-    VideoOrder.NEWEST: f"coalesce(v.created_us, {NULL_TIME})",
-}
 
 _VIDEO = "v {.*} AS v, r {.*} AS r"
 
@@ -128,10 +120,12 @@ def _read_generation_counts_many(
 
 
 def _read_variant_groups(video_id: str, limit: int) -> _Read[list[VariantGroupRow]]:
+    # The index (parent_id, rank_reach, key) holds them in this order.
     return _Read(
-        "MATCH (g:VariantGroup {parent_id: $id}) "
-        "RETURN g.key AS key, g.remix_count AS remix_count, g.reach AS reach "
-        "ORDER BY reach DESC, key LIMIT $limit",
+        "MATCH (g:VariantGroup) USING INDEX g:VariantGroup(parent_id, rank_reach, key) "
+        "WHERE g.parent_id = $id AND g.rank_reach IS NOT NULL "
+        "AND g.key IS NOT NULL WITH g ORDER BY g.parent_id, g.rank_reach, g.key LIMIT $limit "
+        "RETURN g.key AS key, g.remix_count AS remix_count, g.reach AS reach",
         {"id": video_id, "limit": limit},
         lambda records: [
             VariantGroupRow(row["key"], row["remix_count"], row["reach"]) for row in records
@@ -148,38 +142,64 @@ def _read_group_tops(
             for row in records
         }
 
+    # The first entry of the index (parent_id, variant_key, rank_derivatives, id).
     return _Read(
         "UNWIND $groups AS grp CALL (grp) { "
-        "MATCH (v:Video)-[r:REMIX_OF]->(:Video {id: grp[0]}) WHERE r.variant_key = grp[1] "
-        "RETURN v, r ORDER BY v.derivative_count DESC, v.id LIMIT 1 } "
-        f"RETURN {_VIDEO}",
+        "MATCH (v:Video) USING INDEX v:Video(parent_id, variant_key, rank_derivatives, id) "
+        "WHERE v.parent_id = grp[0] AND v.variant_key = grp[1] "
+        "AND v.rank_derivatives IS NOT NULL AND v.id IS NOT NULL "
+        "RETURN v ORDER BY v.parent_id, v.variant_key, v.rank_derivatives, v.id LIMIT 1 } "
+        f"MATCH (v)-[r:REMIX_OF]->() RETURN {_VIDEO}",
         {"groups": [list(group) for group in dict.fromkeys(groups)]},
         answer,
+    )
+
+
+def _ranked_page(label: str, condition: str, rank: str, limit: str) -> str:
+    """A subquery returning one index-ordered page of videos ``v``.
+
+    Remixes (``condition`` pins ``v.parent_id``) read the index
+    ``(parent_id, rank, id)``, originals ``(:Original)(rank, id)``; the
+    ``ORDER BY`` lists the index's properties in index order, so the planner
+    reads the index in order and stops at ``limit`` (no sort).
+    """
+    leading = "v.parent_id, " if label == "Video" else ""
+    # The hint keeps the planner off other indexes whatever its statistics
+    # say (e.g. the unique index on id for "v.id > $after_id").
+    return (
+        f"MATCH (v:{label}) USING INDEX v:{label}({leading.replace('v.', '')}{rank}, id) "
+        f"WHERE {condition} AND v.{rank} IS NOT NULL AND v.id IS NOT NULL "
+        f"RETURN v ORDER BY {leading}v.{rank}, v.id LIMIT {limit}"
     )
 
 
 def _read_children(
     parent_id: str | None, order: VideoOrder, first: int, after: tuple[int, str] | None
 ) -> _Read[list[VideoRecord]]:
-    measure = _MEASURE[order]
-    where = (
-        ""
-        if after is None
-        else (f"WHERE {measure} < $measure OR ({measure} = $measure AND v.id > $after_id) ")
+    # Remixes: the index (parent_id, rank, id); originals: (:Original)(rank, id).
+    # Both hold "measure DESC, id ASC" as ascending order, so a page reads
+    # about ``first`` index entries. After a cursor, the page is the rest of
+    # the cursor's tie (same rank, larger id) followed by the larger ranks:
+    # two ordered seeks, never a scan of the ties.
+    rank = RANK_PROPERTY[order]
+    label, condition = (
+        ("Original", "true") if parent_id is None else ("Video", "v.parent_id = $parent_id")
     )
     parameters: dict[str, Any] = {"parent_id": parent_id, "first": first}
-    if after is not None:
-        parameters |= {"measure": after[0], "after_id": after[1]}
-    if parent_id is None:
-        cypher = (
-            f"MATCH (v:Original) {where}WITH v, null AS r "
-            f"ORDER BY {measure} DESC, v.id LIMIT $first RETURN {_VIDEO}"
-        )
+    if after is None:
+        page = _ranked_page(label, condition, rank, "$first")
     else:
-        cypher = (
-            f"MATCH (v:Video)-[r:REMIX_OF]->(:Video {{id: $parent_id}}) {where}"
-            f"WITH v, r ORDER BY {measure} DESC, v.id LIMIT $first RETURN {_VIDEO}"
+        parameters |= {"rank": rank_of(order, after[0]), "after_id": after[1]}
+        tie = f"{condition} AND v.{rank} = $rank AND v.id > $after_id"
+        below = f"{condition} AND v.{rank} > $rank"
+        page = (
+            f"{_ranked_page(label, tie, rank, '$first')} "
+            f"UNION ALL {_ranked_page(label, below, rank, '$first')}"
         )
+    cypher = (
+        f"CALL () {{ {page} }} WITH v ORDER BY v.{rank}, v.id LIMIT $first "
+        f"OPTIONAL MATCH (v)-[r:REMIX_OF]->() RETURN {_VIDEO}"
+    )
     return _Read(
         cypher, parameters, lambda records: [_record(row["v"], row["r"]) for row in records]
     )
@@ -188,7 +208,7 @@ def _read_children(
 def _read_children_many(
     parent_ids: Sequence[str], order: VideoOrder, first: int
 ) -> _Read[dict[str, list[VideoRecord]]]:
-    measure = _MEASURE[order]
+    rank = RANK_PROPERTY[order]
 
     def answer(records: list[neo4j.Record]) -> dict[str, list[VideoRecord]]:
         found: dict[str, list[VideoRecord]] = {parent_id: [] for parent_id in parent_ids}
@@ -198,9 +218,8 @@ def _read_children_many(
 
     return _Read(
         "UNWIND $ids AS parent_id CALL (parent_id) { "
-        "MATCH (v:Video)-[r:REMIX_OF]->(:Video {id: parent_id}) "
-        f"RETURN v, r ORDER BY {measure} DESC, v.id LIMIT $first }} "
-        f"RETURN parent_id, {_VIDEO}",
+        f"{_ranked_page('Video', 'v.parent_id = parent_id', rank, '$first')} }} "
+        f"MATCH (v)-[r:REMIX_OF]->() RETURN parent_id, {_VIDEO}",
         {"ids": list(dict.fromkeys(parent_ids)), "first": first},
         answer,
     )

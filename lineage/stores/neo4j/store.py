@@ -33,6 +33,8 @@ from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
+from lineage.stores.neo4j.migrations import migrate
+from lineage.stores.neo4j.ranks import rank_key_mismatches
 from lineage.stores.neo4j.reads import (
     _VIDEO,
     T,
@@ -51,6 +53,7 @@ from lineage.stores.neo4j.reads import (
 from lineage.stores.neo4j.schema import (
     apply_schema,
 )
+from lineage.stores.neo4j.versions import read_tree_versions
 from lineage.stores.neo4j.writes import (
     _CONSTRAINT_RETRIES,
     _OUT_OF_TRANSACTION_MEMORY,
@@ -115,6 +118,7 @@ class Neo4jStore:
         try:
             self._driver.verify_connectivity()
             apply_schema(self._driver, database)
+            migrate(self._driver, database)
         except (ServiceUnavailable, AuthError, Neo4jError, OSError, ValueError) as error:
             self._driver.close()
             raise StoreUnavailable(
@@ -148,8 +152,11 @@ class Neo4jStore:
 
     def data_version(self) -> object | None:
         # A store-wide version would make every write lock one node and
-        # serialize all trees; the API scales out instead of caching here.
+        # serialize all trees; caches use per-tree versions instead.
         return None
+
+    def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
+        return self._read(read_tree_versions(original_ids))
 
     # -- writes ---------------------------------------------------------------------
     def import_videos(
@@ -377,6 +384,11 @@ class Neo4jStore:
         ):
             parent_id, key, remix_count, reach = row.values()
             yield parent_id, key, remix_count, reach
+
+    def rank_key_mismatches(self) -> Iterator[tuple[str, str, object, object]]:
+        """Rank keys that differ from the measures they mirror (``lineage check``)."""
+        with self._driver.session(database=self.database) as session:
+            yield from rank_key_mismatches(session)
 
     def count_videos(self) -> int:
         return self._read(

@@ -19,6 +19,7 @@ from lineage.models import (
 )
 from lineage.progress import progress_bar
 from lineage.store import PathNode
+from lineage.stores.neo4j.ranks import newest_rank
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
     T,
@@ -59,7 +60,11 @@ _VIDEO_PROPERTIES = (
     "id: row[0], prompt: row[1], parent_id: row[2], title: row[3], creator: row[4], "
     "created_us: row[5], likes: row[6], views: row[7], generation: row[8], "
     "original_id: row[9], derivative_count: row[10], direct_remix_count: row[11], "
-    "tree_depth: row[12], generation_counts: row[13]"
+    "tree_depth: row[12], generation_counts: row[13], "
+    # Rank keys (see lineage.stores.neo4j.ranks) and, on remixes, the variant key.
+    "rank_derivatives: -row[10], rank_direct: -row[11], rank_likes: -coalesce(row[6], 0), "
+    f"rank_views: -coalesce(row[7], 0), rank_newest: {newest_rank('row[5]')}, "
+    "variant_key: row[15]"
 )
 _CREATE_ORIGINALS = (
     f"UNWIND $rows AS row CREATE (:Video:Original {{{_VIDEO_PROPERTIES}}}) "
@@ -81,7 +86,9 @@ _UPDATE_STORED_AGGREGATES = (
     "WITH v, row, current, reduce(width = size(current), pair IN row[4] | "
     "CASE WHEN pair[0] - v.generation > width THEN pair[0] - v.generation ELSE width END"
     ") AS width "
-    "SET v.derivative_count = v.derivative_count + row[1], "
+    "SET v.rank_derivatives = -(v.derivative_count + row[1]), "
+    "v.rank_direct = -(v.direct_remix_count + row[2]), "
+    "v.derivative_count = v.derivative_count + row[1], "
     "v.direct_remix_count = v.direct_remix_count + row[2], "
     "v.tree_depth = CASE WHEN v.tree_depth < row[3] THEN row[3] ELSE v.tree_depth END, "
     "v.generation_counts = [i IN range(0, width - 1) | coalesce(current[i], 0) + "
@@ -91,13 +98,25 @@ _UPDATE_STORED_AGGREGATES = (
 _ADD_VARIANT_GROUPS = (
     "UNWIND $rows AS row "
     "MERGE (g:VariantGroup {parent_id: row[0], key: row[1]}) "
-    "ON CREATE SET g.remix_count = row[2], g.reach = row[3] "
-    "ON MATCH SET g.remix_count = g.remix_count + row[2], g.reach = g.reach + row[3]"
+    "ON CREATE SET g.remix_count = row[2], g.reach = row[3], g.rank_reach = -row[3] "
+    "ON MATCH SET g.rank_reach = -(g.reach + row[3]), "
+    "g.remix_count = g.remix_count + row[2], g.reach = g.reach + row[3]"
 )
 _UPDATE_METADATA = (
     "UNWIND $rows AS row MATCH (v:Video {id: row.id}) "
     "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
-    "v.likes = row.likes, v.views = row.views"
+    "v.likes = row.likes, v.views = row.views, v.rank_likes = -coalesce(row.likes, 0), "
+    f"v.rank_views = -coalesce(row.views, 0), v.rank_newest = {newest_rank('row.created_us')}"
+)
+# The version of every tree a write touched goes up in the same transaction
+# (the response cache's validity, see lineage.stores.neo4j.versions): the
+# trees of new videos by original id, and those of updated videos looked up.
+_BUMP_TREE_VERSIONS = (
+    "OPTIONAL MATCH (v:Video) WHERE v.id IN $video_ids "
+    "WITH collect(DISTINCT v.original_id) + $originals AS originals "
+    "UNWIND originals AS original_id WITH DISTINCT original_id ORDER BY original_id "
+    "MERGE (lock:TreeLock {original_id: original_id}) "
+    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1"
 )
 # Taking the trees' write locks first serializes writers within one tree
 # (and only there), so their increments apply in turn; locks are taken in
@@ -287,6 +306,12 @@ def _write_plan(
         )
     ]
     _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
+    original_ids = plan.original_id
+    tx.run(
+        _BUMP_TREE_VERSIONS,
+        originals=sorted({original_ids[index] for index in plan.order}),
+        video_ids=list(plan.metadata_updates),
+    ).consume()
 
 
 def _run_batches(
