@@ -1,17 +1,27 @@
 # The lineage API (stateless): run as many replicas as the load needs in
 # front of one Neo4j (or a Neo4j cluster). See docker-compose.yml.
+# The explorer page and GraphiQL are built with npm in a stage of their own.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    LINEAGE_API_WEB_DIST=/app/web/dist
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY lineage ./lineage
 COPY api ./api
 COPY schema ./schema
+COPY --from=web /web/dist ./web/dist
 RUN pip install . && useradd --create-home --uid 10001 lineage
 USER lineage
 

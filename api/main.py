@@ -20,6 +20,7 @@ from api.graphql.http import LineageGraphQLRouter
 from api.graphql.schema import build_schema
 from api.middleware import BodySizeLimit
 from api.routes import export, health
+from api.routes.explorer import mount_explorer
 from lineage.config import LineageSettings, read_settings
 from lineage.store import LineageStore
 from lineage.stores import open_store
@@ -83,10 +84,12 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql else None,
         context_getter=make_context_getter(settings),
         allow_queries_via_get=True,
+        graphiql_page=settings.web_dist / "graphiql.html",
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(health.router)
     app.include_router(export.router)
+    mount_explorer(app, settings.web_dist)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

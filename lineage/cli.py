@@ -263,6 +263,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Open (and create) the store once before the workers start.
         _store(args).close()
     host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Explorer: http://{host}:{args.port}/", flush=True)
     print(f"GraphiQL: http://{host}:{args.port}/graphql", flush=True)
     uvicorn.run(
         "api.main:create_app",

@@ -7,12 +7,16 @@ knobs, all prefixed ``LINEAGE_API_``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["ApiSettings"]
+__all__ = ["DEFAULT_WEB_DIST", "ApiSettings"]
+
+# Where scripts/bootstrap builds the explorer and GraphiQL (web/, npm + Vite).
+DEFAULT_WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
 class ApiSettings(BaseSettings):
@@ -35,6 +39,8 @@ class ApiSettings(BaseSettings):
     graphiql: bool = True
     # Answers of repeated queries kept per process, exact under writes (0: off).
     response_cache_entries: int = Field(default=512, ge=0)
+    # The built web pages (the explorer at /, GraphiQL at /graphql).
+    web_dist: Path = DEFAULT_WEB_DIST
     # Cache-Control max-age (seconds) of successful GET /graphql answers, which
     # also carry an ETag (If-None-Match answers 304); see README, "HTTP caching".
     http_max_age: int = Field(default=0, ge=0)

@@ -5,10 +5,15 @@ status and no ``data`` entry when the request could not even be executed
 (it failed to parse or validate); others get ``application/json`` with 200,
 as the GraphQL-over-HTTP specification asks for legacy clients. GET runs
 queries only: a mutation over GET is refused with 405.
+
+Browsers asking for ``/graphql`` get GraphiQL from the service's own build
+(``web/dist/graphiql.html``, React and GraphiQL bundled), never from a CDN;
+Strawberry's CDN page is the fallback only while the web build is missing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
@@ -54,6 +59,17 @@ def negotiate(accept: str | None) -> str:
 
 
 class LineageGraphQLRouter(GraphQLRouter[Any, None]):
+    def __init__(self, *args: Any, graphiql_page: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._graphiql_page = graphiql_page
+
+    @property
+    def graphql_ide_html(self) -> str:
+        page = self._graphiql_page
+        if page is not None and page.is_file():
+            return page.read_text(encoding="utf-8")
+        return super().graphql_ide_html
+
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:
             return await super().execute_single(*args, **kwargs)

@@ -1,0 +1,243 @@
+// Drives the explorer in headless Chromium (Debian's chromium through
+// playwright-core, no browser download) for the end-to-end tests in
+// tests/e2e: `node e2e/run.mjs SCENARIO BASE_URL [ARG...]` prints one JSON
+// object with what the page showed; screenshots go to $E2E_ARTIFACTS.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [scenario, base, ...args] = process.argv.slice(2);
+const artifacts = process.env.E2E_ARTIFACTS ?? "test-artifacts";
+mkdirSync(artifacts, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+const page = await context.newPage();
+const consoleErrors = [];
+page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+const text = (selector) => page.locator(selector).first().innerText();
+const stat = (key) => text(`[data-stat="${key}"]`);
+const videoInAddress = () => new URL(page.url()).searchParams.get("video");
+async function openVideo(id) {
+  await page.goto(`${base}/?video=${encodeURIComponent(id)}`);
+  await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+  await page.waitForSelector("svg.tree [data-video-id]");
+}
+async function gql(query, variables = {}, headers = {}) {
+  const response = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return response.json();
+}
+
+const scenarios = {
+  // The first view: the demo's leading original, opened from "/".
+  async load() {
+    const started = Date.now();
+    await page.goto(`${base}/`);
+    await page.waitForSelector('[data-stat="derivativeCount"]');
+    await page.waitForSelector("svg.tree [data-video-id]");
+    const firstViewMs = Date.now() - started;
+    await page.waitForSelector("#originals-derivatives a");
+    await page.waitForSelector('[data-testid="generation-chart"]');
+    await page.waitForTimeout(300);
+    await shot("explorer-home");
+    return {
+      firstViewMs,
+      video: videoInAddress(),
+      title: await text("#video-title"),
+      derivativeCount: await stat("derivativeCount"),
+      treeDepth: await stat("treeDepth"),
+      directRemixCount: await stat("directRemixCount"),
+      originals: await page.locator("#originals-derivatives a").allInnerTexts(),
+      treeNodes: await page.locator("svg.tree .node").count(),
+      domElements: await page.evaluate(() => document.querySelectorAll("*").length),
+      treeLabels: await page.locator("svg.tree .node text").allTextContents(),
+      generationTable: await page.locator('[data-testid="generation-chart"] tbody tr').evaluateAll((rows) =>
+        rows.map((r) => [...r.children].map((c) => c.textContent)),
+      ),
+      variantGroups: await page.locator("#variant-groups li").allInnerTexts(),
+      consoleErrors,
+    };
+  },
+  // First views of "/" in fresh browser contexts (cold cache), for scripts/bench_explorer.py.
+  async firstview() {
+    const times = [];
+    for (let i = 0; i < Number(args[0] ?? 5); i++) {
+      const fresh = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+      const tab = await fresh.newPage();
+      const started = Date.now();
+      await tab.goto(`${base}/`);
+      await tab.waitForSelector('[data-stat="derivativeCount"]');
+      await tab.waitForSelector("svg.tree [data-video-id]");
+      times.push(Date.now() - started);
+      await fresh.close();
+    }
+    return { times, consoleErrors };
+  },
+  // Clicking the hippo variant in the tree selects it: its diff and its count.
+  async hippo() {
+    await openVideo(args[0]);
+    const node = page.locator('svg.tree .node[aria-level="2"]', { hasText: "crocodile→hippo" }).first();
+    const clicked = await node.getAttribute("data-video-id");
+    await node.click();
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${clicked}")`);
+    await page.waitForSelector("#path del");
+    await shot("explorer-hippo");
+    const last = page.locator("#path li").last();
+    return {
+      clicked,
+      video: videoInAddress(),
+      derivativeCount: await stat("derivativeCount"),
+      deleted: await last.locator("del").allInnerTexts(),
+      inserted: await last.locator("ins").allInnerTexts(),
+      summary: await last.locator(".summary").innerText(),
+      diffText: await last.locator(".diff").innerText(),
+      consoleErrors,
+    };
+  },
+  // /?video=ID of a deep remix: the path up to its original, every step's diff.
+  async path() {
+    await openVideo(args[0]);
+    await page.waitForSelector("#path li");
+    await shot(`explorer-path-${args[0]}`);
+    const steps = page.locator("#path li");
+    const n = await steps.count();
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const step = steps.nth(i);
+      out.push({
+        id: await step.getAttribute("data-path-id"),
+        deleted: await step.locator("del").allInnerTexts(),
+        inserted: await step.locator("ins").allInnerTexts(),
+      });
+    }
+    return { video: videoInAddress(), steps: out, consoleErrors };
+  },
+  // Arrow keys move the focus in the tree, Enter selects; Back returns.
+  async keyboard() {
+    await openVideo(args[0]);
+    await page.focus(`svg.tree [data-video-id="${args[0]}"]`);
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowDown");
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute("data-video-id"));
+    await page.screenshot({ path: join(artifacts, "explorer-keyboard-focus.png") });
+    await page.keyboard.press("Enter");
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${focused}")`);
+    const selected = videoInAddress();
+    const derivativeCount = await stat("derivativeCount");
+    await page.goBack();
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${args[0]}")`);
+    return { focused, selected, derivativeCount, afterBack: videoInAddress(), consoleErrors };
+  },
+  // "+N more" opens a paged list of the remixes, never all of them.
+  async more() {
+    await openVideo(args[0]);
+    await page.locator(`svg.tree [data-more-parent="${args[0]}"]`).click();
+    await page.waitForSelector("#more-list li a");
+    const firstPage = await page.locator("#more-list li a").count();
+    const status = await text("#more-status");
+    await page.getByRole("button", { name: "Next 50 →" }).click();
+    await page.waitForFunction((s) => {
+      const now = document.querySelector("#more-status")?.textContent;
+      return now !== s && now !== "Loading…";
+    }, status);
+    const secondStatus = await text("#more-status");
+    await page.fill("#more-filter", args[1]);
+    const filtered = await page.locator("#more-list li a").allInnerTexts();
+    const filterNote = await text("#more-dialog .filter-note");
+    const listStart = await page.getAttribute("#more-list", "start");
+    await shot("explorer-more");
+    return { firstPage, status, secondStatus, filtered, filterNote, listStart, consoleErrors };
+  },
+  // A remix written through the API while the page is open shows in the live count.
+  async live() {
+    await openVideo(args[0]);
+    await page.waitForSelector("#live-state.on", { timeout: 10000 });
+    const before = await stat("derivativeCount");
+    const headers = process.env.LINEAGE_TOKEN ? { authorization: `Bearer ${process.env.LINEAGE_TOKEN}` } : {};
+    const reply = await gql(
+      `mutation($p: ID!, $i: VideoInput!) { remixVideo(parentId: $p, input: $i) { child { id } } }`,
+      { p: args[1], i: { id: args[2], prompt: args[3] } },
+      headers,
+    );
+    if (reply.errors) return { before, mutationErrors: reply.errors, consoleErrors };
+    await page.waitForFunction((b) => document.querySelector('[data-stat="derivativeCount"]')?.textContent !== b, before, { timeout: 10000 });
+    await shot("explorer-live");
+    return { before, after: await stat("derivativeCount"), liveState: await text("#live-state"), consoleErrors };
+  },
+  // The over-time figures: subtree views and likes, remixes per hour, trending variants.
+  async time() {
+    await openVideo(args[0]);
+    await page.waitForSelector('[data-testid="hours-chart"]', { timeout: 15000 });
+    await shot(`explorer-time-${args[0]}`);
+    return {
+      subtreeViews: await stat("subtreeViews"),
+      subtreeLikes: await stat("subtreeLikes"),
+      remixesToday: await stat("remixesToday"),
+      hours: await page.locator('[data-testid="hours-chart"] tbody tr').evaluateAll((rows) =>
+        rows.map((r) => [...r.children].map((c) => c.textContent)),
+      ),
+      hoursNote: await text("#hours .hint"),
+      trending: await page.locator("#trending li").allInnerTexts(),
+      trendingNote: await text("#trending .hint"),
+      consoleErrors,
+    };
+  },
+  // Status marks of a removed video and of what derives from it.
+  async status() {
+    const out = {};
+    for (const id of args) {
+      await openVideo(id);
+      await page.waitForSelector("#status-mark[data-status]", { timeout: 10000 });
+      await shot(`explorer-status-${id}`);
+      out[id] = {
+        mark: await text("#status-mark"),
+        status: await page.getAttribute("#status-mark", "data-status"),
+        removedNodes: await page.locator("svg.tree .node.removed").evaluateAll((ns) => ns.map((n) => n.getAttribute("data-video-id"))),
+        derivedNodes: await page.locator("svg.tree .node.derived").evaluateAll((ns) => ns.map((n) => n.getAttribute("data-video-id"))),
+        pathBadges: await page.locator("#path .badge").allInnerTexts(),
+      };
+    }
+    return { ...out, consoleErrors };
+  },
+  // GraphiQL from our own build, with every non-local request refused.
+  async graphiql() {
+    const blocked = [];
+    await context.route("**/*", (route) => {
+      const url = new URL(route.request().url());
+      if (["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) return route.continue();
+      blocked.push(url.href);
+      return route.abort();
+    });
+    await page.goto(`${base}/graphql`);
+    await page.waitForSelector(".graphiql-container", { timeout: 15000 });
+    await page.locator(".graphiql-execute-button").click();
+    await page.waitForFunction(() => document.querySelector(".result-window")?.textContent?.includes("derivativeCount"), null, { timeout: 15000 });
+    await page.waitForTimeout(300);
+    await shot("graphiql");
+    return { blocked, result: await page.locator(".result-window").innerText(), consoleErrors };
+  },
+};
+
+try {
+  const result = await scenarios[scenario]();
+  process.stdout.write(JSON.stringify(result));
+} catch (error) {
+  await shot(`failed-${scenario}`).catch(() => {});
+  process.stdout.write(JSON.stringify({ error: String(error?.stack ?? error), consoleErrors }));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
