@@ -13,7 +13,7 @@ Clients may bypass the cache with ``Cache-Control: no-cache``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,8 +66,12 @@ class ResponseCache:
         data_version: Callable[[], object | None],
         max_entries: int = 512,
         path: str = "/graphql",
+        admit: Callable[[Scope], Awaitable[bool]] | None = None,
     ) -> None:
         self.app = app
+        # Asked before a cached answer is served (private reads: a live token);
+        # a request it turns away goes to the app, uncached, like any other.
+        self.admit = admit
         self.data_version = data_version
         self.max_entries = max_entries
         self.path = path
@@ -82,7 +86,9 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if b"no-cache" in headers.get(b"cache-control", b""):
+        if b"no-cache" in headers.get(b"cache-control", b"") or (
+            self.admit is not None and not await self.admit(scope)
+        ):
             await self.app(scope, receive, send)
             return
         method = scope["method"]

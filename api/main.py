@@ -19,10 +19,13 @@ from api.graphql.context import make_context_getter
 from api.graphql.http import LineageGraphQLRouter
 from api.graphql.schema import build_schema
 from api.middleware import BodySizeLimit
+from api.ratelimit import WriteRateLimiter
 from api.routes import export, health
+from api.security import cache_admission
 from lineage.config import LineageSettings, read_settings
 from lineage.store import LineageStore
 from lineage.stores import open_store
+from lineage.tokens import TokenStore, token_store_for
 
 __all__ = ["create_app"]
 
@@ -33,6 +36,15 @@ def _settle_heap() -> None:
     # (and the latency spikes they cause) short.
     gc.collect()
     gc.freeze()
+
+
+def _tokens_of(store: LineageStore) -> TokenStore | None:
+    # A store of no known backend (a test double) has no tokens: every
+    # token it is shown is unknown, so only public reads work on it.
+    try:
+        return token_store_for(store)
+    except TypeError:
+        return None
 
 
 def create_app(
@@ -60,15 +72,23 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if store is not None:
             app.state.store = store
+            app.state.tokens = _tokens_of(store)
             _settle_heap()
-            yield
+            try:
+                yield
+            finally:
+                if app.state.tokens is not None:
+                    app.state.tokens.close()
             return
         opened = open_store(lineage_settings or read_settings(LineageSettings))
         app.state.store = opened
+        app.state.tokens = _tokens_of(opened)
         _settle_heap()
         try:
             yield
         finally:
+            if app.state.tokens is not None:
+                app.state.tokens.close()
             opened.close()
 
     app = FastAPI(
@@ -77,6 +97,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.write_limiter = WriteRateLimiter(settings.write_rate, settings.rate_storage)
 
     graphql = LineageGraphQLRouter(
         build_schema(settings),
@@ -99,6 +120,7 @@ def create_app(
             ResponseCache,
             data_version=lambda: app.state.store.data_version(),
             max_entries=settings.response_cache_entries,
+            admit=cache_admission(settings.public_reads),
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -361,6 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-access-log", dest="access_log", action="store_false", help="no line per request"
     )
     serve.set_defaults(handler=cmd_serve)
+
+    from lineage.token_cli import add_token_commands
+
+    add_token_commands(commands, common, _store)
     return parser
 
 

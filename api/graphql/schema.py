@@ -22,6 +22,7 @@ from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql.errors import ErrorCodes
 from api.graphql.limits import limit_extensions
+from api.graphql.permissions import READ, WRITE
 from api.graphql.types import (
     LineageInfo,
     Remix,
@@ -62,12 +63,17 @@ def _raise_rejection(rejection: Rejection) -> None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="A video by id; null when there is no such video.")
+    @strawberry.field(
+        description="A video by id; null when there is no such video.", permission_classes=READ
+    )
     async def video(self, info: LineageInfo, id: strawberry.ID) -> Video | None:
         record = await info.context.videos.load(str(id))
         return Video.from_record(record) if record is not None else None
 
-    @strawberry.field(description="Originals (generation 0), ranked by orderBy, in pages.")
+    @strawberry.field(
+        description="Originals (generation 0), ranked by orderBy, in pages.",
+        permission_classes=READ,
+    )
     async def originals(
         self,
         info: LineageInfo,
@@ -120,13 +126,16 @@ async def _write(info: LineageInfo, record: dict[str, Any]) -> VideoRecord:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Add an original (a video with no parent).")
+    @strawberry.mutation(
+        description="Add an original (a video with no parent).", permission_classes=WRITE
+    )
     async def create_original(self, info: LineageInfo, input: VideoInput) -> Video:
         return Video.from_record(await _write(info, _record_of(input, None)))
 
     @strawberry.mutation(
         description="Remix a video: stores the new video, its edge and prompt diff, and "
-        "updates every ancestor's aggregates in the same transaction."
+        "updates every ancestor's aggregates in the same transaction.",
+        permission_classes=WRITE,
     )
     async def remix_video(
         self, info: LineageInfo, parent_id: strawberry.ID, input: VideoInput

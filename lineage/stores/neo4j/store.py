@@ -135,6 +135,11 @@ class Neo4jStore:
         return read.answer(records)
 
     # -- lifecycle ----------------------------------------------------------------
+    @property
+    def driver(self) -> neo4j.Driver:
+        """The blocking driver (the token store shares it)."""
+        return self._driver
+
     def close(self) -> None:
         self._driver.close()
         self.async_reads.close()
