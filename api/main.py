@@ -22,6 +22,7 @@ from api.middleware import BodySizeLimit
 from api.ratelimit import WriteRateLimiter
 from api.routes import export, health
 from api.security import cache_admission
+from api.timelimit import RequestTimeLimit
 from lineage.config import LineageSettings, read_settings
 from lineage.store import LineageStore
 from lineage.stores import open_store
@@ -122,5 +123,6 @@ def create_app(
             max_entries=settings.response_cache_entries,
             admit=cache_admission(settings.public_reads),
         )
+    app.add_middleware(RequestTimeLimit, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

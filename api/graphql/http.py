@@ -9,6 +9,7 @@ queries only: a mutation over GET is refused with 405.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cross_web import HTTPException
@@ -54,6 +55,28 @@ def negotiate(accept: str | None) -> str:
 
 
 class LineageGraphQLRouter(GraphQLRouter[Any, None]):
+    def parse_json(self, data: str | bytes) -> Any:
+        """Parse a JSON body or parameter; a 400 that names the problem when it is not JSON."""
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise HTTPException(
+                    400, f"request body is not valid UTF-8 (byte {error.start})"
+                ) from None
+        try:
+            return json.loads(data)
+        except json.JSONDecodeError as error:
+            raise HTTPException(
+                400,
+                f"request body is not valid JSON: {error.msg} "
+                f"(line {error.lineno}, column {error.colno})",
+            ) from None
+        except RecursionError:
+            raise HTTPException(400, "request body nests JSON too deeply") from None
+        except ValueError as error:  # e.g. an integer of thousands of digits
+            raise HTTPException(400, f"request body is not acceptable JSON: {error}") from None
+
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         try:
             return await super().execute_single(*args, **kwargs)

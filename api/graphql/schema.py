@@ -14,13 +14,19 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql.errors import ErrorCodes
+from api.graphql.guards import (
+    DirectiveLimit,
+    FieldRepeatLimit,
+    GuardedValidationCache,
+    QueryCostLimit,
+)
 from api.graphql.limits import limit_extensions
 from api.graphql.permissions import READ, WRITE
 from api.graphql.types import (
@@ -164,7 +170,11 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
         MarkCacheable,
         *limit_extensions(settings),
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        # Before validation: the guards refuse what would make it expensive.
+        lambda: FieldRepeatLimit(settings.max_field_repeats),
+        lambda: DirectiveLimit(settings.max_directives),
+        lambda: GuardedValidationCache(maxsize=256),
+        lambda: QueryCostLimit(settings.max_query_cost),
     ]
     return LineageSchema(
         query=Query,
