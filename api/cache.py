@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from api.metrics import CACHE_LOOKUPS
+
 __all__ = ["CACHEABLE", "MarkCacheable", "ResponseCache"]
 
 # The ASGI scope key through which the GraphQL layer marks a cacheable answer.
@@ -117,6 +119,7 @@ class ResponseCache:
         entry = self.entries.get(key) if version is not None else None
         if entry is not None and entry[0] == version:
             self.hits += 1
+            CACHE_LOOKUPS.labels("hit").inc()
             self.entries.move_to_end(key)
             _, status, response_headers, response_body = entry
             await send(
@@ -129,6 +132,7 @@ class ResponseCache:
             await send({"type": "http.response.body", "body": response_body})
             return
         self.misses += 1
+        CACHE_LOOKUPS.labels("miss").inc()
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 

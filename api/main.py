@@ -18,9 +18,10 @@ from api.core.config import ApiSettings
 from api.graphql.context import make_context_getter
 from api.graphql.http import LineageGraphQLRouter
 from api.graphql.schema import build_schema
+from api.logging import LogSettings, RequestIdMiddleware, configure_logging
 from api.middleware import BodySizeLimit
 from api.ratelimit import WriteRateLimiter
-from api.routes import export, health
+from api.routes import export, health, metrics
 from api.security import cache_admission
 from api.timelimit import RequestTimeLimit
 from lineage.config import LineageSettings, read_settings
@@ -109,6 +110,7 @@ def create_app(
     app.include_router(graphql, prefix="/graphql")
     app.include_router(health.router)
     app.include_router(export.router)
+    app.include_router(metrics.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -125,4 +127,8 @@ def create_app(
         )
     app.add_middleware(RequestTimeLimit, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost: every response (refusals included) carries the request id.
+    log_settings = LogSettings()
+    configure_logging(log_settings)
+    app.add_middleware(RequestIdMiddleware, access_log=log_settings.access_log)
     return app

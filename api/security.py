@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
+from api.metrics import REFUSALS
 from lineage.errors import ErrorCode, LineageError
 from lineage.tokens import Role, TokenInfo, TokenStore
 
@@ -135,12 +136,14 @@ def require_role(role: Role) -> Callable[..., Awaitable[TokenInfo]]:
         try:
             return await access.require(role)
         except Unauthenticated as error:
+            REFUSALS.labels(error.code).inc()
             raise HTTPException(
                 401,
                 detail={"code": error.code, "message": error.message},
                 headers={"WWW-Authenticate": "Bearer"},
             ) from error
         except Forbidden as error:
+            REFUSALS.labels(error.code).inc()
             raise HTTPException(
                 403, detail={"code": error.code, "message": error.message}
             ) from error

@@ -38,6 +38,7 @@ from api.graphql.types import (
     VideoInput,
     ranked_page,
 )
+from api.metrics import IMPORTED_VIDEOS, GraphQLMetrics
 from lineage.config import read_settings
 from lineage.errors import (
     ConflictError,
@@ -122,7 +123,11 @@ async def _write(info: LineageInfo, record: dict[str, Any]) -> VideoRecord:
     report = await context.write(
         context.store.import_videos, [SourcedRecord(record, source, 0)], atomic=True
     )
+    for outcome in ("added", "updated", "unchanged"):
+        if getattr(report, outcome):
+            IMPORTED_VIDEOS.labels(outcome).inc(getattr(report, outcome))
     if report.rejected:
+        IMPORTED_VIDEOS.labels("rejected").inc(len(report.rejected))
         _raise_rejection(report.rejected[0])
     stored = await context.read(context.store.get_video, record["id"])
     if stored is None:  # written in the same call: a miss is a bug
@@ -166,6 +171,8 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
     # Factories: a fresh extension per request; the two caches live at module
     # level in Strawberry, shared by every request.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        # First: it sees the result last, after ErrorCodes gave every error its code.
+        GraphQLMetrics,
         ErrorCodes,
         MarkCacheable,
         *limit_extensions(settings),

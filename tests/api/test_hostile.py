@@ -184,6 +184,7 @@ class SlowStore:
     """A store whose reads take a second (a remote store in trouble)."""
 
     in_process = False
+    async_reads = None  # every read goes through the slow blocking method
 
     def __init__(self, store: LineageStore) -> None:
         self._store = store
