@@ -94,8 +94,12 @@ def _kill_server_mid_import(neo4j: Neo4jServer, tmp_path: Path, size: int) -> No
     except subprocess.TimeoutExpired:
         importer.kill()
         importer.wait()
+    # Recovery replays the transaction log: give a loaded machine time for it.
     restarted = subprocess.run(
-        [str(ROOT / "scripts" / "neo4j-local"), "start"], capture_output=True, text=True
+        [str(ROOT / "scripts" / "neo4j-local"), "start"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LINEAGE_NEO4J_START_TIMEOUT": "600"},
     )
     assert restarted.returncode == 0, restarted.stderr
     store = Neo4jStore(neo4j.uri, neo4j.user, neo4j.password, neo4j.database)
