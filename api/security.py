@@ -11,11 +11,12 @@ of :mod:`api.graphql.permissions`; routes through :func:`require_role`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from api.metrics import REFUSALS
@@ -25,11 +26,13 @@ from lineage.tokens import Role, TokenInfo, TokenStore
 __all__ = [
     "Access",
     "AccessDep",
+    "ConnectionAccessDep",
     "Forbidden",
     "Unauthenticated",
     "bearer",
     "cache_admission",
     "get_access",
+    "get_connection_access",
     "require_role",
 ]
 
@@ -105,7 +108,9 @@ class Access:
         return info
 
 
-def _access_for(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Access:
+def _access_for(
+    request: HTTPConnection, credentials: HTTPAuthorizationCredentials | None
+) -> Access:
     store = request.app.state.store
     return Access(
         getattr(request.app.state, "tokens", None),
@@ -127,6 +132,25 @@ async def get_access(
 
 
 AccessDep = Annotated[Access, Depends(get_access)]
+
+
+async def get_connection_access(connection: HTTPConnection) -> Access:
+    """Like :func:`get_access`, for HTTP requests and WebSocket handshakes alike.
+
+    FastAPI fills ``Request`` parameters for HTTP only; the GraphQL context
+    getter also serves subscriptions, so it reads the same ``Authorization:
+    Bearer`` header through :data:`bearer` on either kind of connection.
+    """
+    access: Access | None = getattr(connection.state, "access", None)
+    if access is None:
+        # HTTPBearer reads only the headers, which both kinds of connection have.
+        credentials = await bearer(cast(Request, connection))
+        access = _access_for(connection, credentials)
+        connection.state.access = access
+    return access
+
+
+ConnectionAccessDep = Annotated[Access, Depends(get_connection_access)]
 
 
 def require_role(role: Role) -> Callable[..., Awaitable[TokenInfo]]:

@@ -17,7 +17,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from api.core.config import ApiSettings
-from api.security import Access, AccessDep
+from api.security import Access, ConnectionAccessDep
 from lineage.models import GenerationCount, VideoRecord
 from lineage.store import LineageStore, VideoOrder
 
@@ -109,7 +109,7 @@ def make_context_getter(
 
     # A coroutine, so FastAPI calls it on the event loop rather than in a thread.
     async def make_context(
-        request: Request, response: Response, access: AccessDep
+        request: Request, response: Response, access: ConnectionAccessDep
     ) -> LineageContext:
         context = LineageContext(request.app.state.store, settings, access)
         # The HTTP layer sets status and media type on this response.
