@@ -46,7 +46,7 @@ class ApiSettings(BaseSettings):
     max_directives: int = Field(default=50, ge=0)
     max_field_repeats: int = Field(default=10, ge=1)
     # Seconds a GraphQL request may take before it is refused (0: no limit).
-    request_timeout_s: float = Field(default=10.0, ge=0)
+    request_timeout_s: float = Field(default=30.0, ge=0)
 
     @field_validator("write_rate")
     @classmethod
