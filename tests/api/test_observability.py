@@ -56,9 +56,12 @@ async def test_metrics_count_operations_refusals_cache_and_imports(
     def grew(name: str, **labels: str) -> float:
         return sample(after, name, **labels) - sample(before, name, **labels)
 
-    # The second query was answered by the cache: the schema ran it once.
-    assert grew("lineage_graphql_requests_total", operation="Tree", type="query") == 1
-    assert grew("lineage_response_cache_total", result="hit") == 1
+    if small_tree.data_version() is not None:
+        # The second query was answered by the cache: the schema ran it once.
+        assert grew("lineage_graphql_requests_total", operation="Tree", type="query") == 1
+        assert grew("lineage_response_cache_total", result="hit") == 1
+    else:  # a store that cannot tell its version is never cached
+        assert grew("lineage_graphql_requests_total", operation="Tree", type="query") == 2
     assert grew("lineage_graphql_requests_total", operation="Remix", type="mutation") == 1
     assert grew("lineage_graphql_request_seconds_count", operation="Remix", type="mutation") == 1
     assert grew("lineage_imported_videos_total", outcome="added") == 1
