@@ -18,6 +18,7 @@ from strawberry.fastapi import BaseContext
 
 from api.cache import TREES
 from api.core.config import ApiSettings
+from api.security import Access, ConnectionAccessDep
 from lineage.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
@@ -30,10 +31,14 @@ T = TypeVar("T")
 class LineageContext(BaseContext):
     """What every resolver gets as ``info.context``."""
 
-    def __init__(self, store: LineageStore, settings: ApiSettings) -> None:
+    def __init__(
+        self, store: LineageStore, settings: ApiSettings, access: Access | None = None
+    ) -> None:
         super().__init__()
         self.store = store
         self.settings = settings
+        # Who is calling (authenticated on first need); anonymous without a request.
+        self.access = access if access is not None else Access(None, None)
         # Local stores (SQLite) answer in microseconds: calling them on the
         # event loop is cheaper than a thread hop. Remote ones go to a thread.
         self.inline_reads = bool(getattr(store, "in_process", False))
@@ -126,12 +131,14 @@ class LineageContext(BaseContext):
 
 def make_context_getter(
     settings: ApiSettings,
-) -> Callable[[Request, Response], Awaitable[LineageContext]]:
+) -> Callable[[Request, Response, Access], Awaitable[LineageContext]]:
     """The router's context getter: a fresh context (and loaders) per request."""
 
     # A coroutine, so FastAPI calls it on the event loop rather than in a thread.
-    async def make_context(request: Request, response: Response) -> LineageContext:
-        context = LineageContext(request.app.state.store, settings)
+    async def make_context(
+        request: Request, response: Response, access: ConnectionAccessDep
+    ) -> LineageContext:
+        context = LineageContext(request.app.state.store, settings, access)
         if settings.group_commit_ms >= 0:
             state = request.app.state
             committer = getattr(state, "group_committer", None)
