@@ -122,7 +122,7 @@ def _read_generation_counts_many(
 def _read_variant_groups(video_id: str, limit: int) -> _Read[list[VariantGroupRow]]:
     # The index (parent_id, rank_reach, key) holds them in this order.
     return _Read(
-        "MATCH (g:VariantGroup) USING INDEX g:VariantGroup(parent_id, rank_reach, key) "
+        "MATCH (g:VariantGroup) USING INDEX SEEK g:VariantGroup(parent_id, rank_reach, key) "
         "WHERE g.parent_id = $id AND g.rank_reach IS NOT NULL "
         "AND g.key IS NOT NULL WITH g ORDER BY g.parent_id, g.rank_reach, g.key LIMIT $limit "
         "RETURN g.key AS key, g.remix_count AS remix_count, g.reach AS reach",
@@ -145,7 +145,7 @@ def _read_group_tops(
     # The first entry of the index (parent_id, variant_key, rank_derivatives, id).
     return _Read(
         "UNWIND $groups AS grp CALL (grp) { "
-        "MATCH (v:Video) USING INDEX v:Video(parent_id, variant_key, rank_derivatives, id) "
+        "MATCH (v:Video) USING INDEX SEEK v:Video(parent_id, variant_key, rank_derivatives, id) "
         "WHERE v.parent_id = grp[0] AND v.variant_key = grp[1] "
         "AND v.rank_derivatives IS NOT NULL AND v.id IS NOT NULL "
         "RETURN v ORDER BY v.parent_id, v.variant_key, v.rank_derivatives, v.id LIMIT 1 } "
@@ -165,9 +165,14 @@ def _ranked_page(label: str, condition: str, rank: str, limit: str) -> str:
     """
     leading = "v.parent_id, " if label == "Video" else ""
     # The hint keeps the planner off other indexes whatever its statistics
-    # say (e.g. the unique index on id for "v.id > $after_id").
+    # say (e.g. the unique index on id for "v.id > $after_id"). Where a
+    # leading property is pinned, it must also seek: with a plain index hint
+    # the planner sometimes scanned the whole index and filtered (42,000 db
+    # hits for one page). The first page of originals pins nothing: an
+    # ordered scan that stops at ``limit``.
+    hint = "USING INDEX SEEK" if label == "Video" or "$rank" in condition else "USING INDEX"
     return (
-        f"MATCH (v:{label}) USING INDEX v:{label}({leading.replace('v.', '')}{rank}, id) "
+        f"MATCH (v:{label}) {hint} v:{label}({leading.replace('v.', '')}{rank}, id) "
         f"WHERE {condition} AND v.{rank} IS NOT NULL AND v.id IS NOT NULL "
         f"RETURN v ORDER BY {leading}v.{rank}, v.id LIMIT {limit}"
     )
