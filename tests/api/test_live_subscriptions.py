@@ -1,0 +1,206 @@
+"""videoUpdated over a real WebSocket (graphql-transport-ws) against real uvicorn servers.
+
+One server runs in-process (to look into its hub after a client leaves), the
+other is ``lineage serve --workers 2`` (a remix may land on either worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from api.core.config import ApiSettings
+from api.main import create_app
+from lineage.stores.sqlite import SQLiteStore
+from tests.api.conftest import SMALL_TREE, load
+from tests.api.live import serve_in_thread
+
+WATCH = "subscription($id: ID!) { videoUpdated(id: $id) { id derivativeCount directRemixCount } }"
+REMIX = """mutation($p: ID!, $id: ID!, $prompt: String!) {
+  remixVideo(parentId: $p, input: {id: $id, prompt: $prompt}) { child { id } } }"""
+
+
+class Subscriber:
+    """A bare graphql-transport-ws client over the ``websockets`` package."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    @classmethod
+    async def open(cls, url: str, video_id: str) -> Subscriber:
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        connection = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"])
+        assert connection.subprotocol == "graphql-transport-ws"
+        await connection.send(json.dumps({"type": "connection_init", "payload": {}}))
+        ack = json.loads(await asyncio.wait_for(connection.recv(), timeout=10))
+        assert ack["type"] == "connection_ack", ack
+        await connection.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": WATCH, "variables": {"id": video_id}},
+                }
+            )
+        )
+        return cls(connection)
+
+    async def next(self, timeout: float) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(
+            await asyncio.wait_for(self.connection.recv(), timeout=timeout)
+        )
+        return message
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+def remix(url: str, parent: str, video_id: str) -> None:
+    # A fresh connection per write, so the workers share the writes.
+    reply = httpx.post(
+        f"{url}/graphql",
+        json={
+            "query": REMIX,
+            "variables": {"p": parent, "id": video_id, "prompt": f"A robot {video_id} dances"},
+        },
+        timeout=30,
+    )
+    assert reply.json().get("errors") is None, reply.text
+
+
+def count(url: str, video_id: str) -> int:
+    reply = httpx.post(
+        f"{url}/graphql",
+        json={"query": '{ video(id: "%s") { derivativeCount } }' % video_id},
+        timeout=30,
+    )
+    return int(reply.json()["data"]["video"]["derivativeCount"])
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    store = SQLiteStore(tmp_path_factory.mktemp("live-ws") / "small.db")
+    load(store, SMALL_TREE)
+    app = create_app(ApiSettings(), store=store)
+    with serve_in_thread(app) as url:
+        yield url, app
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    database = tmp_path_factory.mktemp("live-workers") / "small.db"
+    store = SQLiteStore(database)
+    load(store, SMALL_TREE)
+    store.close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lineage = Path(sys.executable).with_name("lineage")
+    server = subprocess.Popen(
+        [str(lineage), "--db", str(database), "serve", "--workers", "2", "--port", str(port)],
+        env={**os.environ, "LINEAGE_STORE": "sqlite"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "the server did not start"
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_remix_through_either_worker_reaches_the_subscriber_within_a_second(
+    two_workers: str,
+) -> None:
+    async def scenario() -> None:
+        subscriber = await Subscriber.open(two_workers, "grandma")
+        try:
+            await asyncio.sleep(0.5)  # the watch has taken its first look
+            expected = count(two_workers, "grandma")
+            for number in range(4):
+                expected += 1
+                started = time.monotonic()
+                await asyncio.to_thread(remix, two_workers, "hippo", f"ws-{number}")
+                message = await subscriber.next(timeout=1.0)
+                assert message["type"] == "next", message
+                video = message["payload"]["data"]["videoUpdated"]
+                assert video == {
+                    "id": "grandma",
+                    "derivativeCount": expected,
+                    "directRemixCount": 3,
+                }
+                assert time.monotonic() - started < 1.0
+        finally:
+            await subscriber.close()
+
+    asyncio.run(scenario())
+
+
+def test_closing_the_socket_frees_the_watch(in_process: tuple[str, Any]) -> None:
+    url, app = in_process
+
+    async def scenario() -> None:
+        first = await Subscriber.open(url, "hippo")
+        second = await Subscriber.open(url, "hippo")
+        for _ in range(100):
+            hub = getattr(app.state, "live_hub", None)
+            if hub is not None and len(hub.watches.get("hippo").subscribers or ()) == 2:
+                break
+            await asyncio.sleep(0.02)
+        hub = app.state.live_hub
+        assert list(hub.watches) == ["hippo"]
+        await asyncio.to_thread(remix, url, "hippo", "ws-hippo-1")
+        for subscriber in (first, second):
+            message = await subscriber.next(timeout=1.0)
+            assert message["payload"]["data"]["videoUpdated"]["derivativeCount"] == 2
+        await first.close()
+        await second.close()
+        for _ in range(100):
+            if not hub.watches:
+                break
+            await asyncio.sleep(0.02)
+        assert hub.watches == {}
+
+    asyncio.run(scenario())
+
+
+def test_an_unknown_id_is_not_found_over_the_socket(in_process: tuple[str, Any]) -> None:
+    url, app = in_process
+
+    async def scenario() -> None:
+        subscriber = await Subscriber.open(url, "no-such-video")
+        try:
+            message = await subscriber.next(timeout=5)
+            assert message["type"] in {"next", "error"}, message
+            payload = message["payload"]
+            errors = payload["errors"] if isinstance(payload, dict) else payload
+            assert [error["extensions"]["code"] for error in errors] == ["NOT_FOUND"]
+        finally:
+            await subscriber.close()
+        assert "no-such-video" not in app.state.live_hub.watches
+
+    asyncio.run(scenario())
