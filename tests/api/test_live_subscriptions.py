@@ -168,7 +168,8 @@ def test_closing_the_socket_frees_the_watch(in_process: tuple[str, Any]) -> None
         second = await Subscriber.open(url, "hippo")
         for _ in range(100):
             hub = getattr(app.state, "live_hub", None)
-            if hub is not None and len(hub.watches.get("hippo").subscribers or ()) == 2:
+            watch = hub.watches.get("hippo") if hub is not None else None
+            if watch is not None and len(watch.subscribers) == 2:
                 break
             await asyncio.sleep(0.02)
         hub = app.state.live_hub

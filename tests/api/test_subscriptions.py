@@ -69,7 +69,8 @@ async def test_a_write_reaches_two_subscribers_with_one_store_read(store: Counti
     second_next = asyncio.ensure_future(anext(second))
     # Both resolvers have read the video and joined the one watch of it.
     for _ in range(100):
-        if len(hub.watches.get("hippo", _Empty()).subscribers) == 2:
+        watch = hub.watches.get("hippo")
+        if watch is not None and len(watch.subscribers) == 2:
             break
         await asyncio.sleep(0.01)
     assert list(hub.watches) == ["hippo"]
@@ -131,7 +132,3 @@ async def test_an_unknown_id_is_not_found(store: CountingStore) -> None:
     assert result.data is None
     assert [error.extensions["code"] for error in result.errors] == ["NOT_FOUND"]
     assert hub.watches == {}
-
-
-class _Empty:
-    subscribers: set[object] = set()
