@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from api.metrics import CACHE_LOOKUPS
 from lineage.store import ANY_TREE, LineageStore
 
 __all__ = ["CACHEABLE", "TREES", "MarkCacheable", "ResponseCache"]
@@ -117,6 +118,10 @@ class ResponseCache:
         ``max-age`` of ``Cache-Control`` on successful ``GET`` answers.
     path : str
         The GraphQL endpoint.
+    partition : callable, optional
+        Which audience a request belongs to (answers are shared only within
+        one: a removed video's prompt is shown to admins alone), or None to
+        pass it to the app uncached. Without it every request is "public".
     """
 
     def __init__(
@@ -126,9 +131,14 @@ class ResponseCache:
         max_entries: int = 512,
         http_max_age: int = 0,
         path: str = "/graphql",
+        partition: Callable[[Scope], Awaitable[str | None]] | None = None,
     ) -> None:
         self.app = app
         self.store = store
+        # Asked before the cache is consulted: which callers may share this
+        # request's answers (answers depend on the caller's role), or None to
+        # send the request to the app uncached, like any other.
+        self.partition = partition
         self.max_entries = max_entries
         self.keep_bodies = max_entries > 0
         self.capacity = max_entries if self.keep_bodies else _LEARNED_ENTRIES
@@ -145,6 +155,10 @@ class ResponseCache:
             return
         headers = dict(scope["headers"])
         if b"no-cache" in headers.get(b"cache-control", b""):
+            await self.app(scope, receive, send)
+            return
+        audience = "public" if self.partition is None else await self.partition(scope)
+        if audience is None:
             await self.app(scope, receive, send)
             return
         method = scope["method"]
@@ -165,6 +179,7 @@ class ResponseCache:
             body,
             headers.get(b"accept", b""),
             headers.get(b"content-type", b""),
+            audience,
         )
         store = self.store()
         entry = self.entries.get(key)
@@ -186,6 +201,7 @@ class ResponseCache:
                 return
             if entry.body is not None and entry.versions == current:
                 self.hits += 1
+                CACHE_LOOKUPS.labels("hit").inc()
                 self.entries.move_to_end(key)
                 extra = [(b"x-lineage-cache", b"hit")]
                 if method == "GET":
@@ -193,6 +209,7 @@ class ResponseCache:
                 await _send(send, 200, [*(entry.headers or []), *extra], entry.body)
                 return
         self.misses += 1
+        CACHE_LOOKUPS.labels("miss").inc()
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 

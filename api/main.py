@@ -18,12 +18,17 @@ from api.core.config import ApiSettings
 from api.graphql.context import make_context_getter
 from api.graphql.http import LineageGraphQLRouter
 from api.graphql.schema import build_schema
+from api.logging import LogSettings, RequestIdMiddleware, configure_logging
 from api.middleware import BodySizeLimit
-from api.routes import export, health
+from api.ratelimit import WriteRateLimiter
+from api.routes import export, health, metrics
 from api.routes.explorer import mount_explorer
+from api.security import cache_partition
+from api.timelimit import RequestTimeLimit
 from lineage.config import LineageSettings, read_settings
 from lineage.store import LineageStore
 from lineage.stores import open_store
+from lineage.tokens import TokenStore, token_store_for
 
 __all__ = ["create_app"]
 
@@ -34,6 +39,15 @@ def _settle_heap() -> None:
     # (and the latency spikes they cause) short.
     gc.collect()
     gc.freeze()
+
+
+def _tokens_of(store: LineageStore) -> TokenStore | None:
+    # A store of no known backend (a test double) has no tokens: every
+    # token it is shown is unknown, so only public reads work on it.
+    try:
+        return token_store_for(store)
+    except TypeError:
+        return None
 
 
 def create_app(
@@ -61,15 +75,23 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if store is not None:
             app.state.store = store
+            app.state.tokens = _tokens_of(store)
             _settle_heap()
-            yield
+            try:
+                yield
+            finally:
+                if app.state.tokens is not None:
+                    app.state.tokens.close()
             return
         opened = open_store(lineage_settings or read_settings(LineageSettings))
         app.state.store = opened
+        app.state.tokens = _tokens_of(opened)
         _settle_heap()
         try:
             yield
         finally:
+            if app.state.tokens is not None:
+                app.state.tokens.close()
             opened.close()
 
     app = FastAPI(
@@ -78,6 +100,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.write_limiter = WriteRateLimiter(settings.write_rate, settings.rate_storage)
 
     graphql = LineageGraphQLRouter(
         build_schema(settings),
@@ -89,6 +112,7 @@ def create_app(
     app.include_router(graphql, prefix="/graphql")
     app.include_router(health.router)
     app.include_router(export.router)
+    app.include_router(metrics.router)
     mount_explorer(app, settings.web_dist)
     if settings.cors_origins:
         app.add_middleware(
@@ -102,6 +126,12 @@ def create_app(
         store=lambda: app.state.store,
         max_entries=settings.response_cache_entries,
         http_max_age=settings.http_max_age,
+        partition=cache_partition(settings.public_reads),
     )
+    app.add_middleware(RequestTimeLimit, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost: every response (refusals included) carries the request id.
+    log_settings = LogSettings()
+    configure_logging(log_settings)
+    app.add_middleware(RequestIdMiddleware, access_log=log_settings.access_log)
     return app

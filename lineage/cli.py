@@ -248,6 +248,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- serve ----------------------------------------------------------------------
 
 
+def _prepare_metrics_dir(workers: int) -> None:
+    """Give the workers one fresh PROMETHEUS_MULTIPROC_DIR, so /metrics adds them all up."""
+    import shutil
+    import tempfile
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory is None:
+        if workers <= 1:
+            return
+        directory = tempfile.mkdtemp(prefix="lineage-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    path = Path(directory)
+    if path.exists():  # samples of an earlier run would be added in
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     # The web stack is imported here only: the domain never depends on it.
     import uvicorn
@@ -262,6 +279,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.store == "sqlite":
         # Open (and create) the store once before the workers start.
         _store(args).close()
+    _prepare_metrics_dir(args.workers)
+    # The API writes its own access line (no query strings: variables travel there).
+    os.environ["LINEAGE_ACCESS_LOG"] = "true" if args.access_log else "false"
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Explorer: http://{host}:{args.port}/", flush=True)
     print(f"GraphiQL: http://{host}:{args.port}/graphql", flush=True)
@@ -272,7 +292,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        access_log=args.access_log,
+        access_log=False,
     )
     return EXIT_OK
 
@@ -365,6 +385,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     add_rights_commands(commands, common, _store)
+    from lineage.token_cli import add_token_commands
+
+    add_token_commands(commands, common, _store)
     return parser
 
 

@@ -193,7 +193,7 @@ def _peek_id(data: object) -> str | None:
     if isinstance(data, str | bytes):
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
             return None
     if isinstance(data, Mapping):
         value = data.get("id")

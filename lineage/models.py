@@ -98,7 +98,8 @@ Prompt = Annotated[
     BeforeValidator(_trim_prompt),
     StringConstraints(min_length=1, max_length=MAX_PROMPT_LENGTH),
 ]
-Counter = Annotated[int, Field(ge=0, strict=True)]
+# Stored as 64-bit integers by both stores: larger counts are refused on input.
+Counter = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)]
 Timestamp = Annotated[datetime, BeforeValidator(_parse_rfc3339)]
 OptionalText = Annotated[str | None, AfterValidator(lambda v: v or None)]
 

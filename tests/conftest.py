@@ -129,3 +129,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             "LINEAGE_REQUIRE_NEO4J=1: the Neo4j tests must run and none may be skipped",
             red=True,
         )
+
+
+# -- slow scenarios: deselected unless asked for ---------------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=os.environ.get("LINEAGE_RUN_SLOW") == "1",
+        help="also run the tests marked slow (CI runs their short versions only)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    slow = [item for item in items if "slow" in item.keywords]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if "slow" not in item.keywords]

@@ -27,6 +27,7 @@ from lineage.export import (
 )
 from lineage.importer import iter_jsonl
 from lineage.store import LineageStore
+from lineage.tokens import Role, token_store_for
 from tests.api.conftest import SMALL_TREE, load
 from tests.conftest import StoreFactory
 from tests.forests import Record, Shape, build_forest, forests
@@ -197,9 +198,14 @@ def test_cli_export_writes_files(
 async def test_http_export_streams_jsonl_and_csv(store: LineageStore) -> None:
     load(store, SMALL_TREE)
     app = create_app(ApiSettings(), store=store)
+    reader = token_store_for(store).create("exporter", Role.READER)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://t",
+            headers={"authorization": f"Bearer {reader}"},
+        ) as http,
     ):
         reply = await http.get("/export/grandma")
         assert reply.status_code == 200
@@ -216,6 +222,12 @@ async def test_http_export_streams_jsonl_and_csv(store: LineageStore) -> None:
         missing = await http.get("/export/nope")
         assert missing.status_code == 404
         assert "nope" in missing.json()["detail"]
+        # An export always needs a reader token, whatever the read settings.
+        for headers in ({"authorization": ""}, {"authorization": "Bearer lin_not-a-token"}):
+            refused = await http.get("/export/grandma", headers=headers)
+            assert refused.status_code == 401, refused.text
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert refused.json()["detail"]["code"] == "UNAUTHENTICATED"
         bad = await http.get("/export", params={"format": "xml"})
         assert bad.status_code == 422
 

@@ -52,6 +52,29 @@ class ApiSettings(BaseSettings):
     # Live counts (Subscription.videoUpdated): the least time between two
     # looks at a watched video's tree version, hence between two pushes.
     live_interval_ms: int = Field(default=250, ge=10)
+    # Access (see the contract's "Access"): queries need no token unless false.
+    public_reads: bool = True
+    # Writes per token, in `limits` notation, and where the counts live.
+    write_rate: str = "600/minute"
+    rate_storage: str = "memory://"
+    # Each field costs 1, lists multiply by their first/limit; refused above this.
+    max_query_cost: int = Field(default=20_000, ge=1)
+    # Directives in one document; selections of one response key in one selection set.
+    max_directives: int = Field(default=50, ge=0)
+    max_field_repeats: int = Field(default=10, ge=1)
+    # Seconds a GraphQL request may take before it is refused (0: no limit).
+    request_timeout_s: float = Field(default=30.0, ge=0)
+
+    @field_validator("write_rate")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate like 600/minute: {value!r}") from error
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from strawberry.fastapi import BaseContext
 from api.cache import TREES
 from api.core.config import ApiSettings
 from api.graphql.live import LiveHub
+from api.security import Access, ConnectionAccessDep
 from lineage.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
@@ -32,10 +33,14 @@ T = TypeVar("T")
 class LineageContext(BaseContext):
     """What every resolver gets as ``info.context``."""
 
-    def __init__(self, store: LineageStore, settings: ApiSettings) -> None:
+    def __init__(
+        self, store: LineageStore, settings: ApiSettings, access: Access | None = None
+    ) -> None:
         super().__init__()
         self.store = store
         self.settings = settings
+        # Who is calling (authenticated on first need); anonymous without a request.
+        self.access = access if access is not None else Access(None, None)
         # Local stores (SQLite) answer in microseconds: calling them on the
         # event loop is cheaper than a thread hop. Remote ones go to a thread.
         self.inline_reads = bool(getattr(store, "in_process", False))
@@ -136,13 +141,15 @@ class LineageContext(BaseContext):
 
 def make_context_getter(
     settings: ApiSettings,
-) -> Callable[[HTTPConnection, Response], Awaitable[LineageContext]]:
+) -> Callable[[HTTPConnection, Response, Access], Awaitable[LineageContext]]:
     """The router's context getter: a fresh context (and loaders) per HTTP request
     or WebSocket connection (FastAPI fills an ``HTTPConnection`` for both)."""
 
     # A coroutine, so FastAPI calls it on the event loop rather than in a thread.
-    async def make_context(request: HTTPConnection, response: Response) -> LineageContext:
-        context = LineageContext(request.app.state.store, settings)
+    async def make_context(
+        request: HTTPConnection, response: Response, access: ConnectionAccessDep
+    ) -> LineageContext:
+        context = LineageContext(request.app.state.store, settings, access)
         state = request.app.state
         hub = getattr(state, "live_hub", None)
         if hub is None or hub.store is not state.store:

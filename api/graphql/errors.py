@@ -31,12 +31,19 @@ _LIMIT_MESSAGES = re.compile(
     r"exceeds maximum operation depth of \d+"
     r"|^\d+ aliases found\. Allowed: \d+"
     r"|Document contains more than \d+ tokens"
+    r"|^Maximum introspection depth exceeded"
 )
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 def code_of(error: GraphQLError) -> str:
     """The ``extensions.code`` a GraphQL error is reported with."""
     original = error.original_error
+    given = (error.extensions or {}).get("code")
+    if original is None and isinstance(given, str):  # our own guards set theirs
+        return given
     if isinstance(original, LineageError):
         return original.code
     if original is None:
@@ -63,6 +70,9 @@ def with_code(error: GraphQLError) -> GraphQLError:
         message = INTERNAL_ERROR_MESSAGE
     elif isinstance(error.original_error, LineageError):
         message = error.original_error.message
+    else:
+        # No "Did you mean ...?": suggestions would map the schema for a caller.
+        message = _SUGGESTION.sub("", message)
     return GraphQLError(
         message,
         nodes=error.nodes,

@@ -20,6 +20,7 @@ from strawberry.types import Info
 
 from lineage import rights
 from lineage.rights import DEFAULT_RIGHTS, VideoRights
+from lineage.tokens import Role, TokenInfo
 
 if TYPE_CHECKING:
     from api.graphql.context import LineageContext
@@ -56,14 +57,20 @@ class Attribution:
     share: float
 
 
-def is_admin(info: RightsInfo) -> bool:
-    """Whether the caller has the ``admin`` role (a context without a role: no)."""
-    return getattr(info.context, "role", None) == "admin"
+async def _caller(info: RightsInfo) -> TokenInfo | None:
+    access = getattr(info.context, "access", None)
+    return None if access is None else await access.principal()
 
 
-def _actor(info: RightsInfo) -> str | None:
-    name = getattr(info.context, "token_name", None)
-    return name if isinstance(name, str) else None
+async def is_admin(info: RightsInfo) -> bool:
+    """Whether the caller sent a live token with the ``admin`` role."""
+    caller = await _caller(info)
+    return caller is not None and caller.role >= Role.ADMIN
+
+
+async def _actor(info: RightsInfo) -> str | None:
+    caller = await _caller(info)
+    return None if caller is None else caller.name
 
 
 def _rights_loader(context: LineageContext) -> DataLoader[str, VideoRights]:
@@ -84,7 +91,8 @@ async def _rights_of(root: Any, info: RightsInfo) -> VideoRights:
 
 
 async def _hidden(root: Any, info: RightsInfo) -> bool:
-    return not is_admin(info) and (await _rights_of(root, info)).is_removed
+    # The token is looked up only for removed videos (at most once a request).
+    return (await _rights_of(root, info)).is_removed and not await is_admin(info)
 
 
 # -- Video fields ----------------------------------------------------------------------
@@ -178,7 +186,7 @@ async def takedown_video(info: RightsInfo, video_id: str, reason: str) -> Video:
     from api.graphql.types import Video
 
     context = info.context
-    await context.write(rights.takedown, context.store, video_id, reason, _actor(info))
+    await context.write(rights.takedown, context.store, video_id, reason, await _actor(info))
     return Video.from_record(await _fresh(info, video_id))
 
 
@@ -187,7 +195,7 @@ async def restore_video(info: RightsInfo, video_id: str) -> Video:
     from api.graphql.types import Video
 
     context = info.context
-    await context.write(rights.restore, context.store, video_id, _actor(info))
+    await context.write(rights.restore, context.store, video_id, await _actor(info))
     return Video.from_record(await _fresh(info, video_id))
 
 

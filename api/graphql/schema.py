@@ -14,14 +14,21 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql.errors import ErrorCodes
+from api.graphql.guards import (
+    DirectiveLimit,
+    FieldRepeatLimit,
+    GuardedValidationCache,
+    QueryCostLimit,
+)
 from api.graphql.limits import limit_extensions
+from api.graphql.permissions import ADMIN, READ, WRITE
 from api.graphql.rights import restore_video, takedown_video
 from api.graphql.types import (
     LineageInfo,
@@ -32,6 +39,7 @@ from api.graphql.types import (
     VideoInput,
     ranked_page,
 )
+from api.metrics import IMPORTED_VIDEOS, GraphQLMetrics
 from lineage.config import read_settings
 from lineage.errors import (
     ConflictError,
@@ -65,12 +73,17 @@ def _raise_rejection(rejection: Rejection) -> None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="A video by id; null when there is no such video.")
+    @strawberry.field(
+        description="A video by id; null when there is no such video.", permission_classes=READ
+    )
     async def video(self, info: LineageInfo, id: strawberry.ID) -> Video | None:
         record = await info.context.videos.load(str(id))
         return Video.from_record(record) if record is not None else None
 
-    @strawberry.field(description="Originals (generation 0), ranked by orderBy, in pages.")
+    @strawberry.field(
+        description="Originals (generation 0), ranked by orderBy, in pages.",
+        permission_classes=READ,
+    )
     async def originals(
         self,
         info: LineageInfo,
@@ -120,7 +133,11 @@ async def _write(info: LineageInfo, record: dict[str, Any], tree: str | None = N
         report = await context.write(
             context.store.import_videos, [SourcedRecord(record, source, 0)], atomic=True
         )
+    for outcome in ("added", "updated", "unchanged"):
+        if getattr(report, outcome):
+            IMPORTED_VIDEOS.labels(outcome).inc(getattr(report, outcome))
     if report.rejected:
+        IMPORTED_VIDEOS.labels("rejected").inc(len(report.rejected))
         _raise_rejection(report.rejected[0])
     stored = await context.read(context.store.get_video, record["id"])
     if stored is None:  # written in the same call: a miss is a bug
@@ -130,13 +147,16 @@ async def _write(info: LineageInfo, record: dict[str, Any], tree: str | None = N
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Add an original (a video with no parent).")
+    @strawberry.mutation(
+        description="Add an original (a video with no parent).", permission_classes=WRITE
+    )
     async def create_original(self, info: LineageInfo, input: VideoInput) -> Video:
         return Video.from_record(await _write(info, _record_of(input, None)))
 
     @strawberry.mutation(
         description="Remix a video: stores the new video, its edge and prompt diff, and "
-        "updates every ancestor's aggregates in the same transaction."
+        "updates every ancestor's aggregates in the same transaction.",
+        permission_classes=WRITE,
     )
     async def remix_video(
         self, info: LineageInfo, parent_id: strawberry.ID, input: VideoInput
@@ -148,15 +168,17 @@ class Mutation:
             await _write(info, _record_of(input, str(parent_id)), tree=parent.original_id)
         )
 
-    # The admin permission is attached where the tokens' roles are known.
     @strawberry.mutation(
         description="Take a video down (status REMOVED): its node and edges stay, so every "
-        "lineage count is unchanged; it can no longer be remixed. Idempotent."
+        "lineage count is unchanged; it can no longer be remixed. Idempotent.",
+        permission_classes=ADMIN,
     )
     async def takedown(self, info: LineageInfo, id: strawberry.ID, reason: str) -> Video:
         return await takedown_video(info, str(id), reason)
 
-    @strawberry.mutation(description="Make a removed video ACTIVE again. Idempotent.")
+    @strawberry.mutation(
+        description="Make a removed video ACTIVE again. Idempotent.", permission_classes=ADMIN
+    )
     async def restore(self, info: LineageInfo, id: strawberry.ID) -> Video:
         return await restore_video(info, str(id))
 
@@ -165,7 +187,8 @@ class Mutation:
 class Subscription:
     @strawberry.subscription(
         description="The video, pushed whenever its counters change (at most every 250 ms), "
-        "whichever worker or process wrote the change."
+        "whichever worker or process wrote the change.",
+        permission_classes=READ,
     )
     async def video_updated(
         self, info: LineageInfo, id: strawberry.ID
@@ -197,11 +220,17 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
     # Factories: a fresh extension per request; the two caches live at module
     # level in Strawberry, shared by every request.
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        # First: it sees the result last, after ErrorCodes gave every error its code.
+        GraphQLMetrics,
         ErrorCodes,
         MarkCacheable,
         *limit_extensions(settings),
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        # Before validation: the guards refuse what would make it expensive.
+        lambda: FieldRepeatLimit(settings.max_field_repeats),
+        lambda: DirectiveLimit(settings.max_directives),
+        lambda: GuardedValidationCache(maxsize=256),
+        lambda: QueryCostLimit(settings.max_query_cost),
     ]
     return LineageSchema(
         query=Query,

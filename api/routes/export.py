@@ -2,8 +2,8 @@
 
 JSONL (``application/x-ndjson``) or one of the CSV files of
 :mod:`lineage.export` (``part=videos|remixes|variant_groups``), written as
-the store is read, page by page. Authentication, when it lands, applies the
-write API's rules here too: an export reads whole lineages.
+the store is read, page by page. An export reads whole lineages: it always
+needs a ``reader`` token (401 without a live one, 403 below reader).
 """
 
 from __future__ import annotations
@@ -13,19 +13,21 @@ import io
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import StoreDep
+from api.security import require_role
 from lineage.errors import VideoNotFound
 from lineage.export import CSV_HEADERS, iter_csv_rows, iter_jsonl_lines
 from lineage.queries import require_video
 from lineage.store import LineageStore
+from lineage.tokens import Role
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["export"])
+router = APIRouter(tags=["export"], dependencies=[Depends(require_role(Role.READER))])
 
 # Lines are sent in chunks of about this many bytes: one write per chunk.
 _CHUNK_BYTES = 64 * 1024

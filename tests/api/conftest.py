@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.importer import SourcedRecord
 from lineage.store import LineageStore
+from lineage.tokens import Role, TokenStore, token_store_for
 
 PROMPT = "A grandmother chases a crocodile out of the yard"
 
@@ -98,18 +100,57 @@ def api_settings() -> ApiSettings:
 
 
 @pytest.fixture
-async def http(store: LineageStore, api_settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(api_settings, store=store)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
-    ):
+def tokens(store: LineageStore) -> Iterator[TokenStore]:
+    """The store's API tokens."""
+    token_store = token_store_for(store)
+    yield token_store
+    token_store.close()
+
+
+@pytest.fixture
+def writer_token(tokens: TokenStore) -> str:
+    """A live ``writer`` token (the API fixtures send it, so tests may mutate)."""
+    return tokens.create("test-writer", Role.WRITER)
+
+
+@pytest.fixture
+async def app(store: LineageStore, api_settings: ApiSettings) -> AsyncIterator[FastAPI]:
+    application = create_app(api_settings, store=store)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def client_of(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
+    """An in-process client of ``app``, sending ``token`` as its bearer token."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers
+    )
+
+
+@pytest.fixture
+async def http(app: FastAPI, writer_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(app, writer_token) as client:
         yield client
 
 
 @pytest.fixture
 async def client(http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(http)
+
+
+@pytest.fixture
+async def admin(app: FastAPI, tokens: TokenStore) -> AsyncIterator[GraphQLClient]:
+    """A client sending a live ``admin`` token (takedowns, removed prompts)."""
+    async with client_of(app, tokens.create("test-admin", Role.ADMIN)) as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[GraphQLClient]:
+    """A client sending no token."""
+    async with client_of(app) as http:
+        yield GraphQLClient(http)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from lineage.check import check_store
 from lineage.cli import main as lineage_main
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
+from lineage.tokens import Role, token_store_for
 from tests.api.conftest import PROMPT, load
 from tests.api.live import serve_in_thread
 
@@ -38,8 +39,10 @@ def parent_of(writer: int, number: int) -> str:
     return f"w{writer}-{number - 1}"
 
 
-def write_remixes(url: str, writer: int, failures: list[str]) -> None:
-    with httpx.Client(base_url=url, timeout=60) as http:
+def write_remixes(url: str, writer: int, failures: list[str], token: str) -> None:
+    with httpx.Client(
+        base_url=url, timeout=60, headers={"authorization": f"Bearer {token}"}
+    ) as http:
         for number in range(REMIXES_EACH):
             reply = http.post(
                 "/graphql",
@@ -62,9 +65,14 @@ def test_eight_writers_remixing_one_hot_original(
 ) -> None:
     load(store, [{"id": "hot", "prompt": PROMPT}])
     failures: list[str] = []
-    with serve_in_thread(create_app(ApiSettings(response_cache_entries=0), store=store)) as url:
+    tokens = token_store_for(store)
+    settings = ApiSettings(response_cache_entries=0, write_rate="100000/minute")
+    with serve_in_thread(create_app(settings, store=store)) as url:
         writers = [
-            threading.Thread(target=write_remixes, args=(url, writer, failures))
+            threading.Thread(
+                target=write_remixes,
+                args=(url, writer, failures, tokens.create(f"w{writer}", Role.WRITER)),
+            )
             for writer in range(WRITERS)
         ]
         for thread in writers:

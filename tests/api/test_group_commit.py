@@ -16,7 +16,7 @@ from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.check import check_store
 from lineage.store import LineageStore
-from tests.api.conftest import PROMPT, SMALL_TREE, load
+from tests.api.conftest import PROMPT, SMALL_TREE, client_of, load
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +35,7 @@ def api_settings() -> ApiSettings:
 
 
 async def test_concurrent_remixes_land_once_each_and_a_refusal_stays_alone(
-    store: LineageStore, api_settings: ApiSettings
+    store: LineageStore, api_settings: ApiSettings, writer_token: str
 ) -> None:
     load(store, SMALL_TREE)
     app = create_app(api_settings, store=store)
@@ -63,7 +63,7 @@ async def test_concurrent_remixes_land_once_each_and_a_refusal_stays_alone(
 
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        client_of(app, writer_token) as http,
     ):
         results = await asyncio.gather(*(client(http, n) for n in range(CLIENTS)))
         committer = app.state.group_committer

@@ -17,6 +17,7 @@ from api.main import create_app
 from lineage.demo import DEMO_ORIGINAL_ID, demo_records
 from lineage.importer import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
+from lineage.tokens import Role, token_store_for
 from tests.api.live import serve_in_thread
 
 PAGE_QUERY = """query Page($after: String) {
@@ -36,15 +37,24 @@ def page_request(after: str | None) -> GraphQLRequest:
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The demo served on a loopback port, and a writer token for it."""
     store = SQLiteStore(Path(tmp_path_factory.mktemp("live")) / "demo.db")
     report = store.import_videos(
         SourcedRecord(r, "demo", n) for n, r in enumerate(demo_records(), 1)
     )
     assert not report.rejected
-    with serve_in_thread(create_app(ApiSettings(), store=store)) as url:
-        yield url
+    token = token_store_for(store).create("live-writer", Role.WRITER)
+    # The writer below remixes as fast as it can: far beyond the default rate.
+    settings = ApiSettings(write_rate="1000000/minute")
+    with serve_in_thread(create_app(settings, store=store)) as url:
+        yield url, token
     store.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(live_server: tuple[str, str]) -> str:
+    return live_server[0]
 
 
 def test_probes(server_url: str) -> None:
@@ -52,12 +62,17 @@ def test_probes(server_url: str) -> None:
     assert httpx.get(f"{server_url}/readyz").status_code == 200
 
 
-def test_paging_through_all_18000_remixes_while_others_remix(server_url: str) -> None:
+def test_paging_through_all_18000_remixes_while_others_remix(
+    live_server: tuple[str, str],
+) -> None:
+    server_url, token = live_server
     stop = threading.Event()
     written: list[str] = []
 
     def remix_all_the_time() -> None:
-        with httpx.Client(base_url=server_url) as http:
+        with httpx.Client(
+            base_url=server_url, headers={"authorization": f"Bearer {token}"}
+        ) as http:
             number = 0
             while not stop.is_set():
                 video_id = f"live-{number:05d}"

@@ -23,11 +23,16 @@ import websockets
 
 from api.core.config import ApiSettings
 from api.main import create_app
+from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
+from lineage.tokens import Role, token_store_for
 from tests.api.conftest import SMALL_TREE, load
 from tests.api.live import serve_in_thread
 from tests.conftest import BACKENDS, open_neo4j_store, wipe_neo4j
 from tests.neo4j_server import Neo4jServer
+
+# The writer token of each server (by base URL).
+TOKENS: dict[str, str] = {}
 
 WATCH = "subscription($id: ID!) { videoUpdated(id: $id) { id derivativeCount directRemixCount } }"
 REMIX = """mutation($p: ID!, $id: ID!, $prompt: String!) {
@@ -41,9 +46,12 @@ class Subscriber:
         self.connection = connection
 
     @classmethod
-    async def open(cls, url: str, video_id: str) -> Subscriber:
+    async def open(cls, url: str, video_id: str, token: str | None = None) -> Subscriber:
         ws_url = url.replace("http://", "ws://") + "/graphql"
-        connection = await websockets.connect(ws_url, subprotocols=["graphql-transport-ws"])
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        connection = await websockets.connect(
+            ws_url, subprotocols=["graphql-transport-ws"], additional_headers=headers
+        )
         assert connection.subprotocol == "graphql-transport-ws"
         await connection.send(json.dumps({"type": "connection_init", "payload": {}}))
         ack = json.loads(await asyncio.wait_for(connection.recv(), timeout=10))
@@ -73,6 +81,7 @@ def remix(url: str, parent: str, video_id: str) -> None:
     # A fresh connection per write, so the workers share the writes.
     reply = httpx.post(
         f"{url}/graphql",
+        headers={"authorization": f"Bearer {TOKENS[url]}"},
         json={
             "query": REMIX,
             "variables": {"p": parent, "id": video_id, "prompt": f"A robot {video_id} dances"},
@@ -91,13 +100,39 @@ def count(url: str, video_id: str) -> int:
     return int(reply.json()["data"]["video"]["derivativeCount"])
 
 
+def writer_token(store: LineageStore) -> str:
+    tokens = token_store_for(store)
+    try:
+        return tokens.create("live-writer", Role.WRITER)
+    finally:
+        tokens.close()
+
+
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     store = SQLiteStore(tmp_path_factory.mktemp("live-ws") / "small.db")
     load(store, SMALL_TREE)
+    writer = writer_token(store)
     app = create_app(ApiSettings(), store=store)
     with serve_in_thread(app) as url:
+        TOKENS[url] = writer
         yield url, app
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A server with LINEAGE_API_PUBLIC_READS=false, and a reader token for it."""
+    store = SQLiteStore(tmp_path_factory.mktemp("live-private") / "small.db")
+    load(store, SMALL_TREE)
+    writer = writer_token(store)
+    tokens = token_store_for(store)
+    reader = tokens.create("live-reader", Role.READER)
+    tokens.close()
+    app = create_app(ApiSettings(public_reads=False), store=store)
+    with serve_in_thread(app) as url:
+        TOKENS[url] = writer
+        yield url, reader
     store.close()
 
 
@@ -121,6 +156,7 @@ def two_workers(
     else:
         store = SQLiteStore(database)
     load(store, SMALL_TREE)
+    writer = writer_token(store)
     store.close()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -140,6 +176,7 @@ def two_workers(
             assert time.monotonic() < deadline, "the server did not start"
             try:
                 if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    TOKENS[url] = writer
                     break
             except httpx.TransportError:
                 pass
@@ -221,5 +258,29 @@ def test_an_unknown_id_is_not_found_over_the_socket(in_process: tuple[str, Any])
         finally:
             await subscriber.close()
         assert "no-such-video" not in app.state.live_hub.watches
+
+    asyncio.run(scenario())
+
+
+def test_private_reads_need_a_reader_token_on_the_handshake(private: tuple[str, str]) -> None:
+    url, reader = private
+
+    async def scenario() -> None:
+        anonymous = await Subscriber.open(url, "hippo")
+        try:
+            message = await anonymous.next(timeout=5)
+            payload = message["payload"]
+            errors = payload["errors"] if isinstance(payload, dict) else payload
+            assert [error["extensions"]["code"] for error in errors] == ["UNAUTHENTICATED"]
+        finally:
+            await anonymous.close()
+        subscriber = await Subscriber.open(url, "hippo", token=reader)
+        try:
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(remix, url, "hippo", "ws-private-1")
+            message = await subscriber.next(timeout=1.0)
+            assert message["payload"]["data"]["videoUpdated"]["derivativeCount"] == 2
+        finally:
+            await subscriber.close()
 
     asyncio.run(scenario())

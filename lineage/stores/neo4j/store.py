@@ -141,6 +141,11 @@ class Neo4jStore(Neo4jRights):
         return read.answer(records)
 
     # -- lifecycle ----------------------------------------------------------------
+    @property
+    def driver(self) -> neo4j.Driver:
+        """The blocking driver (the token store shares it)."""
+        return self._driver
+
     def close(self) -> None:
         self._driver.close()
         self.async_reads.close()

@@ -1,0 +1,293 @@
+"""Guards against hostile queries, each its own small extension.
+
+* :class:`FieldRepeatLimit`: a response key repeated many times in one
+  selection set (``{ video { parent { id } parent { id } ... } }``) makes
+  validation's overlap check quadratic; refused before validation.
+* :class:`DirectiveLimit`: at most so many directives in a document,
+  refused before validation.
+* :class:`QueryCostLimit`: each field costs 1 and a field with a ``first``
+  or ``limit`` argument multiplies the cost of what it selects by that
+  size; refused before execution when above the budget, with
+  ``LIMIT_EXCEEDED`` naming the cost and the budget.
+* :class:`GuardedValidationCache`: the validation cache, which does not
+  validate a document a guard has already refused.
+
+Refusals carry ``extensions.code = LIMIT_EXCEEDED``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    Visitor,
+    get_named_type,
+    visit,
+)
+from graphql.pyutils import Undefined
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
+from strawberry.extensions import SchemaExtension, ValidationCache
+
+from lineage.errors import ErrorCode
+
+__all__ = [
+    "DirectiveLimit",
+    "FieldRepeatLimit",
+    "GuardedValidationCache",
+    "QueryCostLimit",
+    "query_cost",
+]
+
+_SIZE_ARGUMENTS = ("first", "limit")
+_META_FIELDS = {
+    "__schema": SchemaMetaFieldDef,
+    "__type": TypeMetaFieldDef,
+    "__typename": TypeNameMetaFieldDef,
+}
+
+
+def _refusal(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": ErrorCode.LIMIT_EXCEEDED})
+
+
+class _Guard(SchemaExtension):
+    """Refuses a parsed document before validation when :meth:`problem` names one."""
+
+    def problem(self) -> str | None:
+        raise NotImplementedError
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.pre_execution_errors is None and context.graphql_document is not None:
+            message = self.problem()
+            if message is not None:
+                context.pre_execution_errors = [_refusal(message)]
+        yield
+
+
+class FieldRepeatLimit(_Guard):
+    """At most ``max_repeats`` selections of one response key in a selection set.
+
+    Fragments are expanded (each once per selection set, as execution does),
+    so repeating a field through fragments counts too.
+    """
+
+    def __init__(self, max_repeats: int) -> None:
+        super().__init__()
+        self.max_repeats = max_repeats
+
+    def problem(self) -> str | None:
+        document = self.execution_context.graphql_document
+        assert document is not None
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode | FragmentDefinitionNode):
+                found = self._check(definition.selection_set, fragments)
+                if found is not None:
+                    return found
+        return None
+
+    def _check(
+        self, selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]
+    ) -> str | None:
+        keys: Counter[str] = Counter()
+        seen: set[str] = set()
+        pending = [selection_set]
+        while pending:
+            for selection in pending.pop().selections:
+                if isinstance(selection, FieldNode):
+                    key = (selection.alias or selection.name).value
+                    keys[key] += 1
+                    if keys[key] > self.max_repeats:
+                        return (
+                            f"field {key!r} is selected more than {self.max_repeats} times "
+                            "in one selection set"
+                        )
+                    if selection.selection_set is not None:
+                        found = self._check(selection.selection_set, fragments)
+                        if found is not None:
+                            return found
+                elif isinstance(selection, InlineFragmentNode):
+                    pending.append(selection.selection_set)
+                elif isinstance(selection, FragmentSpreadNode):
+                    name = selection.name.value
+                    if name not in seen and name in fragments:
+                        seen.add(name)
+                        pending.append(fragments[name].selection_set)
+        return None
+
+
+class DirectiveLimit(_Guard):
+    """At most ``max_directives`` directives in one document."""
+
+    def __init__(self, max_directives: int) -> None:
+        super().__init__()
+        self.max_directives = max_directives
+
+    def problem(self) -> str | None:
+        counted = 0
+
+        class Count(Visitor):
+            def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+                nonlocal counted
+                counted += 1
+
+        assert self.execution_context.graphql_document is not None
+        visit(self.execution_context.graphql_document, Count())
+        if counted > self.max_directives:
+            return f"{counted} directives found; the limit is {self.max_directives}"
+        return None
+
+
+class GuardedValidationCache(ValidationCache):
+    """Strawberry's validation cache, skipped for a document a guard refused."""
+
+    def on_validate(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors:
+            yield
+            return
+        yield from super().on_validate()
+
+
+def _size(
+    field: GraphQLField, node: FieldNode, variables: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> int:
+    """The list size a field asks for (its first/limit argument), 1 if it has none."""
+    for name in _SIZE_ARGUMENTS:
+        argument = field.args.get(name)
+        if argument is None:
+            continue
+        value: Any = Undefined
+        for given in node.arguments or ():
+            if given.name.value != name:
+                continue
+            if isinstance(given.value, IntValueNode):
+                value = int(given.value.value)
+            elif isinstance(given.value, VariableNode):
+                variable = given.value.name.value
+                value = variables.get(variable, defaults.get(variable, Undefined))
+        if value is Undefined:
+            value = argument.default_value
+        # A value that is not a 32-bit Int is refused when variables are coerced.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
+            return value
+        return 1
+    return 1
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: Any,
+    operation_name: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> int:
+    """The cost of the operation ``document`` runs: fields, times list sizes."""
+    fragments: dict[str, FragmentDefinitionNode] = {}
+    operations: list[OperationDefinitionNode] = []
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            fragments[definition.name.value] = definition
+        elif isinstance(definition, OperationDefinitionNode):
+            operations.append(definition)
+    chosen = [
+        op
+        for op in operations
+        if operation_name is None or (op.name is not None and op.name.value == operation_name)
+    ]
+    if not chosen:
+        return 0
+    operation = chosen[0]
+    defaults: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        if isinstance(definition.default_value, IntValueNode):
+            defaults[definition.variable.name.value] = int(definition.default_value.value)
+    roots = {
+        OperationType.QUERY: schema.query_type,
+        OperationType.MUTATION: schema.mutation_type,
+        OperationType.SUBSCRIPTION: schema.subscription_type,
+    }
+    root = roots.get(operation.operation)
+    if root is None:
+        return 0
+    values = dict(variables or {})
+
+    def cost(
+        selection_set: SelectionSetNode, parent: GraphQLNamedType, visiting: frozenset[str]
+    ) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                field = _META_FIELDS.get(name)
+                if field is None and isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+                    field = parent.fields.get(name)
+                total += 1
+                if field is None or selection.selection_set is None:
+                    continue
+                below = cost(selection.selection_set, get_named_type(field.type), visiting)
+                total += _size(field, selection, values, defaults) * below
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = schema.get_type(condition.name.value) if condition else parent
+                total += cost(selection.selection_set, target or parent, visiting)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is None or name in visiting:
+                    continue
+                target = schema.get_type(fragment.type_condition.name.value) or parent
+                total += cost(fragment.selection_set, target, visiting | {name})
+        return total
+
+    return cost(operation.selection_set, root, frozenset())
+
+
+class QueryCostLimit(SchemaExtension):
+    """Refuse, before execution, an operation whose cost is above ``budget``."""
+
+    def __init__(self, budget: int, observe: Callable[[int], None] | None = None) -> None:
+        super().__init__()
+        self.budget = budget
+        self.observe = observe
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.result is None:
+            spent = query_cost(
+                context.schema._schema,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+            )
+            if spent > self.budget:
+                context.result = ExecutionResult(
+                    data=None,
+                    errors=[
+                        _refusal(
+                            f"query cost {spent} exceeds the budget of {self.budget} "
+                            "(each field costs 1; lists multiply by their first/limit)"
+                        )
+                    ],
+                )
+        yield

@@ -1,0 +1,121 @@
+"""API tokens in the Neo4j store: one `(:ApiToken)` node per token.
+
+Properties: name, role, token_hash, created_us, last_used_us.
+
+Each call is one small transaction run by ``execute_write``/``execute_query``
+with ``$param`` values; nothing is cached, so a revocation is seen by the
+next request of every worker. Committed transactions are in Neo4j's
+transaction log before the call returns.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import neo4j
+from neo4j.exceptions import ConstraintError
+
+from lineage.tokens import (
+    LAST_USED_RESOLUTION_S,
+    Role,
+    TokenInfo,
+    check_token_name,
+    duplicate_name,
+    hash_token,
+    hashes_match,
+    new_token,
+)
+
+__all__ = ["Neo4jTokenStore"]
+
+_CREATE = "CREATE (:ApiToken {name: $name, role: $role, token_hash: $hash, created_us: $now})"
+_LIST = (
+    "MATCH (t:ApiToken) RETURN t.name AS name, t.role AS role, t.created_us AS created, "
+    "t.last_used_us AS used ORDER BY t.name"
+)
+_REVOKE = "MATCH (t:ApiToken {name: $name}) DELETE t RETURN count(*) AS deleted"
+_FIND = (
+    "MATCH (t:ApiToken {token_hash: $hash}) RETURN t.name AS name, t.role AS role, "
+    "t.token_hash AS hash, t.created_us AS created, t.last_used_us AS used"
+)
+_TOUCH = (
+    "MATCH (t:ApiToken {name: $name}) "
+    "WHERE t.last_used_us IS NULL OR t.last_used_us <= $stale "
+    "SET t.last_used_us = $now"
+)
+
+
+def _moment(micros: int | None) -> datetime | None:
+    return None if micros is None else datetime.fromtimestamp(micros / 1e6, UTC)
+
+
+def _create(tx: neo4j.ManagedTransaction, name: str, role: str, token_hash: str) -> None:
+    tx.run(_CREATE, name=name, role=role, hash=token_hash, now=time.time_ns() // 1000).consume()
+
+
+def _revoke(tx: neo4j.ManagedTransaction, name: str) -> int:
+    record = tx.run(_REVOKE, name=name).single()
+    return int(record["deleted"]) if record is not None else 0
+
+
+class Neo4jTokenStore:
+    """A :class:`~lineage.tokens.TokenStore` on the lineage store's Neo4j driver."""
+
+    def __init__(self, driver: neo4j.Driver, database: str) -> None:
+        self.driver = driver
+        self.database = database
+
+    def create(self, name: str, role: Role) -> str:
+        check_token_name(name)
+        token = new_token()
+        with self.driver.session(database=self.database) as session:
+            try:
+                session.execute_write(_create, name, role.label, hash_token(token))
+            except ConstraintError as error:
+                raise duplicate_name(name) from error
+        return token
+
+    def list(self) -> list[TokenInfo]:
+        records, _, _ = self.driver.execute_query(
+            _LIST, database_=self.database, routing_=neo4j.RoutingControl.READ
+        )
+        return [
+            TokenInfo(
+                r["name"],
+                Role.parse(r["role"]),
+                _moment(r["created"]) or datetime.min,
+                _moment(r["used"]),
+            )
+            for r in records
+        ]
+
+    def revoke(self, name: str) -> bool:
+        with self.driver.session(database=self.database) as session:
+            return session.execute_write(_revoke, name) > 0
+
+    def authenticate(self, token: str) -> TokenInfo | None:
+        presented = hash_token(token)
+        records, _, _ = self.driver.execute_query(
+            _FIND, hash=presented, database_=self.database, routing_=neo4j.RoutingControl.READ
+        )
+        if not records or not hashes_match(records[0]["hash"], presented):
+            return None
+        record = records[0]
+        used = record["used"]
+        now = time.time_ns() // 1000
+        stale = now - LAST_USED_RESOLUTION_S * 1_000_000
+        if used is None or used <= stale:
+            self.driver.execute_query(
+                _TOUCH, name=record["name"], stale=stale, now=now, database_=self.database
+            )
+            used = now
+        return TokenInfo(
+            record["name"],
+            Role.parse(record["role"]),
+            _moment(record["created"]) or datetime.min,
+            _moment(used),
+        )
+
+    def close(self) -> None:
+        """The driver belongs to the lineage store, which closes it."""
