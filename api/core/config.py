@@ -49,6 +49,9 @@ class ApiSettings(BaseSettings):
     # milliseconds of the first, share one transaction. Negative: off, every
     # remix is its own transaction.
     group_commit_ms: float = Field(default=0.0)
+    # Live counts (Subscription.videoUpdated): the least time between two
+    # looks at a watched video's tree version, hence between two pushes.
+    live_interval_ms: int = Field(default=250, ge=10)
     # Access (see the contract's "Access"): queries need no token unless false.
     public_reads: bool = True
     # Writes per token, in `limits` notation, and where the counts live.

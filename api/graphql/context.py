@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from fastapi import Request, Response
+from fastapi import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from api.cache import TREES
 from api.core.config import ApiSettings
+from api.graphql.live import LiveHub
 from api.security import Access, ConnectionAccessDep
 from lineage.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
@@ -49,6 +51,8 @@ class LineageContext(BaseContext):
         self.trees: set[str] = set()
         # Remixes into one tree share transactions through it (None: off).
         self.committer: GroupCommitter | None = None
+        # The process's live-count hub (subscriptions; None: none served).
+        self.live: LiveHub | None = None
         self.videos: DataLoader[str, VideoRecord | None] = DataLoader(self._load_videos)
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
@@ -123,6 +127,12 @@ class LineageContext(BaseContext):
                 self.prime(records)
         return [pages[key] for key in keys]
 
+    def forget(self) -> None:
+        """Drop what the loaders hold: a subscription's context lives as long as
+        its socket, and each push must read the current state."""
+        for loader in (self.videos, self.generation_counts, self.group_tops, self.remix_pages):
+            loader.clear_all()
+
     def prime(self, records: Sequence[VideoRecord]) -> None:
         """Put videos already read into the loader, so asking again costs nothing."""
         for record in records:
@@ -131,16 +141,21 @@ class LineageContext(BaseContext):
 
 def make_context_getter(
     settings: ApiSettings,
-) -> Callable[[Request, Response, Access], Awaitable[LineageContext]]:
-    """The router's context getter: a fresh context (and loaders) per request."""
+) -> Callable[[HTTPConnection, Response, Access], Awaitable[LineageContext]]:
+    """The router's context getter: a fresh context (and loaders) per HTTP request
+    or WebSocket connection (FastAPI fills an ``HTTPConnection`` for both)."""
 
     # A coroutine, so FastAPI calls it on the event loop rather than in a thread.
     async def make_context(
-        request: Request, response: Response, access: ConnectionAccessDep
+        request: HTTPConnection, response: Response, access: ConnectionAccessDep
     ) -> LineageContext:
         context = LineageContext(request.app.state.store, settings, access)
+        state = request.app.state
+        hub = getattr(state, "live_hub", None)
+        if hub is None or hub.store is not state.store:
+            hub = state.live_hub = LiveHub(state.store, interval=settings.live_interval_ms / 1000)
+        context.live = hub
         if settings.group_commit_ms >= 0:
-            state = request.app.state
             committer = getattr(state, "group_committer", None)
             if committer is None or committer.store is not state.store:
                 committer = state.group_committer = GroupCommitter(

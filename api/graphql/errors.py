@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -91,3 +92,13 @@ class ErrorCodes(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [with_code(error) for error in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Each result a subscription pushes (its errors too) gets its codes.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [
+                error if "code" in (error.extensions or {}) else with_code(error)
+                for error in errors
+            ]
+        yield

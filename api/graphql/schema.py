@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -183,6 +183,29 @@ class Mutation:
         return await restore_video(info, str(id))
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The video, pushed whenever its counters change (at most every 250 ms), "
+        "whichever worker or process wrote the change.",
+        permission_classes=READ,
+    )
+    async def video_updated(
+        self, info: LineageInfo, id: strawberry.ID
+    ) -> AsyncGenerator[Video, None]:
+        context = info.context
+        record = await context.read(context.store.get_video, str(id))
+        if record is None:
+            raise VideoNotFound(str(id))
+        if context.live is None:  # a context made outside the service
+            raise RuntimeError("live counts are not served here")
+        async with context.live.watch(record) as updates:
+            while True:
+                record = await updates.next()
+                context.forget()  # nested fields read the state of this push
+                yield Video.from_record(record)
+
+
 class LineageSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -212,6 +235,7 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
     return LineageSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
