@@ -67,7 +67,12 @@ def _parse_rfc3339(value: object) -> object:
 
 
 def _trim_prompt(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    # SQLite's length() stops at a NUL, and no prompt needs one.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value.strip()
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

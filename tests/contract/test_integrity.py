@@ -251,3 +251,15 @@ def test_failed_write_rolls_back_everything(
             _records({"id": "giraffe", "parent_id": "hippo", "prompt": "a giraffe"})
         )
     assert snapshot(seeded) == before
+
+
+def test_a_nul_character_in_a_prompt_is_refused_by_name(seeded: LineageStore) -> None:
+    # SQLite's length() stops at a NUL: such a prompt once reached the write and failed there.
+    before = snapshot(seeded)
+    report = seeded.import_videos(
+        [SourcedRecord({"id": "nul", "prompt": "a\x00b"}, "nul.jsonl", 1)], atomic=True
+    )
+    assert [rejection.reason for rejection in report.rejected] == [
+        "prompt: contains a NUL character"
+    ]
+    assert snapshot(seeded) == before
