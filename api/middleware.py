@@ -6,7 +6,28 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodySizeLimit"]
+__all__ = ["BodySizeLimit", "send_limit_exceeded"]
+
+
+async def send_limit_exceeded(
+    send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Answer with a GraphQL error body coded ``LIMIT_EXCEEDED`` (no response started yet)."""
+    body = json.dumps(
+        {"errors": [{"message": message, "extensions": {"code": "LIMIT_EXCEEDED"}}]}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class _TooLarge(Exception):
@@ -62,24 +83,6 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"request body exceeds the limit of {self.max_bytes} bytes",
-                        "extensions": {"code": "LIMIT_EXCEEDED"},
-                    }
-                ]
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        await send_limit_exceeded(
+            send, 413, f"request body exceeds the limit of {self.max_bytes} bytes"
         )
-        await send({"type": "http.response.body", "body": body})

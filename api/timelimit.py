@@ -9,9 +9,10 @@ half); the client is told it may not have been applied.
 from __future__ import annotations
 
 import asyncio
-import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.middleware import send_limit_exceeded
 
 __all__ = ["RequestTimeLimit"]
 
@@ -41,25 +42,9 @@ class RequestTimeLimit:
         except TimeoutError:
             if started:
                 raise
-            body = json.dumps(
-                {
-                    "errors": [
-                        {
-                            "message": f"request took longer than the limit of {self.seconds:g} s",
-                            "extensions": {"code": "LIMIT_EXCEEDED"},
-                        }
-                    ]
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"retry-after", b"1"),
-                    ],
-                }
+            await send_limit_exceeded(
+                send,
+                503,
+                f"request took longer than the limit of {self.seconds:g} s",
+                [(b"retry-after", b"1")],
             )
-            await send({"type": "http.response.body", "body": body})
