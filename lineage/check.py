@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from lineage.check_time import check_time_aggregates
 from lineage.store import LineageStore
 
 __all__ = ["Mismatch", "check_store"]
@@ -145,4 +146,5 @@ def check_store(store: LineageStore) -> list[Mismatch]:
                 tuple(expected_group),
             )
         )
+    mismatches.extend(check_time_aggregates(store))
     return mismatches

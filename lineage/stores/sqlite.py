@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lineage.engagement import EngagementEvent
 from lineage.errors import StoreUnavailable
 from lineage.importer import ImportPlan, ImportReport, SourcedRecord, plan_import
 from lineage.models import (
@@ -30,6 +31,7 @@ from lineage.models import (
 from lineage.progress import progress_bar
 from lineage.queries import NULL_TIME, measure_of
 from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
+from lineage.stores import sqlite_time
 
 __all__ = ["SQLiteStore"]
 
@@ -44,16 +46,20 @@ _COLUMNS = (
     "original_id, derivative_count, direct_remix_count, tree_depth, diff_summary, "
     "variant_key, similarity, diff_ops"
 )
+# A record's columns: the row's plus the subtree totals.
+_RECORD_COLUMNS = f"{_COLUMNS}, subtree_likes, subtree_views"
 
 _MEASURE = {
     VideoOrder.DERIVATIVES: "derivative_count",
     VideoOrder.DIRECT_REMIXES: "direct_remix_count",
     VideoOrder.LIKES: "likes",
     VideoOrder.VIEWS: "views",
+    VideoOrder.SUBTREE_LIKES: "subtree_likes",
+    VideoOrder.SUBTREE_VIEWS: "subtree_views",
     VideoOrder.NEWEST: f"coalesce(created_us, {NULL_TIME})",
 }
 
-_INSERT_VIDEO = f"INSERT INTO videos ({_COLUMNS}) VALUES ({', '.join('?' * 17)})"
+_INSERT_VIDEO = f"INSERT INTO videos ({_RECORD_COLUMNS}) VALUES ({', '.join('?' * 19)})"
 _UPSERT_GENERATION = (
     "INSERT INTO generation_counts (video_id, generation, count) VALUES (?, ?, ?) "
     "ON CONFLICT (video_id, generation) DO UPDATE SET count = count + excluded.count"
@@ -96,6 +102,7 @@ def _from_micros(micros: int | None) -> datetime | None:
 
 
 def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
+    subtree_likes, subtree_views = row[17:19] if len(row) > 17 else (0, 0)
     (
         video_id,
         parent_id,
@@ -114,7 +121,7 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
         variant_key,
         similarity,
         ops,
-    ) = row
+    ) = row[:17]
     diff = None
     if parent_id is not None:
         diff = PromptDiff.model_construct(
@@ -140,6 +147,8 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
         derivative_count=derivative_count,
         direct_remix_count=direct_remix_count,
         tree_depth=tree_depth,
+        subtree_likes=subtree_likes,
+        subtree_views=subtree_views,
         prompt_diff=diff,
     )
 
@@ -156,7 +165,7 @@ class _Reader:
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
             rows = self.connection.execute(
-                f"SELECT {_COLUMNS} FROM videos WHERE id IN ({','.join('?' * len(chunk))})",
+                f"SELECT {_RECORD_COLUMNS} FROM videos WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
             for row in rows:
@@ -198,6 +207,7 @@ class SQLiteStore:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn().executescript(SCHEMA_FILE.read_text(encoding="utf-8"))
+            sqlite_time.upgrade(self._conn())
         except (sqlite3.Error, OSError) as error:
             raise StoreUnavailable(
                 f"cannot open SQLite store {str(self.path)!r}: {error}"
@@ -299,10 +309,40 @@ class SQLiteStore:
                 )
             ),
         )
+        sqlite_time.write_time_aggregates(connection, plan)
+
+    # -- over time ----------------------------------------------------------------
+    def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
+        with self._write_transaction() as connection:
+            return sqlite_time.record_engagement(connection, events)
+
+    def remixes_in(self, video_id: str, first_hour: int, last_hour: int) -> int:
+        return sqlite_time.remixes_in(self._conn(), video_id, first_hour, last_hour)
+
+    def remixes_in_many(
+        self, video_ids: Sequence[str], first_hour: int, last_hour: int
+    ) -> dict[str, int]:
+        return {
+            video_id: sqlite_time.remixes_in(self._conn(), video_id, first_hour, last_hour)
+            for video_id in dict.fromkeys(video_ids)
+        }
+
+    def trending(
+        self, parent_id: str | None, first_hour: int, last_hour: int, limit: int
+    ) -> list[tuple[str, int]]:
+        return sqlite_time.trending(self._conn(), parent_id, first_hour, last_hour, limit)
+
+    def iter_engagement_rows(
+        self,
+    ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:
+        return sqlite_time.iter_engagement_rows(self._conn())
+
+    def iter_remix_hours(self) -> Iterator[tuple[str, int, str, int]]:
+        return sqlite_time.iter_remix_hours(self._conn())
 
     # -- point reads --------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:
-        row = self._conn().execute(f"SELECT {_COLUMNS} FROM videos WHERE id = ?", (video_id,))
+        row = self._conn().execute(f"SELECT {_RECORD_COLUMNS} FROM videos WHERE id = ?", (video_id,))
         found = row.fetchone()
         return _record(found) if found else None
 
@@ -347,7 +387,7 @@ class SQLiteStore:
         tops: dict[tuple[str, str], VideoRecord] = {}
         # One indexed LIMIT 1 query per group, sent as one statement per chunk.
         per_group = (
-            f"SELECT * FROM (SELECT {_COLUMNS} FROM videos WHERE parent_id = ? AND variant_key = ? "
+            f"SELECT * FROM (SELECT {_RECORD_COLUMNS} FROM videos WHERE parent_id = ? AND variant_key = ? "
             "ORDER BY derivative_count DESC, id LIMIT 1)"
         )
         for start in range(0, len(unique), _CHUNK // 2):
@@ -375,7 +415,7 @@ class SQLiteStore:
             where += f" AND ({measure} < ? OR ({measure} = ? AND id > ?))"
             params += [after[0], after[0], after[1]]
         rows = self._conn().execute(
-            f"SELECT {_COLUMNS} FROM videos WHERE {where} ORDER BY {measure} DESC, id LIMIT ?",
+            f"SELECT {_RECORD_COLUMNS} FROM videos WHERE {where} ORDER BY {measure} DESC, id LIMIT ?",
             [*params, first],
         )
         return [_record(row) for row in rows]
@@ -388,7 +428,7 @@ class SQLiteStore:
         unique = list(found)
         # One indexed LIMIT query per parent, sent as one statement per chunk.
         per_parent = (
-            f"SELECT * FROM (SELECT {_COLUMNS} FROM videos WHERE parent_id = ? "
+            f"SELECT * FROM (SELECT {_RECORD_COLUMNS} FROM videos WHERE parent_id = ? "
             f"ORDER BY {measure} DESC, id LIMIT ?)"
         )
         for start in range(0, len(unique), _CHUNK // 2):

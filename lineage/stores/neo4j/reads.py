@@ -26,6 +26,8 @@ _MEASURE = {
     VideoOrder.DIRECT_REMIXES: "v.direct_remix_count",
     VideoOrder.LIKES: "v.likes",
     VideoOrder.VIEWS: "v.views",
+    VideoOrder.SUBTREE_LIKES: "coalesce(v.subtree_likes, 0)",
+    VideoOrder.SUBTREE_VIEWS: "coalesce(v.subtree_views, 0)",
     VideoOrder.NEWEST: f"coalesce(v.created_us, {NULL_TIME})",
 }
 
@@ -67,6 +69,8 @@ def _record(video: dict[str, Any], edge: dict[str, Any] | None) -> VideoRecord:
         derivative_count=video["derivative_count"],
         direct_remix_count=video["direct_remix_count"],
         tree_depth=video["tree_depth"],
+        subtree_likes=video.get("subtree_likes", 0),
+        subtree_views=video.get("subtree_views", 0),
         prompt_diff=diff,
     )
 

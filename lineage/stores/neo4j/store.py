@@ -15,6 +15,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
+from lineage.engagement import EngagementEvent
 from lineage.errors import LimitExceeded, StoreUnavailable
 from lineage.importer import (
     ImportReport,
@@ -47,6 +48,11 @@ from lineage.stores.neo4j.reads import (
     _read_variant_groups,
     _read_videos,
     _record,
+)
+from lineage.stores.neo4j.engagement import (
+    read_remixes_in_many,
+    read_trending,
+    record_engagement,
 )
 from lineage.stores.neo4j.schema import (
     apply_schema,
@@ -247,6 +253,45 @@ class Neo4jStore:
                 if attempt == _CONSTRAINT_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    # -- over time ----------------------------------------------------------------------
+    def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
+        batch = list(events)
+        with self._driver.session(database=self.database) as session:
+            return session.execute_write(record_engagement, batch)
+
+    def remixes_in(self, video_id: str, first_hour: int, last_hour: int) -> int:
+        return self._read(read_remixes_in_many([video_id], first_hour, last_hour))[video_id]
+
+    def remixes_in_many(
+        self, video_ids: Sequence[str], first_hour: int, last_hour: int
+    ) -> dict[str, int]:
+        return self._read(read_remixes_in_many(video_ids, first_hour, last_hour))
+
+    def trending(
+        self, parent_id: str | None, first_hour: int, last_hour: int, limit: int
+    ) -> list[tuple[str, int]]:
+        return self._read(read_trending(parent_id, first_hour, last_hour, limit))
+
+    def iter_engagement_rows(
+        self,
+    ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:
+        for row in self._stream(
+            "MATCH (v:Video) RETURN v.id, v.parent_id, coalesce(v.likes, 0), "
+            "coalesce(v.views, 0), v.created_us, coalesce(v.subtree_likes, 0), "
+            "coalesce(v.subtree_views, 0)"
+        ):
+            video_id, parent_id, likes, views, created_us, subtree_likes, subtree_views = (
+                row.values()
+            )
+            yield video_id, parent_id, likes, views, created_us, subtree_likes, subtree_views
+
+    def iter_remix_hours(self) -> Iterator[tuple[str, int, str, int]]:
+        for row in self._stream(
+            "MATCH (h:RemixHour) RETURN h.video_id, h.hour, h.parent_key, h.count"
+        ):
+            video_id, hour, parent_key, count = row.values()
+            yield video_id, hour, parent_key, count
 
     # -- point reads ------------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:

@@ -18,6 +18,7 @@ from lineage.models import (
     epoch_micros,
 )
 from lineage.progress import progress_bar
+from lineage.stores.neo4j.engagement import write_time_aggregates
 from lineage.store import PathNode
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
@@ -59,7 +60,8 @@ _VIDEO_PROPERTIES = (
     "id: row[0], prompt: row[1], parent_id: row[2], title: row[3], creator: row[4], "
     "created_us: row[5], likes: row[6], views: row[7], generation: row[8], "
     "original_id: row[9], derivative_count: row[10], direct_remix_count: row[11], "
-    "tree_depth: row[12], generation_counts: row[13]"
+    "tree_depth: row[12], generation_counts: row[13], "
+    "subtree_likes: row[18], subtree_views: row[19]"
 )
 _CREATE_ORIGINALS = (
     f"UNWIND $rows AS row CREATE (:Video:Original {{{_VIDEO_PROPERTIES}}}) "
@@ -96,9 +98,10 @@ _ADD_VARIANT_GROUPS = (
 )
 _UPDATE_METADATA = (
     "UNWIND $rows AS row MATCH (v:Video {id: row.id}) "
-    "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
-    "v.likes = row.likes, v.views = row.views"
+    "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us"
 )
+# Changed likes and views of stored videos are applied as increments (with
+# their subtree totals) by engagement.write_time_aggregates.
 # Taking the trees' write locks first serializes writers within one tree
 # (and only there), so their increments apply in turn; locks are taken in
 # original id order, so writers spanning several trees cannot deadlock on them.
@@ -215,6 +218,8 @@ def _video_row(row: tuple[Any, ...], counts: list[int] | None) -> list[Any]:
         *row[6:13],  # likes, views, generation, original_id, and the three counters
         counts or None,
         *row[13:17],  # summary, variant_key, similarity, ops (None for originals)
+        row[17],  # subtree likes
+        row[18],  # subtree views
     ]
 
 
@@ -268,6 +273,7 @@ def _write_plan(
             [[generation, count] for generation, count in delta.generation_counts.items()],
         ]
         for video_id, delta in plan.existing.items()
+        if delta.lineage_changed
     ]
     _run_batches(tx, _UPDATE_STORED_AGGREGATES, stored, batch_size)
     _run_batches(
@@ -279,14 +285,13 @@ def _write_plan(
             "title": title,
             "creator": creator,
             "created_us": None if created_at is None else epoch_micros(created_at),
-            "likes": likes,
-            "views": views,
         }
-        for (video_id, _, _, title, creator, created_at, likes, views) in (
+        for (video_id, _, _, title, creator, created_at, _, _) in (
             plan.metadata_updates.values()
         )
     ]
     _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
+    write_time_aggregates(tx, plan, batch_size)
 
 
 def _run_batches(
