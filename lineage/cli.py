@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from lineage.check import check_store
+from lineage.cli_engagement import add_engagement_command
 from lineage.config import LineageSettings, read_settings
 from lineage.errors import LineageError, VideoNotFound
 from lineage.importer import ImportReport, SourcedRecord, iter_jsonl
@@ -361,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-access-log", dest="access_log", action="store_false", help="no line per request"
     )
     serve.set_defaults(handler=cmd_serve)
+    add_engagement_command(commands, common, _store)
     return parser
 
 

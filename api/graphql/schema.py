@@ -21,7 +21,9 @@ from strawberry.types import ExecutionContext
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql.errors import ErrorCodes
+from api.graphql import over_time
 from api.graphql.limits import limit_extensions
+from api.graphql.over_time import EngagementInput, TrendingVideo, Window
 from api.graphql.types import (
     LineageInfo,
     Remix,
@@ -84,6 +86,19 @@ class Query:
             total_count=total,
         )
 
+    @strawberry.field(
+        description="Originals ranked by their remixesIn over the window, highest first, "
+        "ties by id, zeros left out."
+    )
+    async def trending_originals(
+        self,
+        info: LineageInfo,
+        window: Window,
+        as_of: datetime | None = None,
+        first: int | None = 20,
+    ) -> list[TrendingVideo]:
+        return await over_time.trending_originals(info, window, as_of, first)
+
 
 def _record_of(video: VideoInput, parent_id: str | None) -> dict[str, Any]:
     created_at = video.created_at or datetime.now(UTC)
@@ -135,6 +150,15 @@ class Mutation:
         if parent is None:
             raise VideoNotFound(str(parent_id), f"unknown parent video id {str(parent_id)!r}")
         return Remix.of(await _write(info, _record_of(input, str(parent_id))))
+
+
+    @strawberry.mutation(
+        description="Add likes/views deltas (at most 1,000 events a call); every ancestor's "
+        "subtree totals follow in the same transaction. Refused whole (INVALID_INPUT) "
+        "when a total would go below 0. Returns the number of events applied."
+    )
+    async def record_engagement(self, info: LineageInfo, events: list[EngagementInput]) -> int:
+        return await over_time.record_engagement(info, events)
 
 
 class LineageSchema(strawberry.Schema):
