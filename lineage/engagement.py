@@ -62,7 +62,9 @@ EngagementRow = tuple[int, int, int, int, str]
 ReadNodes = Callable[[Sequence[str]], Mapping[str, EngagementNode]]
 
 
-def plan_engagement(events: Iterable[EngagementEvent], read_nodes: ReadNodes) -> list[EngagementRow]:
+def plan_engagement(
+    events: Iterable[EngagementEvent], read_nodes: ReadNodes
+) -> list[EngagementRow]:
     """The increments a batch of events makes, for every video and ancestor it touches.
 
     Parameters

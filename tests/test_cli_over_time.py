@@ -56,7 +56,8 @@ def test_a_refused_batch_is_reported_and_leaves_the_totals_exact(
     assert run(database, "engagement", str(write_jsonl(tmp_path / "e.jsonl", events))) == 1
     captured = capsys.readouterr()
     assert "applied 1,000 events" in captured.out
-    assert "'hippo'" in captured.err and "below 0" in captured.err
+    assert "'hippo'" in captured.err
+    assert "below 0" in captured.err
     assert _totals(database, "grandma") == (0, 0, 1000, 0)
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"video_id": "tank", "likes": "many"}])
     assert run(database, "engagement", str(bad)) == 1

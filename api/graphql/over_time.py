@@ -75,7 +75,7 @@ async def _ranked(
     window: DomainWindow,
     as_of: datetime | None,
     size: int,
-) -> list[tuple[object, int]]:
+) -> list[tuple[Video, int]]:
     from api.graphql.types import Video
 
     context = info.context
@@ -104,7 +104,9 @@ async def trending_variants(
         10 if limit is None else limit, "limit", info.context.settings.max_page_size
     )
     ranked = await _ranked(info, video_id, window, as_of, size)
-    return [TrendingRemix(remix=Remix.of(video.record), remixes_in=count) for video, count in ranked]  # type: ignore[attr-defined]
+    return [
+        TrendingRemix(remix=Remix.of(video.record), remixes_in=count) for video, count in ranked
+    ]
 
 
 async def trending_originals(
@@ -115,7 +117,7 @@ async def trending_originals(
         20 if first is None else first, "first", info.context.settings.max_page_size
     )
     ranked = await _ranked(info, None, window, as_of, size)
-    return [TrendingVideo(video=video, remixes_in=count) for video, count in ranked]  # type: ignore[arg-type]
+    return [TrendingVideo(video=video, remixes_in=count) for video, count in ranked]
 
 
 async def record_engagement(info: LineageInfo, events: list[EngagementInput]) -> int:
@@ -126,8 +128,7 @@ async def record_engagement(info: LineageInfo, events: list[EngagementInput]) ->
             f"events must hold at most {MAX_EVENTS_PER_CALL:,} events a call, got {len(events):,}"
         )
     batch = [
-        EngagementEvent(str(event.video_id), event.likes or 0, event.views or 0)
-        for event in events
+        EngagementEvent(str(event.video_id), event.likes or 0, event.views or 0) for event in events
     ]
     context = info.context
     return await context.write(context.store.record_engagement, batch)

@@ -20,10 +20,10 @@ from strawberry.types import ExecutionContext
 
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
-from api.graphql.errors import ErrorCodes
 from api.graphql import over_time
+from api.graphql.errors import ErrorCodes
 from api.graphql.limits import limit_extensions
-from api.graphql.over_time import EngagementInput, TrendingVideo, Window
+from api.graphql.over_time import EngagementInput, TrendingVideo
 from api.graphql.types import (
     LineageInfo,
     Remix,
@@ -45,6 +45,7 @@ from lineage.errors import (
 from lineage.importer import Rejection, SourcedRecord
 from lineage.models import VideoRecord
 from lineage.store import VideoOrder
+from lineage.trending import Window as DomainWindow
 
 __all__ = ["LineageSchema", "build_schema", "print_sdl"]
 
@@ -93,7 +94,7 @@ class Query:
     async def trending_originals(
         self,
         info: LineageInfo,
-        window: Window,
+        window: DomainWindow,
         as_of: datetime | None = None,
         first: int | None = 20,
     ) -> list[TrendingVideo]:
@@ -150,7 +151,6 @@ class Mutation:
         if parent is None:
             raise VideoNotFound(str(parent_id), f"unknown parent video id {str(parent_id)!r}")
         return Remix.of(await _write(info, _record_of(input, str(parent_id))))
-
 
     @strawberry.mutation(
         description="Add likes/views deltas (at most 1,000 events a call); every ancestor's "

@@ -16,14 +16,13 @@ from strawberry.types import Info
 
 from api.graphql.context import LineageContext
 from api.graphql.cursors import decode_cursor, encode_cursor
+from api.graphql.over_time import Window as _Window  # noqa: F401  (registers the enum)
 from lineage import queries
 from lineage.errors import VideoNotFound
 from lineage.models import PromptDiff as PromptDiffModel
 from lineage.models import VideoRecord
 from lineage.store import VideoOrder as DomainVideoOrder
 from lineage.trending import Window as DomainWindow
-
-from api.graphql.over_time import Window as _Window  # noqa: F401  (registers the enum)
 
 if TYPE_CHECKING:
     from api.graphql.over_time import TrendingRemix
@@ -313,8 +312,7 @@ class Video:
         return [Remix.of(r) for r in records]
 
     @strawberry.field(
-        description="Its derivatives (all generations) created in the window; asOf "
-        "defaults to now."
+        description="Its derivatives (all generations) created in the window; asOf defaults to now."
     )
     async def remixes_in(
         self, info: LineageInfo, window: DomainWindow, as_of: datetime | None = None

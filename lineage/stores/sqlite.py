@@ -342,7 +342,9 @@ class SQLiteStore:
 
     # -- point reads --------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:
-        row = self._conn().execute(f"SELECT {_RECORD_COLUMNS} FROM videos WHERE id = ?", (video_id,))
+        row = self._conn().execute(
+            f"SELECT {_RECORD_COLUMNS} FROM videos WHERE id = ?", (video_id,)
+        )
         found = row.fetchone()
         return _record(found) if found else None
 
@@ -387,8 +389,8 @@ class SQLiteStore:
         tops: dict[tuple[str, str], VideoRecord] = {}
         # One indexed LIMIT 1 query per group, sent as one statement per chunk.
         per_group = (
-            f"SELECT * FROM (SELECT {_RECORD_COLUMNS} FROM videos WHERE parent_id = ? AND variant_key = ? "
-            "ORDER BY derivative_count DESC, id LIMIT 1)"
+            f"SELECT * FROM (SELECT {_RECORD_COLUMNS} FROM videos "
+            "WHERE parent_id = ? AND variant_key = ? ORDER BY derivative_count DESC, id LIMIT 1)"
         )
         for start in range(0, len(unique), _CHUNK // 2):
             chunk = unique[start : start + _CHUNK // 2]
@@ -415,7 +417,8 @@ class SQLiteStore:
             where += f" AND ({measure} < ? OR ({measure} = ? AND id > ?))"
             params += [after[0], after[0], after[1]]
         rows = self._conn().execute(
-            f"SELECT {_RECORD_COLUMNS} FROM videos WHERE {where} ORDER BY {measure} DESC, id LIMIT ?",
+            f"SELECT {_RECORD_COLUMNS} FROM videos WHERE {where} "
+            f"ORDER BY {measure} DESC, id LIMIT ?",
             [*params, first],
         )
         return [_record(row) for row in rows]

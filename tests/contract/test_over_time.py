@@ -62,14 +62,14 @@ class Brute:
         return chain
 
     def subtree(self, counter: str) -> dict[str, int]:
-        totals = {video_id: 0 for video_id in self.records}
+        totals = dict.fromkeys(self.records, 0)
         for video_id, record in self.records.items():
             for member in [video_id, *self.ancestors(video_id)]:
                 totals[member] += record.get(counter) or 0
         return totals
 
     def remixes_in(self, first: int, last: int) -> dict[str, int]:
-        counts = {video_id: 0 for video_id in self.records}
+        counts = dict.fromkeys(self.records, 0)
         for video_id, record in self.records.items():
             stamp = record.get("created_at")
             if stamp is None or record["parent_id"] is None:
@@ -103,9 +103,7 @@ def assert_over_time(store: LineageStore, brute: Brute, rng: random.Random) -> N
             brute.records[video_id]["views"],
         ), video_id
         assert (video.subtree_likes, video.subtree_views) == (likes[video_id], views[video_id])
-    parents = [v for v in brute.records if any(
-        r["parent_id"] == v for r in brute.records.values()
-    )]
+    parents = [v for v in brute.records if any(r["parent_id"] == v for r in brute.records.values())]
     for as_of in _as_of_values(rng):
         for window in Window:
             first, last = window_hours(window, as_of)
@@ -199,5 +197,6 @@ def test_refused_engagement_changes_nothing(make_store: StoreFactory) -> None:
     # Down to exactly zero is allowed.
     store.record_engagement([EngagementEvent(leaf["id"], -leaf["likes"], -leaf["views"])])
     video = store.get_video(leaf["id"])
-    assert video is not None and (video.likes, video.views) == (0, 0)
+    assert video is not None
+    assert (video.likes, video.views) == (0, 0)
     assert check_store(store) == []

@@ -69,9 +69,9 @@ def write_time_aggregates(tx: neo4j.ManagedTransaction, plan: ImportPlan, batch_
     """Write an import plan's engagement increments (own and subtree) of stored videos and
     its remixes per hour (new videos' subtree totals go in with their nodes)."""
     _run_batches(tx, _ADD_ENGAGEMENT, [list(row) for row in plan.engagement_rows()], batch_size)
-    rows = [list(row) for row in plan.hour_rows()]
-    _run_batches(tx, _ADD_HOURS, rows, batch_size)
-    emptied = [row[:2] for row in rows if row[3] < 0]
+    rows = list(plan.hour_rows())
+    _run_batches(tx, _ADD_HOURS, [list(row) for row in rows], batch_size)
+    emptied = [[video_id, hour] for video_id, hour, _, count in rows if count < 0]
     _run_batches(tx, _DROP_EMPTY_HOURS, emptied, batch_size)
 
 

@@ -34,6 +34,11 @@ from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
+from lineage.stores.neo4j.engagement import (
+    read_remixes_in_many,
+    read_trending,
+    record_engagement,
+)
 from lineage.stores.neo4j.reads import (
     _VIDEO,
     T,
@@ -48,11 +53,6 @@ from lineage.stores.neo4j.reads import (
     _read_variant_groups,
     _read_videos,
     _record,
-)
-from lineage.stores.neo4j.engagement import (
-    read_remixes_in_many,
-    read_trending,
-    record_engagement,
 )
 from lineage.stores.neo4j.schema import (
     apply_schema,

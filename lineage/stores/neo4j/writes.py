@@ -18,8 +18,8 @@ from lineage.models import (
     epoch_micros,
 )
 from lineage.progress import progress_bar
-from lineage.stores.neo4j.engagement import write_time_aggregates
 from lineage.store import PathNode
+from lineage.stores.neo4j.engagement import write_time_aggregates
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
     T,
@@ -286,9 +286,7 @@ def _write_plan(
             "creator": creator,
             "created_us": None if created_at is None else epoch_micros(created_at),
         }
-        for (video_id, _, _, title, creator, created_at, _, _) in (
-            plan.metadata_updates.values()
-        )
+        for (video_id, _, _, title, creator, created_at, _, _) in (plan.metadata_updates.values())
     ]
     _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
     write_time_aggregates(tx, plan, batch_size)
