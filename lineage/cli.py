@@ -23,6 +23,7 @@ from lineage.errors import LineageError, VideoNotFound
 from lineage.importer import ImportReport, SourcedRecord, iter_jsonl
 from lineage.progress import progress_bar, wants_progress
 from lineage.queries import LineageStats, lineage_stats
+from lineage.stats_time import time_stats
 from lineage.store import LineageStore
 from lineage.stores import open_store
 
@@ -145,12 +146,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         stats = lineage_stats(store, args.id, args.limit)
+        over_time = time_stats(store, stats.video, args.limit)
     finally:
         store.close()
     if args.json:
-        print(json.dumps(stats.as_json(), ensure_ascii=False))
+        print(json.dumps({**stats.as_json(), **over_time.as_json()}, ensure_ascii=False))
     else:
-        print(_format_stats(stats))
+        print("\n".join([_format_stats(stats), *over_time.lines()]))
     return EXIT_OK
 
 

@@ -156,6 +156,10 @@ class LineageStore(Protocol):
         hours: (id, count), highest first, ties by id, zeros left out."""
         ...
 
+    def remix_hours(self, video_id: str) -> list[tuple[int, int]]:
+        """Every (hour, remixes) bucket of a video, by hour."""
+        ...
+
     def iter_engagement_rows(
         self,
     ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:

@@ -21,6 +21,7 @@ _OCTOBER = datetime(2025, 10, 1, tzinfo=UTC)
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
+
 _SUBJECTS = [
     "crocodile", "hippo", "giraffe", "dinosaur", "tank", "penguin", "dragon", "robot", "tiger",
     "panda", "bear", "shark", "octopus", "camel", "elephant", "goose", "llama", "koala", "rhino",
@@ -110,8 +111,7 @@ def synthetic_forest(
                 "created_at": _stamp(
                     start
                     if member == 0
-                    else start
-                    + timedelta(hours=min(clock.expovariate(1 / 20), 24 * 21))
+                    else start + timedelta(hours=min(clock.expovariate(1 / 20), 24 * 21))
                 ),
                 "likes": int(rng.paretovariate(1.5)) - 1,
                 "views": int(rng.paretovariate(1.2) * 10),

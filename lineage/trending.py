@@ -9,13 +9,23 @@ per hour, so every read here costs O(hours in the window).
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from lineage.models import hour_of
 from lineage.queries import check_page_size, require_video
 from lineage.store import LineageStore
 
-__all__ = ["Window", "remixes_in", "trending_originals", "trending_variants", "window_hours"]
+__all__ = [
+    "Window",
+    "busiest_day",
+    "end_of_day",
+    "remixes_in",
+    "trending_originals",
+    "trending_variants",
+    "window_hours",
+]
+
+_EPOCH_DAY = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Window(enum.Enum):
@@ -65,3 +75,20 @@ def trending_originals(
     """Originals by their ``remixes_in``, highest first, ties by id, no zeros."""
     check_page_size(first)
     return store.trending(None, *window_hours(window, as_of), first)
+
+
+def busiest_day(store: LineageStore, video_id: str) -> tuple[date, int] | None:
+    """The UTC calendar day with the most remixes below a video, and how many (None if
+    none has a time). Ties go to the earliest day."""
+    per_day: dict[int, int] = {}
+    for hour, count in store.remix_hours(video_id):
+        per_day[hour // 24] = per_day.get(hour // 24, 0) + count
+    if not per_day:
+        return None
+    day = min(per_day, key=lambda number: (-per_day[number], number))
+    return (_EPOCH_DAY + timedelta(days=day)).date(), per_day[day]
+
+
+def end_of_day(day: date) -> datetime:
+    """The last microsecond of a UTC day: a DAY window ending there covers that day."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1, microseconds=-1)

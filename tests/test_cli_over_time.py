@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -100,3 +101,27 @@ def test_an_older_store_file_gains_the_aggregates(tmp_path: Path) -> None:
         connection.execute("ALTER TABLE videos DROP COLUMN subtree_views")
     assert _totals(path, "grandma") == (2, 0, 8, 0)
     assert run(path, "check") == 0
+
+
+def test_stats_adds_subtree_totals_and_the_busiest_days_trending_remixes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "timed.db"
+    times = {
+        "hippo": "2025-10-02T23:59:59Z",
+        "hippo-2": "2025-10-03T00:00:00Z",
+        "tank": "2025-10-03T12:00:00Z",
+    }
+    records = [{**r, "created_at": times.get(str(r["id"])), "views": 10} for r in RECORDS]
+    assert run(path, "import", str(write_jsonl(tmp_path / "in.jsonl", records))) == 0
+    capsys.readouterr()
+    assert run(path, "stats", "grandma", "--json") == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["subtree_views"] == 40
+    # Oct 3 holds hippo-2 and tank (2 remixes); Oct 2 only hippo.
+    assert (stats["busiest_day"], stats["busiest_day_remixes"]) == ("2025-10-03", 2)
+    assert stats["trending_variants"] == [{"id": "hippo", "remixes_in": 1}]
+    assert run(path, "stats", "grandma") == 0
+    text = capsys.readouterr().out
+    assert "subtree views       40" in text
+    assert "busiest day         2025-10-03 (2 remixes below it)" in text

@@ -332,6 +332,9 @@ class SQLiteStore:
     ) -> list[tuple[str, int]]:
         return sqlite_time.trending(self._conn(), parent_id, first_hour, last_hour, limit)
 
+    def remix_hours(self, video_id: str) -> list[tuple[int, int]]:
+        return sqlite_time.remix_hours(self._conn(), video_id)
+
     def iter_engagement_rows(
         self,
     ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:

@@ -165,6 +165,15 @@ def trending(
     return [(video_id, int(total)) for video_id, total in rows]
 
 
+def remix_hours(connection: sqlite3.Connection, video_id: str) -> list[tuple[int, int]]:
+    """Every (hour, remixes) bucket of a video, by hour."""
+    rows = connection.execute(
+        "SELECT hour, count FROM remix_hours WHERE video_id = ? AND count > 0 ORDER BY hour",
+        (video_id,),
+    )
+    return [(hour, count) for hour, count in rows]
+
+
 def iter_engagement_rows(
     connection: sqlite3.Connection,
 ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:

@@ -273,6 +273,16 @@ class Neo4jStore:
     ) -> list[tuple[str, int]]:
         return self._read(read_trending(parent_id, first_hour, last_hour, limit))
 
+    def remix_hours(self, video_id: str) -> list[tuple[int, int]]:
+        return self._read(
+            _Read(
+                "MATCH (h:RemixHour {video_id: $id}) WHERE h.count > 0 "
+                "RETURN h.hour AS hour, h.count AS count ORDER BY hour",
+                {"id": video_id},
+                lambda records: [(row["hour"], row["count"]) for row in records],
+            )
+        )
+
     def iter_engagement_rows(
         self,
     ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:
