@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="FILE",
         help="output file (default: standard output; CSV: BASE.csv -> "
-        "BASE.videos.csv, BASE.remixes.csv, BASE.variant_groups.csv)",
+        "BASE.videos.csv, BASE.remixes.csv, BASE.variant_groups.csv, BASE.remix_hours.csv)",
     )
     export.set_defaults(handler=cmd_export)
 

@@ -25,12 +25,17 @@ from lineage.errors import InvalidInput, VideoNotFound
 
 __all__ = [
     "MAX_EVENTS_PER_CALL",
+    "ORIGINAL_PARENT_KEY",
     "EngagementEvent",
     "EngagementNode",
     "EngagementRow",
     "iter_engagement_jsonl",
     "plan_engagement",
 ]
+
+# The parent_key of an original's remix-hour buckets in Neo4j and in the CSV
+# export: never an id, and not an empty string (which neo4j-admin is told to skip).
+ORIGINAL_PARENT_KEY = "/"
 
 # recordEngagement takes at most this many events a call; the CLI sends batches of it.
 MAX_EVENTS_PER_CALL = 1000

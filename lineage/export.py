@@ -24,6 +24,7 @@ from typing import IO, Any, Literal
 import networkx as nx
 import orjson
 
+from lineage.engagement import ORIGINAL_PARENT_KEY
 from lineage.models import VideoRecord, epoch_micros, format_timestamp, from_epoch_micros
 from lineage.progress import progress_bar
 from lineage.queries import require_video
@@ -32,6 +33,7 @@ from lineage.store import LineageStore, VideoOrder, VideoRow
 __all__ = [
     "CSV_GROUP_HEADER",
     "CSV_HEADERS",
+    "CSV_HOUR_HEADER",
     "CSV_REMIX_HEADER",
     "CSV_VIDEO_HEADER",
     "EXPORT_FORMATS",
@@ -68,6 +70,8 @@ CSV_VIDEO_HEADER = [
     "direct_remix_count:long",
     "tree_depth:long",
     "generation_counts:long[]",
+    "subtree_likes:long",
+    "subtree_views:long",
     ":LABEL",
 ]
 CSV_REMIX_HEADER = [
@@ -80,6 +84,8 @@ CSV_REMIX_HEADER = [
     ":TYPE",
 ]
 CSV_GROUP_HEADER = ["parent_id", "key", "remix_count:long", "reach:long", ":LABEL"]
+# Remixes per UTC hour (an original's parent_key: ORIGINAL_PARENT_KEY).
+CSV_HOUR_HEADER = ["video_id", "hour:long", "parent_key", "count:long", ":LABEL"]
 
 
 # -- reading a lineage in pages ---------------------------------------------------------
@@ -254,7 +260,7 @@ def csv_paths(base: Path) -> dict[str, Path]:
     stem = base.name[: -len(".csv")] if base.name.endswith(".csv") else base.name
     return {
         part: base.with_name(f"{stem}.{part}.csv")
-        for part in ("videos", "remixes", "variant_groups")
+        for part in ("videos", "remixes", "variant_groups", "remix_hours")
     }
 
 
@@ -274,6 +280,8 @@ def csv_video_row(video: VideoRecord, generation_counts: list[int]) -> list[obje
         video.direct_remix_count,
         video.tree_depth,
         ";".join(str(count) for count in generation_counts),
+        video.subtree_likes,
+        video.subtree_views,
         "Video" if video.parent_id else "Video;Original",
     ]
 
@@ -308,6 +316,7 @@ CSV_HEADERS = {
     "videos": CSV_VIDEO_HEADER,
     "remixes": CSV_REMIX_HEADER,
     "variant_groups": CSV_GROUP_HEADER,
+    "remix_hours": CSV_HOUR_HEADER,
 }
 
 
@@ -327,6 +336,10 @@ def iter_csv_rows(
                     "variant_groups",
                     [video.id, group.key, group.remix_count, group.reach, "VariantGroup"],
                 )
+        if "remix_hours" in parts and video.derivative_count:
+            parent_key = video.parent_id or ORIGINAL_PARENT_KEY
+            for hour, count in store.remix_hours(video.id):
+                yield "remix_hours", [video.id, hour, parent_key, count, "RemixHour"]
 
 
 def write_csv(

@@ -479,7 +479,9 @@ class SQLiteStore:
         for row in rows:
             yield LineageRow(*row)
 
-    def iter_video_rows(self, page_size: int = 2000) -> Iterator[tuple[Any, ...]]:
+    def iter_video_rows(
+        self, page_size: int = 2000, columns: str = _COLUMNS
+    ) -> Iterator[tuple[Any, ...]]:
         # Keyset pages by write order (parents are written before remixes);
         # each page is its own short read, so writers are never held back.
         # A connection of its own with a small page cache: a scan reads each
@@ -490,7 +492,7 @@ class SQLiteStore:
             after = -1
             while True:
                 rows = connection.execute(
-                    f"SELECT seq, {_COLUMNS} FROM videos WHERE seq > ? ORDER BY seq LIMIT ?",
+                    f"SELECT seq, {columns} FROM videos WHERE seq > ? ORDER BY seq LIMIT ?",
                     (after, page_size),
                 ).fetchall()
                 for row in rows:
@@ -502,7 +504,7 @@ class SQLiteStore:
             connection.close()
 
     def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
-        for row in self.iter_video_rows(page_size):
+        for row in self.iter_video_rows(page_size, columns=_RECORD_COLUMNS):
             yield _record(row)
 
     def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]:

@@ -3,11 +3,11 @@
 Every ``Video`` node carries ``subtree_likes`` and ``subtree_views`` (its own
 likes and views plus all its derivatives'). A ``RemixHour`` node per (video,
 UTC hour) holds how many of the video's derivatives were created in that
-hour, with the video's parent id as ``parent_key`` ('' for an original), so a
-parent's remixes rank by their own counts through one index range. Writes
-are small Cypher statements run in the caller's transaction; engagement
-batches take the trees' write locks first, like imports, so increments in
-one tree apply in turn.
+hour, with the video's parent id as ``parent_key`` ("/" for an original, as
+the CSV export writes it), so a parent's remixes rank by their own counts
+through one index range. Writes are small Cypher statements run in the
+caller's transaction; engagement batches take the trees' write locks first,
+like imports, so increments in one tree apply in turn.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from typing import Any
 
 import neo4j
 
-from lineage.engagement import EngagementEvent, EngagementNode, plan_engagement
+from lineage.engagement import (
+    ORIGINAL_PARENT_KEY,
+    EngagementEvent,
+    EngagementNode,
+    plan_engagement,
+)
 from lineage.importer import ImportPlan
 from lineage.stores.neo4j.reads import _Read
 
@@ -70,7 +75,15 @@ def write_time_aggregates(tx: neo4j.ManagedTransaction, plan: ImportPlan, batch_
     its remixes per hour (new videos' subtree totals go in with their nodes)."""
     _run_batches(tx, _ADD_ENGAGEMENT, [list(row) for row in plan.engagement_rows()], batch_size)
     rows = list(plan.hour_rows())
-    _run_batches(tx, _ADD_HOURS, [list(row) for row in rows], batch_size)
+    _run_batches(
+        tx,
+        _ADD_HOURS,
+        [
+            [video_id, hour, parent or ORIGINAL_PARENT_KEY, count]
+            for video_id, hour, parent, count in rows
+        ],
+        batch_size,
+    )
     emptied = [[video_id, hour] for video_id, hour, _, count in rows if count < 0]
     _run_batches(tx, _DROP_EMPTY_HOURS, emptied, batch_size)
 
@@ -126,6 +139,11 @@ def read_trending(
         "AND h.hour >= $first AND h.hour <= $last "
         "WITH h.video_id AS id, sum(h.count) AS total WHERE total > 0 "
         "RETURN id, total ORDER BY total DESC, id LIMIT $limit",
-        {"parent": parent_id or "", "first": first_hour, "last": last_hour, "limit": limit},
+        {
+            "parent": parent_id or ORIGINAL_PARENT_KEY,
+            "first": first_hour,
+            "last": last_hour,
+            "limit": limit,
+        },
         lambda records: [(row["id"], int(row["total"])) for row in records],
     )

@@ -15,7 +15,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from lineage.engagement import EngagementEvent
+from lineage.engagement import ORIGINAL_PARENT_KEY, EngagementEvent
 from lineage.errors import LimitExceeded, StoreUnavailable
 from lineage.importer import (
     ImportReport,
@@ -301,7 +301,7 @@ class Neo4jStore:
             "MATCH (h:RemixHour) RETURN h.video_id, h.hour, h.parent_key, h.count"
         ):
             video_id, hour, parent_key, count = row.values()
-            yield video_id, hour, parent_key, count
+            yield video_id, hour, "" if parent_key == ORIGINAL_PARENT_KEY else parent_key, count
 
     # -- point reads ------------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:
