@@ -46,11 +46,14 @@ def open_bench_store(kind: str, workdir: Path) -> LineageStore:
 
     uri, user = os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j")
     password, database = os.environ["NEO4J_PASSWORD"], os.environ.get("NEO4J_DATABASE", "neo4j")
-    with neo4j.GraphDatabase.driver(uri, auth=(user, password)) as driver:
-        driver.execute_query(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
-            database_=database,
-        )
+    # CALL ... IN TRANSACTIONS runs only in an auto-commit transaction.
+    with (
+        neo4j.GraphDatabase.driver(uri, auth=(user, password)) as driver,
+        driver.session(database=database) as session,
+    ):
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
     return Neo4jStore(uri, user, password, database)
 
 
