@@ -31,6 +31,7 @@ __all__ = [
     "EngagementRow",
     "iter_engagement_jsonl",
     "plan_engagement",
+    "plan_engagement_with_views",
 ]
 
 # The parent_key of an original's remix-hour buckets in Neo4j and in the CSV
@@ -70,6 +71,13 @@ ReadNodes = Callable[[Sequence[str]], Mapping[str, EngagementNode]]
 def plan_engagement(
     events: Iterable[EngagementEvent], read_nodes: ReadNodes
 ) -> list[EngagementRow]:
+    """The increments of a batch (see :func:`plan_engagement_with_views`)."""
+    return plan_engagement_with_views(events, read_nodes)[0]
+
+
+def plan_engagement_with_views(
+    events: Iterable[EngagementEvent], read_nodes: ReadNodes
+) -> tuple[list[EngagementRow], dict[str, dict[int, int]]]:
     """The increments a batch of events makes, for every video and ancestor it touches.
 
     Parameters
@@ -84,6 +92,9 @@ def plan_engagement(
     -------
     list of EngagementRow
         One row per video whose own counters or subtree totals change.
+    dict
+        Ancestor id -> {generation: views increment}: the per-generation view
+        totals below each ancestor (lineage.rights_plan) that the batch changes.
 
     Raises
     ------
@@ -104,7 +115,7 @@ def plan_engagement(
         totals[0] += event.likes
         totals[1] += event.views
     if not own:
-        return []
+        return [], {}
     nodes: dict[str, EngagementNode] = dict(read_nodes(list(own)))
     for video_id, (likes, views) in own.items():
         node = nodes.get(video_id)
@@ -128,6 +139,22 @@ def plan_engagement(
             if node.parent_id is not None and node.parent_id not in nodes
         }
     subtree: dict[str, list[int]] = {video_id: list(totals) for video_id, totals in own.items()}
+    # Views by generation below each video, summed bottom-up like the totals.
+    below: dict[str, dict[int, int]] = {}
+    for video_id in sorted(nodes, key=lambda known: -nodes[known].generation):
+        node = nodes[video_id]
+        if node.parent_id is None:
+            continue
+        levels = below.setdefault(node.parent_id, {})
+        views = own.get(video_id, (0, 0))[1]
+        if views:
+            levels[node.generation] = levels.get(node.generation, 0) + views
+        for level, deeper in below.get(video_id, {}).items():
+            levels[level] = levels.get(level, 0) + deeper
+    generation_views = {
+        video_id: {level: views for level, views in levels.items() if views}
+        for video_id, levels in below.items()
+    }
     for video_id in sorted(nodes, key=lambda known: -nodes[known].generation):
         parent_id = nodes[video_id].parent_id
         sums = subtree.get(video_id)
@@ -141,7 +168,7 @@ def plan_engagement(
         mine = own.get(video_id, (0, 0))
         if likes or views or mine[0] or mine[1]:
             rows.append((mine[0], mine[1], likes, views, video_id))
-    return rows
+    return rows, {video_id: levels for video_id, levels in generation_views.items() if levels}
 
 
 def _event_of(data: object, where: str) -> EngagementEvent:

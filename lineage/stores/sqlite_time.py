@@ -14,9 +14,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 
-from lineage.engagement import EngagementEvent, EngagementNode, plan_engagement
+from lineage.engagement import EngagementEvent, EngagementNode, plan_engagement_with_views
 from lineage.importer import ImportPlan
 from lineage.models import from_epoch_micros, hour_of
+from lineage.rights_plan import RightsPlan
+from lineage.stores.sqlite_rights import write_rights_plan
 
 __all__ = [
     "iter_engagement_rows",
@@ -143,8 +145,10 @@ def record_engagement(connection: sqlite3.Connection, events: Sequence[Engagemen
     Returns the number of events applied; raises (and writes nothing) when
     the batch names an unknown video or takes a total below zero.
     """
-    rows = plan_engagement(events, lambda ids: _read_nodes(connection, ids))
+    rows, views = plan_engagement_with_views(events, lambda ids: _read_nodes(connection, ids))
     connection.executemany(_ADD_ENGAGEMENT, rows)
+    # The per-generation view totals of the ancestors (rights) follow too.
+    write_rights_plan(connection, RightsPlan(generation_views=views))
     # The response cache's validity: every tree the batch touched changes version.
     connection.executemany(
         _BUMP_TREE_OF_VIDEO, [(video_id,) for video_id in dict.fromkeys(e.video_id for e in events)]

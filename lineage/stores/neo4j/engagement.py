@@ -21,10 +21,12 @@ from lineage.engagement import (
     ORIGINAL_PARENT_KEY,
     EngagementEvent,
     EngagementNode,
-    plan_engagement,
+    plan_engagement_with_views,
 )
 from lineage.importer import ImportPlan
+from lineage.rights_plan import RightsPlan
 from lineage.stores.neo4j.reads import _Read
+from lineage.stores.neo4j.rights import write_rights_plan
 
 __all__ = [
     "read_remixes_in_many",
@@ -109,8 +111,10 @@ def record_engagement(tx: neo4j.ManagedTransaction, events: Sequence[EngagementE
             for row in tx.run(_READ_NODES, ids=list(video_ids))
         }
 
-    rows = plan_engagement(events, read_nodes)
+    rows, views = plan_engagement_with_views(events, read_nodes)
     _run_batches(tx, _ADD_ENGAGEMENT, [list(row) for row in rows], 5000)
+    # The per-generation view totals of the ancestors (rights) follow too.
+    write_rights_plan(tx, RightsPlan(generation_views=views))
     return len(events)
 
 
