@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from lineage.check_time import check_time_aggregates
 from lineage.rights_check import check_rights
 from lineage.store import LineageStore
 
@@ -155,4 +156,5 @@ def check_store(store: LineageStore) -> list[Mismatch]:
             Mismatch(video_id, name, stored, expected)
             for video_id, name, stored, expected in derived()
         )
+    mismatches.extend(check_time_aggregates(store))
     return mismatches

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import IO
 
 from lineage.check import check_store
+from lineage.cli_engagement import add_engagement_command
 from lineage.config import LineageSettings, read_settings
 from lineage.errors import LineageError, VideoNotFound
 from lineage.importer import ImportReport, SourcedRecord, iter_jsonl
 from lineage.progress import progress_bar, wants_progress
 from lineage.queries import LineageStats, lineage_stats
 from lineage.rights_cli import add_rights_commands
+from lineage.stats_time import time_stats
 from lineage.store import LineageStore
 from lineage.stores import open_store
 
@@ -145,12 +147,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     store = _store(args)
     try:
         stats = lineage_stats(store, args.id, args.limit)
+        over_time = time_stats(store, stats.video, args.limit)
     finally:
         store.close()
     if args.json:
-        print(json.dumps(stats.as_json(), ensure_ascii=False))
+        print(json.dumps({**stats.as_json(), **over_time.as_json()}, ensure_ascii=False))
     else:
-        print(_format_stats(stats))
+        print("\n".join([_format_stats(stats), *over_time.lines()]))
     return EXIT_OK
 
 
@@ -353,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="FILE",
         help="output file (default: standard output; CSV: BASE.csv -> "
-        "BASE.videos.csv, BASE.remixes.csv, BASE.variant_groups.csv)",
+        "BASE.videos.csv, BASE.remixes.csv, BASE.variant_groups.csv, BASE.remix_hours.csv)",
     )
     export.set_defaults(handler=cmd_export)
 
@@ -388,6 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lineage.token_cli import add_token_commands
 
     add_token_commands(commands, common, _store)
+    add_engagement_command(commands, common, _store)
     return parser
 
 

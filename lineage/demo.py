@@ -17,9 +17,11 @@ is one clean operation of the prompt diff and equal changes share a variant
 key such as ``crocodile→hippo`` or ``鳄鱼→河马``.
 
 Records come parents first, with ids such as ``grandma-r00001``, creation
-times strictly increasing from 2025-10-02T08:00:00Z, and long-tailed likes
-and views. The shape of the tree (every count above and the per-generation
-counts) is the same for every seed; the seed decides who remixed what.
+times strictly increasing from 2025-10-02T08:00:00Z and spread like real
+attention (most of the tree within a week, the hippo and giraffe branches
+surging on day two), and long-tailed likes and views. The shape of the
+tree (every count above and the per-generation counts) is the same for
+every seed; the seed decides who remixed what.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ _NAINAI_BUDGETS = {2: 70, 3: 12}
 # The first record is created at 2025-10-02T08:00:00Z.
 _FIRST_DAY = datetime(2025, 10, 2, tzinfo=UTC)
 _FIRST_SECOND = 8 * 3600
-_MAX_GAP_SECONDS = 60
+# The mean wait (days) of the stars' remixes once their surge begins.
+_SURGE_DAYS = 0.3
 
 # -- vocabularies ------------------------------------------------------------
 # Most popular first. Within a part no two values share a word (a character
@@ -234,18 +237,26 @@ class _Builder:
         self.rng = random.Random(seed)
         self.nodes: list[_Node] = []
 
-    def add(self, parent: int, prompt: _Prompt, delay_days: float) -> int:
+    def add(self, parent: int, prompt: _Prompt, delay_days: float, not_before: float = 0.0) -> int:
         parent_node = self.nodes[parent]
         # Strictly later than the parent, so sorting by time puts parents first.
-        moment = parent_node.moment + 1e-6 + self.rng.expovariate(1.0 / delay_days)
+        start = max(parent_node.moment, not_before)
+        moment = start + 1e-6 + self.rng.expovariate(1.0 / delay_days)
         node = _Node(parent_node.tree, parent, parent_node.generation + 1, prompt, moment)
         self.nodes.append(node)
         return len(self.nodes) - 1
 
-    def remixes_of(self, parent: int, count: int, language: _Language, delay: float) -> None:
+    def remixes_of(
+        self,
+        parent: int,
+        count: int,
+        language: _Language,
+        delay: float,
+        not_before: float = 0.0,
+    ) -> None:
         for _ in range(count):
             prompt = language.remix(self.rng, self.nodes[parent].prompt)
-            self.add(parent, prompt, delay)
+            self.add(parent, prompt, delay, not_before)
 
     def long_tail(
         self, parents: list[int], budget: int, language: _Language, delay: float
@@ -286,8 +297,10 @@ class _Builder:
             pure = [i for i in direct if self.nodes[i].prompt == target]
             pure.sort(key=lambda i: self.nodes[i].moment)
             stars.append(rng.choice(pure[:10]))
-        self.remixes_of(stars[0], _HIPPO_STAR_REMIXES, _ENGLISH, 1.5)
-        self.remixes_of(stars[1], _GIRAFFE_STAR_REMIXES, _ENGLISH, 1.5)
+        # The two stars surge on day two: their remixes start a day after the
+        # original and most come within hours.
+        self.remixes_of(stars[0], _HIPPO_STAR_REMIXES, _ENGLISH, _SURGE_DAYS, 1.0)
+        self.remixes_of(stars[1], _GIRAFFE_STAR_REMIXES, _ENGLISH, _SURGE_DAYS, 1.0)
         generation = list(range(direct[-1] + 1, len(self.nodes)))
         others = [i for i in direct if i not in stars]
         generation += self.long_tail(others, _GRANDMA_BUDGETS[2], _ENGLISH, 2.0)
@@ -404,5 +417,8 @@ def demo_records(seed: int = DEMO_SEED) -> list[dict[str, Any]]:
                 "views": views,
             }
         )
-        seconds += 1 + int(random_() * _MAX_GAP_SECONDS)
+        # The next video's time: its virtual moment, strictly after this one.
+        if len(records) < len(order):
+            following = nodes[order[len(records)]].moment
+            seconds = max(seconds + 1, _FIRST_SECOND + int(following * 86_400))
     return records

@@ -24,6 +24,7 @@ from typing import IO, Any, Literal, TypeVar
 import networkx as nx
 import orjson
 
+from lineage.engagement import ORIGINAL_PARENT_KEY
 from lineage.models import VideoRecord, epoch_micros, format_timestamp, from_epoch_micros
 from lineage.progress import progress_bar
 from lineage.queries import require_video
@@ -33,6 +34,7 @@ from lineage.store import LineageStore, VideoOrder, VideoRow
 __all__ = [
     "CSV_GROUP_HEADER",
     "CSV_HEADERS",
+    "CSV_HOUR_HEADER",
     "CSV_REMIX_HEADER",
     "CSV_VIDEO_HEADER",
     "EXPORT_FORMATS",
@@ -77,6 +79,8 @@ CSV_VIDEO_HEADER = [
     "removed_by",
     "removed_derivative_count:long",
     "c2pa_manifest",
+    "subtree_likes:long",
+    "subtree_views:long",
     ":LABEL",
 ]
 CSV_REMIX_HEADER = [
@@ -89,6 +93,8 @@ CSV_REMIX_HEADER = [
     ":TYPE",
 ]
 CSV_GROUP_HEADER = ["parent_id", "key", "remix_count:long", "reach:long", ":LABEL"]
+# Remixes per UTC hour (an original's parent_key: ORIGINAL_PARENT_KEY).
+CSV_HOUR_HEADER = ["video_id", "hour:long", "parent_key", "count:long", ":LABEL"]
 
 
 # -- reading a lineage in pages ---------------------------------------------------------
@@ -290,7 +296,7 @@ def csv_paths(base: Path) -> dict[str, Path]:
     stem = base.name[: -len(".csv")] if base.name.endswith(".csv") else base.name
     return {
         part: base.with_name(f"{stem}.{part}.csv")
-        for part in ("videos", "remixes", "variant_groups")
+        for part in ("videos", "remixes", "variant_groups", "remix_hours")
     }
 
 
@@ -323,6 +329,8 @@ def csv_video_row(
         rights.removed_by or "",
         rights.removed_derivative_count,
         rights.c2pa_manifest or "",
+        video.subtree_likes,
+        video.subtree_views,
         "Video" if video.parent_id else "Video;Original",
     ]
 
@@ -357,6 +365,7 @@ CSV_HEADERS = {
     "videos": CSV_VIDEO_HEADER,
     "remixes": CSV_REMIX_HEADER,
     "variant_groups": CSV_GROUP_HEADER,
+    "remix_hours": CSV_HOUR_HEADER,
 }
 
 
@@ -400,6 +409,10 @@ def _csv_rows_of(
                 "variant_groups",
                 [video.id, group.key, group.remix_count, group.reach, "VariantGroup"],
             )
+    if "remix_hours" in parts and video.derivative_count:
+        parent_key = video.parent_id or ORIGINAL_PARENT_KEY
+        for hour, count in store.remix_hours(video.id):
+            yield "remix_hours", [video.id, hour, parent_key, count, "RemixHour"]
 
 
 def write_csv(

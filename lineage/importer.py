@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from lineage.diff import diff_fields
 from lineage.errors import ErrorCode
-from lineage.models import MAX_PROMPT_LENGTH, VideoInput, VideoRecord
+from lineage.models import MAX_PROMPT_LENGTH, VideoInput, VideoRecord, hour_of
 from lineage.platform_import import from_platform
 from lineage.rights_plan import RightsPlan, plan_rights
 from lineage.store import PathNode, ReadView
@@ -70,6 +70,8 @@ NEW_VIDEO_COLUMNS = (
     "variant_key",
     "similarity",
     "diff_ops",
+    "subtree_likes",
+    "subtree_views",
 )
 NewVideoRow = tuple[
     str,
@@ -89,6 +91,8 @@ NewVideoRow = tuple[
     str | None,
     float | None,
     str | None,
+    int,
+    int,
 ]
 
 _ROOT = -1  # an original
@@ -298,6 +302,24 @@ class _ExistingDelta:
     direct_remix_count: int = 0
     tree_depth_floor: int = 0
     generation_counts: dict[int, int] = field(default_factory=dict)
+    # Increments of its own likes/views and of its subtree totals.
+    likes: int = 0
+    views: int = 0
+    subtree_likes: int = 0
+    subtree_views: int = 0
+    # Remixes per UTC hour below it: {hour: increment}; its parent's id ('' for an original).
+    hours: dict[int, int] = field(default_factory=dict)
+    parent_key: str = ""
+
+    @property
+    def lineage_changed(self) -> bool:
+        """Whether the counts, depth or per-generation counts change (not only engagement)."""
+        return bool(
+            self.derivative_count
+            or self.direct_remix_count
+            or self.tree_depth_floor
+            or self.generation_counts
+        )
 
 
 @dataclass(slots=True)
@@ -326,6 +348,13 @@ class ImportPlan:
     metadata_updates: dict[str, _Fields] = field(default_factory=dict)
     # Takedown state, removed-derivative counts and per-generation views (lineage.rights_plan).
     rights: RightsPlan = field(default_factory=RightsPlan)
+    # New videos' own plus derivatives' likes and views, by position.
+    subtree_likes: list[int] = field(default_factory=list)
+    subtree_views: list[int] = field(default_factory=list)
+    # New videos with timed derivatives: position -> {UTC hour: remixes}.
+    hour_counts: dict[int, dict[int, int]] = field(default_factory=dict)
+    # Stored videos named by the input: id -> (likes, views, created_at) as stored.
+    stored_counters: dict[str, tuple[int, int, datetime | None]] = field(default_factory=dict)
 
     @property
     def new_video_count(self) -> int:
@@ -382,6 +411,8 @@ class ImportPlan:
                     key,
                     similarity,
                     ops,
+                    self.subtree_likes[index],
+                    self.subtree_views[index],
                 )
             )
             if len(batch) >= batch_size:
@@ -404,12 +435,32 @@ class ImportPlan:
     def existing_video_deltas(self) -> Iterator[tuple[int, int, int, str]]:
         """(derivative increment, direct remix increment, tree depth floor, id)."""
         for video_id, delta in self.existing.items():
+            if not delta.lineage_changed:
+                continue
             yield (
                 delta.derivative_count,
                 delta.direct_remix_count,
                 delta.tree_depth_floor,
                 video_id,
             )
+
+    def engagement_rows(self) -> Iterator[tuple[int, int, int, int, str]]:
+        """Stored videos' (likes, views, subtree likes, subtree views) increments, and id."""
+        for video_id, delta in self.existing.items():
+            if delta.likes or delta.views or delta.subtree_likes or delta.subtree_views:
+                yield delta.likes, delta.views, delta.subtree_likes, delta.subtree_views, video_id
+
+    def hour_rows(self) -> Iterator[tuple[str, int, str, int]]:
+        """(video id, UTC hour, parent id or '', remix count increment), new and stored."""
+        fields = self.fields
+        for index, hours in self.hour_counts.items():
+            video_id, parent_id = fields[index][0], fields[index][1] or ""
+            for hour, count in hours.items():
+                yield video_id, hour, parent_id, count
+        for video_id, delta in self.existing.items():
+            for hour, count in delta.hours.items():
+                if count:
+                    yield video_id, hour, delta.parent_key, count
 
     def variant_group_rows(self) -> Iterator[tuple[str, str, int, int]]:
         """(parent id, variant key, remix count increment, reach increment)."""
@@ -483,6 +534,11 @@ class _Planner:
             for video_id, record in stored.items():
                 position = self.index[video_id]
                 stored_indexes.add(position)
+                self.plan.stored_counters[video_id] = (
+                    record.likes,
+                    record.views,
+                    record.created_at,
+                )
                 values = fields[position]
                 conflict = _lineage_conflict(video_id, values, record)
                 source, line = self.where[position]
@@ -655,10 +711,28 @@ class _Planner:
         generation = plan.generation
         parent_index = plan.parent_index
         counts = plan.generation_counts
+        fields = plan.fields
+        likes = [values[6] for values in fields]
+        views = [values[7] for values in fields]
+        hour_counts = plan.hour_counts
         for position in reversed(plan.order):
             parent = parent_index[position]
             if parent < 0:
                 continue
+            likes[parent] += likes[position]
+            views[parent] += views[position]
+            created_at = fields[position][5]
+            below_hours = hour_counts.get(position)
+            if created_at is not None or below_hours:
+                parent_hours = hour_counts.get(parent)
+                if parent_hours is None:
+                    parent_hours = hour_counts[parent] = {}
+                if created_at is not None:
+                    hour = hour_of(created_at)
+                    parent_hours[hour] = parent_hours.get(hour, 0) + 1
+                if below_hours:
+                    for hour, hour_count in below_hours.items():
+                        parent_hours[hour] = parent_hours.get(hour, 0) + hour_count
             derivative[parent] += 1 + derivative[position]
             direct[parent] += 1
             if depth[position] + 1 > depth[parent]:
@@ -673,6 +747,7 @@ class _Planner:
                 for level, level_count in below.items():
                     parent_counts[level] = parent_counts.get(level, 0) + level_count
         plan.derivative_count, plan.direct_remix_count, plan.tree_depth = derivative, direct, depth
+        plan.subtree_likes, plan.subtree_views = likes, views
 
     # Step 5: what the new subtrees add to stored ancestors.
     def propagate_to_store(self) -> None:
@@ -687,10 +762,19 @@ class _Planner:
             own_generation = plan.generation[position]
             lowest = own_generation + plan.tree_depth[position]
             below = plan.generation_counts.get(position, {})
+            added_likes = plan.subtree_likes[position]
+            added_views = plan.subtree_views[position]
+            created_at = plan.fields[position][5]
+            added_hours = dict(plan.hour_counts.get(position, {}))
+            if created_at is not None:
+                hour = hour_of(created_at)
+                added_hours[hour] = added_hours.get(hour, 0) + 1
             for step, node in enumerate(path):
-                delta = plan.existing.get(node.id)
-                if delta is None:
-                    delta = plan.existing[node.id] = _ExistingDelta()
+                delta = self._delta(path, step)
+                delta.subtree_likes += added_likes
+                delta.subtree_views += added_views
+                for hour, hour_count in added_hours.items():
+                    delta.hours[hour] = delta.hours.get(hour, 0) + hour_count
                 delta.derivative_count += size
                 if step == 0:
                     delta.direct_remix_count += 1
@@ -704,6 +788,46 @@ class _Planner:
                 gc[own_generation] = gc.get(own_generation, 0) + 1
                 for level, level_count in below.items():
                     gc[level] = gc.get(level, 0) + level_count
+
+    def _delta(self, path: list[PathNode], step: int) -> _ExistingDelta:
+        """The increments of the stored video ``path[step]`` (created on first use)."""
+        node = path[step]
+        delta = self.plan.existing.get(node.id)
+        if delta is None:
+            parent_key = path[step + 1].id if step + 1 < len(path) else ""
+            delta = self.plan.existing[node.id] = _ExistingDelta(parent_key=parent_key)
+        return delta
+
+    # Step 7: what changed likes, views and times of stored videos add up their lineage.
+    def propagate_updates(self) -> None:
+        plan = self.plan
+        changes: dict[str, tuple[int, int, int | None, int | None]] = {}
+        for video_id, values in plan.metadata_updates.items():
+            old_likes, old_views, old_time = plan.stored_counters[video_id]
+            old_hour = None if old_time is None else hour_of(old_time)
+            new_hour = None if values[5] is None else hour_of(values[5])
+            if values[1] is None:  # an original's time counts for no one
+                old_hour = new_hour = None
+            change = (values[6] - old_likes, values[7] - old_views, old_hour, new_hour)
+            if change[0] or change[1] or old_hour != new_hour:
+                changes[video_id] = change
+        ids = list(changes)
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            paths = self.view.lineage_paths(ids[start : start + LOOKUP_CHUNK])
+            for video_id, path in paths.items():
+                likes, views, old_hour, new_hour = changes[video_id]
+                own = self._delta(path, 0)
+                own.likes += likes
+                own.views += views
+                for step in range(len(path)):
+                    delta = self._delta(path, step)
+                    delta.subtree_likes += likes
+                    delta.subtree_views += views
+                    if step and old_hour != new_hour:
+                        if old_hour is not None:
+                            delta.hours[old_hour] = delta.hours.get(old_hour, 0) - 1
+                        if new_hour is not None:
+                            delta.hours[new_hour] = delta.hours.get(new_hour, 0) + 1
 
     # Step 6: later lines that repeat an id.
     def settle_repeats(self) -> None:
@@ -772,7 +896,10 @@ def plan_import(
     planner.aggregate()
     planner.propagate_to_store()
     planner.settle_repeats()
+    # Rights first: it refuses stored lines that change a status, and the
+    # engagement increments then cover only the updates that stay.
     planner.plan.rights = plan_rights(planner)
+    planner.propagate_updates()
     planner.report.added = planner.plan.new_video_count
     # Report rejections in input order (sources as first seen, then line),
     # whichever step found them.

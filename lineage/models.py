@@ -35,6 +35,7 @@ __all__ = [
     "epoch_micros",
     "format_timestamp",
     "from_epoch_micros",
+    "hour_of",
 ]
 
 MAX_ID_LENGTH = 128
@@ -87,6 +88,11 @@ def epoch_micros(moment: datetime) -> int:
 def from_epoch_micros(micros: int) -> datetime:
     """The inverse of :func:`epoch_micros`, in UTC."""
     return _EPOCH + timedelta(microseconds=micros)
+
+
+def hour_of(moment: datetime) -> int:
+    """The UTC hour that holds ``moment``, as hours since the Unix epoch."""
+    return epoch_micros(moment) // 3_600_000_000
 
 
 def format_timestamp(moment: datetime | None) -> str | None:
@@ -199,6 +205,9 @@ class VideoRecord(BaseModel):
     derivative_count: int = 0
     direct_remix_count: int = 0
     tree_depth: int = 0
+    # Its own likes and views plus those of all its derivatives.
+    subtree_likes: int = 0
+    subtree_views: int = 0
     # The diff of the edge to the parent; None for an original.
     prompt_diff: PromptDiff | None = None
 

@@ -66,6 +66,10 @@ def measure_of(video: VideoRecord, order: VideoOrder) -> int:
         return video.likes
     if order is VideoOrder.VIEWS:
         return video.views
+    if order is VideoOrder.SUBTREE_LIKES:
+        return video.subtree_likes
+    if order is VideoOrder.SUBTREE_VIEWS:
+        return video.subtree_views
     return NULL_TIME if video.created_at is None else epoch_micros(video.created_at)
 
 

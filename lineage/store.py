@@ -21,6 +21,7 @@ from lineage.models import GenerationCount, VideoRecord
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from lineage.engagement import EngagementEvent
     from lineage.importer import ImportReport, SourcedRecord
     from lineage.rights import RightsChange, VideoRights
 
@@ -72,6 +73,8 @@ class VideoOrder(enum.Enum):
     LIKES = "LIKES"
     VIEWS = "VIEWS"
     NEWEST = "NEWEST"
+    SUBTREE_LIKES = "SUBTREE_LIKES"
+    SUBTREE_VIEWS = "SUBTREE_VIEWS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,46 @@ class LineageStore(Protocol):
         self, records: Iterable[SourcedRecord], *, atomic: bool = False, progress: bool = False
     ) -> ImportReport:
         """Validate, plan and write records (any order); see :mod:`lineage.importer`."""
+        ...
+
+    def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
+        """Apply likes/views deltas and the subtree totals they change, in one transaction.
+
+        Refused whole (nothing written) when an id is unknown or a total would
+        go below zero; returns the number of events applied.
+        """
+        ...
+
+    # -- over time --------------------------------------------------------------
+    def remixes_in(self, video_id: str, first_hour: int, last_hour: int) -> int:
+        """Derivatives created in the UTC hours ``first_hour..last_hour`` (since the epoch)."""
+        ...
+
+    def remixes_in_many(
+        self, video_ids: Sequence[str], first_hour: int, last_hour: int
+    ) -> dict[str, int]:
+        """:meth:`remixes_in` of several videos (every id gets a count)."""
+        ...
+
+    def trending(
+        self, parent_id: str | None, first_hour: int, last_hour: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """Direct remixes of ``parent_id`` (originals for None) by their remixes in the
+        hours: (id, count), highest first, ties by id, zeros left out."""
+        ...
+
+    def remix_hours(self, video_id: str) -> list[tuple[int, int]]:
+        """Every (hour, remixes) bucket of a video, by hour."""
+        ...
+
+    def iter_engagement_rows(
+        self,
+    ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:
+        """(id, parent id, likes, views, created_us, subtree likes, subtree views) of all."""
+        ...
+
+    def iter_remix_hours(self) -> Iterator[tuple[str, int, str, int]]:
+        """Every stored (video id, hour, parent id or '', remix count) bucket."""
         ...
 
     # -- point reads ----------------------------------------------------------

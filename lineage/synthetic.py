@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 __all__ = ["synthetic_forest"]
+
+_OCTOBER = datetime(2025, 10, 1, tzinfo=UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 _SUBJECTS = [
     "crocodile", "hippo", "giraffe", "dinosaur", "tank", "penguin", "dragon", "robot", "tiger",
@@ -50,6 +58,9 @@ def synthetic_forest(
     O(size) time; memory holds one tree's prompts at a time.
     """
     rng = random.Random(seed)
+    # Times come from a generator of their own, so the forest's shape is the
+    # same whatever the times are.
+    clock = random.Random(seed * 7919 + 1)
     trees = originals or max(1, size // 500)
     # Long-tailed tree sizes that add up to ``size``.
     weights = [1.0 / (rank + 1) ** 1.1 for rank in range(trees)]
@@ -61,6 +72,9 @@ def synthetic_forest(
         sizes[0] += 1
     number = 0
     for tree_size in sizes:
+        # A tree goes viral at some hour of October 2025 and gathers most of
+        # its remixes within a few days: waits are exponential, 20 h on average.
+        start = _OCTOBER + timedelta(hours=clock.randrange(24 * 28))
         prompts: list[str] = []
         ids: list[str] = []
         popularity: list[int] = []  # attachment tickets: an index per remix drawn
@@ -94,7 +108,11 @@ def synthetic_forest(
                 "prompt": prompt,
                 "parent_id": parent_id,
                 "creator": f"user-{rng.randrange(100_000)}",
-                "created_at": f"2025-10-{1 + member % 28:02d}T{member % 24:02d}:00:00Z",
+                "created_at": _stamp(
+                    start
+                    if member == 0
+                    else start + timedelta(hours=min(clock.expovariate(1 / 20), 24 * 21))
+                ),
                 "likes": int(rng.paretovariate(1.5)) - 1,
                 "views": int(rng.paretovariate(1.2) * 10),
             }

@@ -151,6 +151,11 @@ class Reference:
             parent = self.records[parent]["parent_id"]
         return chain
 
+    def subtree_total(self, video_id: str, counter: str) -> int:
+        """A video's own ``likes`` or ``views`` plus all its derivatives'."""
+        members = {video_id} | nx.descendants(self.tree, video_id)
+        return sum(int(self.records[member].get(counter) or 0) for member in members)
+
     def variant_key(self, video_id: str) -> str:
         record = self.records[video_id]
         parent = self.records[record["parent_id"]]
@@ -162,6 +167,8 @@ class Reference:
                 return self.derivative_count(child)
             if measure == "direct_remix_count":
                 return self.direct_remix_count(child)
+            if measure in ("subtree_likes", "subtree_views"):
+                return self.subtree_total(child, measure.removeprefix("subtree_"))
             if measure == "created_at":
                 stamp = self.records[child]["created_at"]
                 return stamp or ""  # ISO strings of one format sort in time order

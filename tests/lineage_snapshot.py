@@ -16,6 +16,8 @@ ORDERS = {
     VideoOrder.LIKES: "likes",
     VideoOrder.VIEWS: "views",
     VideoOrder.NEWEST: "created_at",
+    VideoOrder.SUBTREE_LIKES: "subtree_likes",
+    VideoOrder.SUBTREE_VIEWS: "subtree_views",
 }
 
 
@@ -40,6 +42,10 @@ def assert_matches_reference(store: LineageStore, reference: Reference) -> None:
             video.tree_depth,
         )
         assert actual == expected, video_id
+        assert (video.subtree_likes, video.subtree_views) == (
+            reference.subtree_total(video_id, "likes"),
+            reference.subtree_total(video_id, "views"),
+        ), video_id
         counts = [(c.generation, c.count) for c in store.generation_counts(video_id)]
         assert counts == reference.generation_counts(video_id), video_id
         assert [a.id for a in queries.ancestors(store, video_id)] == reference.ancestors(video_id)
@@ -87,4 +93,6 @@ def snapshot(store: LineageStore) -> dict[str, Any]:
         "videos": {video_id: video.model_dump() for video_id, video in videos.items()},
         "generation_counts": sorted(store.iter_generation_counts()),
         "variant_groups": sorted(store.iter_variant_groups()),
+        "engagement": sorted(store.iter_engagement_rows()),
+        "remix_hours": sorted(store.iter_remix_hours()),
     }

@@ -122,6 +122,7 @@ def test_csv_files_are_ready_for_neo4j_admin(store: LineageStore, tmp_path: Path
     written = export_lineage(store, None, "csv", tmp_path / "lineage.csv")
     names = sorted(path.name for path in written)
     assert names == [
+        "lineage.remix_hours.csv",
         "lineage.remixes.csv",
         "lineage.variant_groups.csv",
         "lineage.videos.csv",

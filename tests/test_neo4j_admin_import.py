@@ -79,6 +79,7 @@ def test_csv_export_imports_with_neo4j_admin(tmp_path: Path) -> None:
             "--array-delimiter=;",
             "--nodes=lineage.videos.csv",
             "--nodes=lineage.variant_groups.csv",
+            "--nodes=lineage.remix_hours.csv",
             "--relationships=lineage.remixes.csv",
         ],
         cwd=tmp_path,

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
+from api.graphql import over_time
 from api.graphql.errors import ErrorCodes
 from api.graphql.guards import (
     DirectiveLimit,
@@ -28,6 +29,7 @@ from api.graphql.guards import (
     QueryCostLimit,
 )
 from api.graphql.limits import limit_extensions
+from api.graphql.over_time import EngagementInput, TrendingVideo
 from api.graphql.permissions import ADMIN, READ, WRITE
 from api.graphql.rights import restore_video, takedown_video
 from api.graphql.types import (
@@ -53,6 +55,7 @@ from lineage.errors import (
 from lineage.importer import Rejection, SourcedRecord
 from lineage.models import VideoRecord
 from lineage.store import ANY_TREE, VideoOrder
+from lineage.trending import Window as DomainWindow
 
 __all__ = ["LineageSchema", "build_schema", "print_sdl"]
 
@@ -100,6 +103,20 @@ class Query:
             page_info=page_info,
             total_count=total,
         )
+
+    @strawberry.field(
+        description="Originals ranked by their remixesIn over the window, highest first, "
+        "ties by id, zeros left out.",
+        permission_classes=READ,
+    )
+    async def trending_originals(
+        self,
+        info: LineageInfo,
+        window: DomainWindow,
+        as_of: datetime | None = None,
+        first: int | None = 20,
+    ) -> list[TrendingVideo]:
+        return await over_time.trending_originals(info, window, as_of, first)
 
 
 def _record_of(video: VideoInput, parent_id: str | None) -> dict[str, Any]:
@@ -181,6 +198,15 @@ class Mutation:
     )
     async def restore(self, info: LineageInfo, id: strawberry.ID) -> Video:
         return await restore_video(info, str(id))
+
+    @strawberry.mutation(
+        description="Add likes/views deltas (at most 1,000 events a call); every ancestor's "
+        "subtree totals follow in the same transaction. Refused whole (INVALID_INPUT) "
+        "when a total would go below 0. Returns the number of events applied.",
+        permission_classes=WRITE,
+    )
+    async def record_engagement(self, info: LineageInfo, events: list[EngagementInput]) -> int:
+        return await over_time.record_engagement(info, events)
 
 
 @strawberry.type

@@ -9,6 +9,7 @@ resolve through the per-request loaders in :mod:`api.graphql.context`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -16,11 +17,16 @@ from strawberry.types import Info
 from api.graphql import rights as rights_fields
 from api.graphql.context import LineageContext
 from api.graphql.cursors import decode_cursor, encode_cursor
+from api.graphql.over_time import Window as _Window  # noqa: F401  (registers the enum)
 from lineage import queries
 from lineage.errors import VideoNotFound
 from lineage.models import PromptDiff as PromptDiffModel
 from lineage.models import VideoRecord
 from lineage.store import VideoOrder as DomainVideoOrder
+from lineage.trending import Window as DomainWindow
+
+if TYPE_CHECKING:
+    from api.graphql.over_time import TrendingRemix
 
 __all__ = [
     "DiffOp",
@@ -215,6 +221,12 @@ class Video:
     tree_depth: int = strawberry.field(
         description="Generations below this video (0 for a video with no remixes)."
     )
+    subtree_likes: int = strawberry.field(
+        description="Its own likes plus those of all its derivatives."
+    )
+    subtree_views: int = strawberry.field(
+        description="Its own views plus those of all its derivatives."
+    )
     # Rights (api/graphql/rights.py).
     status: rights_fields.VideoStatus = strawberry.field(resolver=rights_fields.resolve_status)
     removed_reason: str | None = strawberry.field(resolver=rights_fields.resolve_removed_reason)
@@ -253,6 +265,8 @@ class Video:
             derivative_count=record.derivative_count,
             direct_remix_count=record.direct_remix_count,
             tree_depth=record.tree_depth,
+            subtree_likes=record.subtree_likes,
+            subtree_views=record.subtree_views,
         )
 
     @strawberry.field(description="The generation-0 ancestor (itself for an original).")
@@ -319,6 +333,33 @@ class Video:
             return []
         records = await context.remix_pages.load((self.record.id, by, limit))
         return [Remix.of(r) for r in records]
+
+    @strawberry.field(
+        description="Its derivatives (all generations) created in the window; asOf defaults to now."
+    )
+    async def remixes_in(
+        self, info: LineageInfo, window: DomainWindow, as_of: datetime | None = None
+    ) -> int:
+        from api.graphql import over_time
+
+        if self.record.derivative_count == 0:
+            return 0
+        return await over_time.remixes_in(info, self.record.id, window, as_of)
+
+    @strawberry.field(
+        description="Direct remixes ranked by their own remixesIn, highest first, ties by "
+        "id, zeros left out."
+    )
+    async def trending_variants(
+        self,
+        info: LineageInfo,
+        window: DomainWindow,
+        as_of: datetime | None = None,
+        limit: int | None = 10,
+    ) -> list[Annotated[TrendingRemix, strawberry.lazy("api.graphql.over_time")]]:
+        from api.graphql import over_time
+
+        return await over_time.trending_variants(info, self.record.id, window, as_of, limit)
 
     @strawberry.field(description="Direct remixes grouped by variant key, by reach, ties by key.")
     async def variant_groups(self, info: LineageInfo, limit: int | None = 10) -> list[VariantGroup]:

@@ -83,7 +83,7 @@ async def _export(
 
 FormatQuery = Annotated[Literal["jsonl", "csv"], Query(alias="format")]
 PartQuery = Annotated[
-    Literal["videos", "remixes", "variant_groups"],
+    Literal["videos", "remixes", "variant_groups", "remix_hours"],
     Query(description="which CSV file (format=csv)"),
 ]
 

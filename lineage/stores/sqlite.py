@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lineage.engagement import EngagementEvent
 from lineage.errors import StoreUnavailable
 from lineage.importer import ImportPlan, ImportReport, SourcedRecord, plan_import
 from lineage.models import (
@@ -31,6 +32,7 @@ from lineage.progress import progress_bar
 from lineage.queries import NULL_TIME, measure_of
 from lineage.rights import VideoRights
 from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
+from lineage.stores import sqlite_time
 from lineage.stores.sqlite_rights import (
     SQLiteRights,
     migrate_rights,
@@ -51,16 +53,20 @@ _COLUMNS = (
     "original_id, derivative_count, direct_remix_count, tree_depth, diff_summary, "
     "variant_key, similarity, diff_ops"
 )
+# A record's columns: the row's plus the subtree totals.
+_RECORD_COLUMNS = f"{_COLUMNS}, subtree_likes, subtree_views"
 
 _MEASURE = {
     VideoOrder.DERIVATIVES: "derivative_count",
     VideoOrder.DIRECT_REMIXES: "direct_remix_count",
     VideoOrder.LIKES: "likes",
     VideoOrder.VIEWS: "views",
+    VideoOrder.SUBTREE_LIKES: "subtree_likes",
+    VideoOrder.SUBTREE_VIEWS: "subtree_views",
     VideoOrder.NEWEST: f"coalesce(created_us, {NULL_TIME})",
 }
 
-_INSERT_VIDEO = f"INSERT INTO videos ({_COLUMNS}) VALUES ({', '.join('?' * 17)})"
+_INSERT_VIDEO = f"INSERT INTO videos ({_RECORD_COLUMNS}) VALUES ({', '.join('?' * 19)})"
 _UPSERT_GENERATION = (
     "INSERT INTO generation_counts (video_id, generation, count) VALUES (?, ?, ?) "
     "ON CONFLICT (video_id, generation) DO UPDATE SET count = count + excluded.count"
@@ -122,6 +128,7 @@ def _bump_tree_versions(connection: sqlite3.Connection, plan: ImportPlan) -> Non
 
 
 def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
+    subtree_likes, subtree_views = row[17:19] if len(row) > 17 else (0, 0)
     (
         video_id,
         parent_id,
@@ -140,7 +147,7 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
         variant_key,
         similarity,
         ops,
-    ) = row
+    ) = row[:17]
     diff = None
     if parent_id is not None:
         diff = PromptDiff.model_construct(
@@ -166,6 +173,8 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
         derivative_count=derivative_count,
         direct_remix_count=direct_remix_count,
         tree_depth=tree_depth,
+        subtree_likes=subtree_likes,
+        subtree_views=subtree_views,
         prompt_diff=diff,
     )
 
@@ -182,7 +191,7 @@ class _Reader:
         for start in range(0, len(unique), _CHUNK):
             chunk = unique[start : start + _CHUNK]
             rows = self.connection.execute(
-                f"SELECT {_COLUMNS} FROM videos WHERE id IN ({','.join('?' * len(chunk))})",
+                f"SELECT {_RECORD_COLUMNS} FROM videos WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
             )
             for row in rows:
@@ -228,6 +237,7 @@ class SQLiteStore(SQLiteRights):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn().executescript(SCHEMA_FILE.read_text(encoding="utf-8"))
             migrate_rights(self._conn())
+            sqlite_time.upgrade(self._conn())
         except (sqlite3.Error, OSError) as error:
             raise StoreUnavailable(
                 f"cannot open SQLite store {str(self.path)!r}: {error}"
@@ -329,6 +339,7 @@ class SQLiteStore(SQLiteRights):
                 )
             ),
         )
+        sqlite_time.write_time_aggregates(connection, plan)
         write_rights_plan(connection, plan.rights)
 
         _bump_tree_versions(connection, plan)
@@ -353,9 +364,43 @@ class SQLiteStore(SQLiteRights):
                 versions[original_id] = found.get(original_id, 0)
         return versions
 
+    # -- over time ----------------------------------------------------------------
+    def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
+        with self._write_transaction() as connection:
+            return sqlite_time.record_engagement(connection, events)
+
+    def remixes_in(self, video_id: str, first_hour: int, last_hour: int) -> int:
+        return sqlite_time.remixes_in(self._conn(), video_id, first_hour, last_hour)
+
+    def remixes_in_many(
+        self, video_ids: Sequence[str], first_hour: int, last_hour: int
+    ) -> dict[str, int]:
+        return {
+            video_id: sqlite_time.remixes_in(self._conn(), video_id, first_hour, last_hour)
+            for video_id in dict.fromkeys(video_ids)
+        }
+
+    def trending(
+        self, parent_id: str | None, first_hour: int, last_hour: int, limit: int
+    ) -> list[tuple[str, int]]:
+        return sqlite_time.trending(self._conn(), parent_id, first_hour, last_hour, limit)
+
+    def remix_hours(self, video_id: str) -> list[tuple[int, int]]:
+        return sqlite_time.remix_hours(self._conn(), video_id)
+
+    def iter_engagement_rows(
+        self,
+    ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:
+        return sqlite_time.iter_engagement_rows(self._conn())
+
+    def iter_remix_hours(self) -> Iterator[tuple[str, int, str, int]]:
+        return sqlite_time.iter_remix_hours(self._conn())
+
     # -- point reads --------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:
-        row = self._conn().execute(f"SELECT {_COLUMNS} FROM videos WHERE id = ?", (video_id,))
+        row = self._conn().execute(
+            f"SELECT {_RECORD_COLUMNS} FROM videos WHERE id = ?", (video_id,)
+        )
         found = row.fetchone()
         return _record(found) if found else None
 
@@ -400,8 +445,8 @@ class SQLiteStore(SQLiteRights):
         tops: dict[tuple[str, str], VideoRecord] = {}
         # One indexed LIMIT 1 query per group, sent as one statement per chunk.
         per_group = (
-            f"SELECT * FROM (SELECT {_COLUMNS} FROM videos WHERE parent_id = ? AND variant_key = ? "
-            "ORDER BY derivative_count DESC, id LIMIT 1)"
+            f"SELECT * FROM (SELECT {_RECORD_COLUMNS} FROM videos "
+            "WHERE parent_id = ? AND variant_key = ? ORDER BY derivative_count DESC, id LIMIT 1)"
         )
         for start in range(0, len(unique), _CHUNK // 2):
             chunk = unique[start : start + _CHUNK // 2]
@@ -428,7 +473,8 @@ class SQLiteStore(SQLiteRights):
             where += f" AND ({measure} < ? OR ({measure} = ? AND id > ?))"
             params += [after[0], after[0], after[1]]
         rows = self._conn().execute(
-            f"SELECT {_COLUMNS} FROM videos WHERE {where} ORDER BY {measure} DESC, id LIMIT ?",
+            f"SELECT {_RECORD_COLUMNS} FROM videos WHERE {where} "
+            f"ORDER BY {measure} DESC, id LIMIT ?",
             [*params, first],
         )
         return [_record(row) for row in rows]
@@ -441,7 +487,7 @@ class SQLiteStore(SQLiteRights):
         unique = list(found)
         # One indexed LIMIT query per parent, sent as one statement per chunk.
         per_parent = (
-            f"SELECT * FROM (SELECT {_COLUMNS} FROM videos WHERE parent_id = ? "
+            f"SELECT * FROM (SELECT {_RECORD_COLUMNS} FROM videos WHERE parent_id = ? "
             f"ORDER BY {measure} DESC, id LIMIT ?)"
         )
         for start in range(0, len(unique), _CHUNK // 2):
@@ -486,7 +532,9 @@ class SQLiteStore(SQLiteRights):
         for row in rows:
             yield LineageRow(*row)
 
-    def iter_video_rows(self, page_size: int = 2000) -> Iterator[tuple[Any, ...]]:
+    def iter_video_rows(
+        self, page_size: int = 2000, columns: str = _COLUMNS
+    ) -> Iterator[tuple[Any, ...]]:
         # Keyset pages by write order (parents are written before remixes);
         # each page is its own short read, so writers are never held back.
         # A connection of its own with a small page cache: a scan reads each
@@ -497,7 +545,7 @@ class SQLiteStore(SQLiteRights):
             after = -1
             while True:
                 rows = connection.execute(
-                    f"SELECT seq, {_COLUMNS} FROM videos WHERE seq > ? ORDER BY seq LIMIT ?",
+                    f"SELECT seq, {columns} FROM videos WHERE seq > ? ORDER BY seq LIMIT ?",
                     (after, page_size),
                 ).fetchall()
                 for row in rows:
@@ -509,7 +557,7 @@ class SQLiteStore(SQLiteRights):
             connection.close()
 
     def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
-        for row in self.iter_video_rows(page_size):
+        for row in self.iter_video_rows(page_size, columns=_RECORD_COLUMNS):
             yield _record(row)
 
     def iter_generation_counts(self) -> Iterator[tuple[str, int, int]]:

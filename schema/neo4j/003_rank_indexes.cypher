@@ -15,6 +15,10 @@ CREATE INDEX remix_rank_views IF NOT EXISTS
 FOR (v:Video) ON (v.parent_id, v.rank_views, v.id);
 CREATE INDEX remix_rank_newest IF NOT EXISTS
 FOR (v:Video) ON (v.parent_id, v.rank_newest, v.id);
+CREATE INDEX remix_rank_subtree_likes IF NOT EXISTS
+FOR (v:Video) ON (v.parent_id, v.rank_subtree_likes, v.id);
+CREATE INDEX remix_rank_subtree_views IF NOT EXISTS
+FOR (v:Video) ON (v.parent_id, v.rank_subtree_views, v.id);
 
 // The top remix of each variant group (parent, variant key).
 CREATE INDEX remix_group_top IF NOT EXISTS
@@ -31,6 +35,10 @@ CREATE INDEX original_rank_views IF NOT EXISTS
 FOR (v:Original) ON (v.rank_views, v.id);
 CREATE INDEX original_rank_newest IF NOT EXISTS
 FOR (v:Original) ON (v.rank_newest, v.id);
+CREATE INDEX original_rank_subtree_likes IF NOT EXISTS
+FOR (v:Original) ON (v.rank_subtree_likes, v.id);
+CREATE INDEX original_rank_subtree_views IF NOT EXISTS
+FOR (v:Original) ON (v.rank_subtree_views, v.id);
 
 // A parent's variant groups by reach.
 CREATE INDEX variant_group_rank IF NOT EXISTS

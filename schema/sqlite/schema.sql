@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS videos (
     variant_key        TEXT,
     similarity         REAL CHECK (similarity BETWEEN 0 AND 1),
     diff_ops           TEXT,                         -- JSON [[op, before, after], ...]
+    -- its own likes and views plus those of all its derivatives
+    subtree_likes      INTEGER NOT NULL DEFAULT 0 CHECK (subtree_likes >= 0),
+    subtree_views      INTEGER NOT NULL DEFAULT 0 CHECK (subtree_views >= 0),
     CHECK (parent_id IS NULL OR parent_id <> id),
     CHECK ((parent_id IS NULL) = (generation = 0)),
     CHECK ((parent_id IS NULL) = (variant_key IS NULL))
@@ -58,6 +61,20 @@ CREATE TABLE IF NOT EXISTS variant_groups (
 
 CREATE INDEX IF NOT EXISTS variant_groups_by_reach
     ON variant_groups (parent_id, reach DESC, variant_key);
+
+-- For each video, how many of its derivatives were created in each UTC hour
+-- (hours since the epoch); parent_key is the video's parent ('' for an
+-- original), so a parent's remixes can be ranked by their own counts.
+CREATE TABLE IF NOT EXISTS remix_hours (
+    video_id   TEXT    NOT NULL REFERENCES videos (id),
+    hour       INTEGER NOT NULL,
+    parent_key TEXT    NOT NULL,
+    count      INTEGER NOT NULL CHECK (count >= 0),
+    PRIMARY KEY (video_id, hour)
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS remix_hours_by_parent
+    ON remix_hours (parent_key, hour, video_id, count);
 
 CREATE TABLE IF NOT EXISTS store_meta (
     key   TEXT PRIMARY KEY,

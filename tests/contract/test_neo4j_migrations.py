@@ -15,7 +15,7 @@ pytestmark = pytest.mark.neo4j
 
 _AS_BEFORE = (
     "MATCH (v:Video) REMOVE v.rank_derivatives, v.rank_direct, v.rank_likes, v.rank_views, "
-    "v.rank_newest, v.variant_key "
+    "v.rank_newest, v.rank_subtree_likes, v.rank_subtree_views, v.variant_key "
     "WITH count(*) AS videos MATCH (g:VariantGroup) REMOVE g.rank_reach "
     "WITH count(*) AS groups MATCH (m:Migration) DELETE m"
 )
@@ -49,9 +49,30 @@ def test_opening_the_store_gives_old_videos_their_rank_keys(neo4j: Neo4jServer) 
         migrated.close()
     again = open_neo4j_store(neo4j)  # idempotent: recorded once, nothing to redo
     again.close()
-    assert _run(neo4j, "MATCH (m:Migration) RETURN collect(m.name) AS names")[0]["names"] == [
-        "rank_keys"
-    ]
+    names = _run(neo4j, "MATCH (m:Migration) RETURN collect(m.name) AS names")[0]["names"]
+    assert sorted(names) == ["rank_keys", "subtree_rank_keys"]
+
+
+def test_opening_the_store_gives_old_videos_their_subtree_rank_keys(neo4j: Neo4jServer) -> None:
+    wipe_neo4j(neo4j)
+    store = open_neo4j_store(neo4j)
+    load(store, SMALL_TREE)
+    expected = [v.id for v in store.children("grandma", VideoOrder.SUBTREE_VIEWS, 3)]
+    store.close()
+    # A database migrated for rank keys before the subtree orders had theirs.
+    _run(
+        neo4j,
+        "MATCH (v:Video) REMOVE v.rank_subtree_likes, v.rank_subtree_views "
+        "WITH count(*) AS videos MATCH (m:Migration {name: 'subtree_rank_keys'}) DELETE m",
+    )
+    migrated = open_neo4j_store(neo4j)
+    try:
+        assert check_store(migrated) == []
+        top = migrated.children("grandma", VideoOrder.SUBTREE_VIEWS, 3)
+        assert [video.id for video in top] == expected
+        assert len(expected) >= 2
+    finally:
+        migrated.close()
 
 
 def test_check_reports_missing_rank_keys(neo4j: Neo4jServer) -> None:

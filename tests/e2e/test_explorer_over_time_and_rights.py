@@ -1,4 +1,4 @@
-"""The explorer's live count and status marks, in Chromium.
+"""The explorer's over-time panels, live count and status marks, in Chromium.
 
 These need the contract's ``videoUpdated`` subscription (over
 graphql-transport-ws) and its "Rights" fields (``status``,
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import api, drive
+from tests.e2e.conftest import api, drive, number
 
 ORIGINAL = "mutation($i: VideoInput!) { createOriginal(input: $i) { id } }"
 REMIX = (
@@ -98,4 +99,35 @@ def test_removed_and_derived_from_removed_videos_are_marked(
     assert original["mark"] == "Active · 1 removed below"
     assert original["removedNodes"] == ["e2e-rights-a"]
     assert original["derivedNodes"] == ["e2e-rights-a1"]
+    assert shown["consoleErrors"] == []
+
+
+def test_the_over_time_panels_show_the_apis_figures(demo_url: str, token: str | None) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    api(
+        demo_url,
+        ORIGINAL,
+        token,
+        i={"id": "e2e-time", "prompt": "A cat naps on a sofa", "views": 100, "likes": 10},
+    )
+    for n, (animal, hours_ago) in enumerate([("dog", 1), ("dog", 1), ("fox", 30)], 1):
+        created = (now - timedelta(hours=hours_ago)).isoformat().replace("+00:00", "Z")
+        api(demo_url, REMIX, token, p="e2e-time", i={
+            "id": f"e2e-time-{n}", "prompt": f"A {animal} naps on a sofa",
+            "views": 7 * n, "likes": n, "createdAt": created,
+        })  # fmt: skip
+    expected = api(demo_url, """query($id: ID!) { video(id: $id) {
+        subtreeViews subtreeLikes day: remixesIn(window: DAY) week: remixesIn(window: WEEK)
+        trendingVariants(window: DAY) { remixesIn remix { promptDiff { variantKey } } } } }""", id="e2e-time")["video"]  # fmt: skip
+    assert expected["subtreeViews"] == 100 + 7 + 14 + 21
+    shown = drive(demo_url, "time", "e2e-time")
+    assert shown["subtreeViews"] == number(expected["subtreeViews"])
+    assert shown["subtreeLikes"] == number(expected["subtreeLikes"])
+    assert shown["remixesToday"] == number(expected["day"])
+    assert len(shown["hours"]) == 168
+    assert sum(int(count.replace(",", "")) for _, count in shown["hours"]) == expected["week"] == 3
+    assert shown["trending"] == [
+        f"{t['remix']['promptDiff']['variantKey']}: {t['remixesIn']} new remixes"
+        for t in expected["trendingVariants"]
+    ]
     assert shown["consoleErrors"] == []

@@ -10,13 +10,17 @@ variant key, and every variant group its ``rank_reach``
 (:mod:`lineage.stores.neo4j.ranks`), in transactions of 10,000 rows, so a
 database written before the ranked indexes existed reads in index order.
 Databases made by ``neo4j-admin import`` of a CSV export get them the same way.
+
+``subtree_rank_keys`` (issue 12): the keys of the SUBTREE_LIKES and
+SUBTREE_VIEWS orders, for databases whose videos have subtree totals but
+were written before those orders had ranked indexes.
 """
 
 from __future__ import annotations
 
 import neo4j
 
-from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES
+from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES, SET_SUBTREE_RANKS
 
 __all__ = ["MIGRATIONS", "migrate"]
 
@@ -26,6 +30,9 @@ MIGRATIONS: dict[str, list[str]] = {
         f"CALL (v, r) {{ {SET_RANKS_FROM_MEASURES} }} IN TRANSACTIONS OF 10000 ROWS",
         "MATCH (g:VariantGroup) CALL (g) { SET g.rank_reach = -g.reach } "
         "IN TRANSACTIONS OF 10000 ROWS",
+    ],
+    "subtree_rank_keys": [
+        f"MATCH (v:Video) CALL (v) {{ SET {SET_SUBTREE_RANKS} }} IN TRANSACTIONS OF 10000 ROWS",
     ],
 }
 

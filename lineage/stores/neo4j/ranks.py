@@ -40,6 +40,8 @@ RANK_PROPERTY = {
     VideoOrder.LIKES: "rank_likes",
     VideoOrder.VIEWS: "rank_views",
     VideoOrder.NEWEST: "rank_newest",
+    VideoOrder.SUBTREE_LIKES: "rank_subtree_likes",
+    VideoOrder.SUBTREE_VIEWS: "rank_subtree_views",
 }
 
 
@@ -55,11 +57,18 @@ def newest_rank(created_us: str) -> str:
     return f"CASE WHEN {created_us} IS NULL THEN {NULL_TIME_RANK} ELSE -{created_us} END"
 
 
+# Recomputes the keys of the subtree totals of the video ``v``.
+SET_SUBTREE_RANKS = (
+    "v.rank_subtree_likes = -coalesce(v.subtree_likes, 0), "
+    "v.rank_subtree_views = -coalesce(v.subtree_views, 0)"
+)
+
 # Recomputes every key of the video ``v`` (and its edge ``r``) from the measures.
 SET_RANKS_FROM_MEASURES = (
     "SET v.rank_derivatives = -v.derivative_count, v.rank_direct = -v.direct_remix_count, "
     "v.rank_likes = -coalesce(v.likes, 0), v.rank_views = -coalesce(v.views, 0), "
-    f"v.rank_newest = {newest_rank('v.created_us')}, v.variant_key = r.variant_key"
+    f"v.rank_newest = {newest_rank('v.created_us')}, v.variant_key = r.variant_key, "
+    f"{SET_SUBTREE_RANKS}"
 )
 
 # Stored rank keys that differ from the measures they mirror (check).
@@ -69,6 +78,8 @@ _RANK_MISMATCHES = (
     "['rank_direct', v.rank_direct, -v.direct_remix_count], "
     "['rank_likes', v.rank_likes, -coalesce(v.likes, 0)], "
     "['rank_views', v.rank_views, -coalesce(v.views, 0)], "
+    "['rank_subtree_likes', v.rank_subtree_likes, -coalesce(v.subtree_likes, 0)], "
+    "['rank_subtree_views', v.rank_subtree_views, -coalesce(v.subtree_views, 0)], "
     f"['rank_newest', v.rank_newest, {newest_rank('v.created_us')}], "
     "['variant_key', v.variant_key, r.variant_key]] AS keys "
     "UNWIND keys AS key WITH v, key WHERE key[1] IS NULL AND key[2] IS NOT NULL "

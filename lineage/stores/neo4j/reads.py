@@ -59,6 +59,8 @@ def _record(video: dict[str, Any], edge: dict[str, Any] | None) -> VideoRecord:
         derivative_count=video["derivative_count"],
         direct_remix_count=video["direct_remix_count"],
         tree_depth=video["tree_depth"],
+        subtree_likes=video.get("subtree_likes", 0),
+        subtree_views=video.get("subtree_views", 0),
         prompt_diff=diff,
     )
 

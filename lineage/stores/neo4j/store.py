@@ -15,6 +15,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
+from lineage.engagement import ORIGINAL_PARENT_KEY, EngagementEvent
 from lineage.errors import LimitExceeded, StoreUnavailable
 from lineage.importer import (
     ImportReport,
@@ -32,6 +33,11 @@ from lineage.progress import progress_bar
 from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
+)
+from lineage.stores.neo4j.engagement import (
+    read_remixes_in_many,
+    read_trending,
+    record_engagement,
 )
 from lineage.stores.neo4j.migrations import migrate
 from lineage.stores.neo4j.ranks import rank_key_mismatches
@@ -263,6 +269,55 @@ class Neo4jStore(Neo4jRights):
                 if attempt == _CONSTRAINT_RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    # -- over time ----------------------------------------------------------------------
+    def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
+        batch = list(events)
+        with self._driver.session(database=self.database) as session:
+            return session.execute_write(record_engagement, batch)
+
+    def remixes_in(self, video_id: str, first_hour: int, last_hour: int) -> int:
+        return self._read(read_remixes_in_many([video_id], first_hour, last_hour))[video_id]
+
+    def remixes_in_many(
+        self, video_ids: Sequence[str], first_hour: int, last_hour: int
+    ) -> dict[str, int]:
+        return self._read(read_remixes_in_many(video_ids, first_hour, last_hour))
+
+    def trending(
+        self, parent_id: str | None, first_hour: int, last_hour: int, limit: int
+    ) -> list[tuple[str, int]]:
+        return self._read(read_trending(parent_id, first_hour, last_hour, limit))
+
+    def remix_hours(self, video_id: str) -> list[tuple[int, int]]:
+        return self._read(
+            _Read(
+                "MATCH (h:RemixHour {video_id: $id}) WHERE h.count > 0 "
+                "RETURN h.hour AS hour, h.count AS count ORDER BY hour",
+                {"id": video_id},
+                lambda records: [(row["hour"], row["count"]) for row in records],
+            )
+        )
+
+    def iter_engagement_rows(
+        self,
+    ) -> Iterator[tuple[str, str | None, int, int, int | None, int, int]]:
+        for row in self._stream(
+            "MATCH (v:Video) RETURN v.id, v.parent_id, coalesce(v.likes, 0), "
+            "coalesce(v.views, 0), v.created_us, coalesce(v.subtree_likes, 0), "
+            "coalesce(v.subtree_views, 0)"
+        ):
+            video_id, parent_id, likes, views, created_us, subtree_likes, subtree_views = (
+                row.values()
+            )
+            yield video_id, parent_id, likes, views, created_us, subtree_likes, subtree_views
+
+    def iter_remix_hours(self) -> Iterator[tuple[str, int, str, int]]:
+        for row in self._stream(
+            "MATCH (h:RemixHour) RETURN h.video_id, h.hour, h.parent_key, h.count"
+        ):
+            video_id, hour, parent_key, count = row.values()
+            yield video_id, hour, "" if parent_key == ORIGINAL_PARENT_KEY else parent_key, count
 
     # -- point reads ------------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:

@@ -20,6 +20,7 @@ from lineage.models import (
 from lineage.progress import progress_bar
 from lineage.rights import VideoRights
 from lineage.store import PathNode
+from lineage.stores.neo4j.engagement import write_time_aggregates
 from lineage.stores.neo4j.ranks import newest_rank
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
@@ -63,9 +64,11 @@ _VIDEO_PROPERTIES = (
     "created_us: row[5], likes: row[6], views: row[7], generation: row[8], "
     "original_id: row[9], derivative_count: row[10], direct_remix_count: row[11], "
     "tree_depth: row[12], generation_counts: row[13], "
+    "subtree_likes: row[18], subtree_views: row[19], "
     # Rank keys (see lineage.stores.neo4j.ranks) and, on remixes, the variant key.
     "rank_derivatives: -row[10], rank_direct: -row[11], rank_likes: -coalesce(row[6], 0), "
     f"rank_views: -coalesce(row[7], 0), rank_newest: {newest_rank('row[5]')}, "
+    "rank_subtree_likes: -row[18], rank_subtree_views: -row[19], "
     "variant_key: row[15]"
 )
 _CREATE_ORIGINALS = (
@@ -107,8 +110,7 @@ _ADD_VARIANT_GROUPS = (
 _UPDATE_METADATA = (
     "UNWIND $rows AS row MATCH (v:Video {id: row.id}) "
     "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
-    "v.likes = row.likes, v.views = row.views, v.rank_likes = -coalesce(row.likes, 0), "
-    f"v.rank_views = -coalesce(row.views, 0), v.rank_newest = {newest_rank('row.created_us')}"
+    f"v.rank_newest = {newest_rank('row.created_us')}"
 )
 # The version of every tree a write touched goes up in the same transaction
 # (the response cache's validity, see lineage.stores.neo4j.versions): the
@@ -120,6 +122,8 @@ _BUMP_TREE_VERSIONS = (
     "MERGE (lock:TreeLock {original_id: original_id}) "
     "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1"
 )
+# Changed likes and views of stored videos are applied as increments (with
+# their subtree totals) by engagement.write_time_aggregates.
 # Taking the trees' write locks first serializes writers within one tree
 # (and only there), so their increments apply in turn; locks are taken in
 # original id order, so writers spanning several trees cannot deadlock on them.
@@ -244,6 +248,8 @@ def _video_row(row: tuple[Any, ...], counts: list[int] | None) -> list[Any]:
         *row[6:13],  # likes, views, generation, original_id, and the three counters
         counts or None,
         *row[13:17],  # summary, variant_key, similarity, ops (None for originals)
+        row[17],  # subtree likes
+        row[18],  # subtree views
     ]
 
 
@@ -297,6 +303,7 @@ def _write_plan(
             [[generation, count] for generation, count in delta.generation_counts.items()],
         ]
         for video_id, delta in plan.existing.items()
+        if delta.lineage_changed
     ]
     _run_batches(tx, _UPDATE_STORED_AGGREGATES, stored, batch_size)
     _run_batches(
@@ -308,14 +315,11 @@ def _write_plan(
             "title": title,
             "creator": creator,
             "created_us": None if created_at is None else epoch_micros(created_at),
-            "likes": likes,
-            "views": views,
         }
-        for (video_id, _, _, title, creator, created_at, likes, views) in (
-            plan.metadata_updates.values()
-        )
+        for (video_id, _, _, title, creator, created_at, _, _) in (plan.metadata_updates.values())
     ]
     _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
+    write_time_aggregates(tx, plan, batch_size)
     write_rights_plan(tx, plan.rights)
     original_ids = plan.original_id
     tx.run(
