@@ -14,6 +14,7 @@ from lineage.models import (
     GenerationCount,
     PromptDiff,
     VideoRecord,
+    built,
 )
 from lineage.models import from_epoch_micros as _from_micros
 from lineage.store import PathNode, VariantGroupRow, VideoOrder
@@ -35,33 +36,40 @@ _LINEAGE_PATHS = (
 def _record(video: dict[str, Any], edge: dict[str, Any] | None) -> VideoRecord:
     diff = None
     if edge is not None:
-        diff = PromptDiff.model_construct(
-            summary=edge["summary"],
-            variant_key=edge["variant_key"],
-            similarity=edge["similarity"],
-            ops=tuple(
-                DiffOp.model_construct(op=op, before=before, after=after)
-                for op, before, after in json.loads(edge["ops"])
-            ),
+        diff = built(
+            PromptDiff,
+            {
+                "summary": edge["summary"],
+                "variant_key": edge["variant_key"],
+                "similarity": edge["similarity"],
+                "ops": tuple(
+                    built(DiffOp, {"op": op, "before": before, "after": after})
+                    for op, before, after in json.loads(edge["ops"])
+                ),
+            },
         )
     created_us = video.get("created_us")
-    return VideoRecord.model_construct(
-        id=video["id"],
-        parent_id=video.get("parent_id"),
-        prompt=video["prompt"],
-        title=video.get("title"),
-        creator=video.get("creator"),
-        created_at=None if created_us is None else _from_micros(created_us),
-        likes=video.get("likes", 0),
-        views=video.get("views", 0),
-        generation=video["generation"],
-        original_id=video["original_id"],
-        derivative_count=video["derivative_count"],
-        direct_remix_count=video["direct_remix_count"],
-        tree_depth=video["tree_depth"],
-        subtree_likes=video.get("subtree_likes", 0),
-        subtree_views=video.get("subtree_views", 0),
-        prompt_diff=diff,
+    # Field order, as VideoRecord declares them.
+    return built(
+        VideoRecord,
+        {
+            "id": video["id"],
+            "prompt": video["prompt"],
+            "parent_id": video.get("parent_id"),
+            "title": video.get("title"),
+            "creator": video.get("creator"),
+            "created_at": None if created_us is None else _from_micros(created_us),
+            "likes": video.get("likes", 0),
+            "views": video.get("views", 0),
+            "generation": video["generation"],
+            "original_id": video["original_id"],
+            "derivative_count": video["derivative_count"],
+            "direct_remix_count": video["direct_remix_count"],
+            "tree_depth": video["tree_depth"],
+            "subtree_likes": video.get("subtree_likes", 0),
+            "subtree_views": video.get("subtree_views", 0),
+            "prompt_diff": diff,
+        },
     )
 
 
