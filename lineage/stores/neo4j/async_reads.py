@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import neo4j
 
@@ -25,6 +26,7 @@ from lineage.stores.neo4j.reads import (
     _read_videos,
 )
 from lineage.stores.neo4j.versions import read_tree_versions
+from lineage.stores.neo4j.waves import WaveBatcher
 
 
 class AsyncNeo4jReads:
@@ -32,11 +34,17 @@ class AsyncNeo4jReads:
 
     The API's resolvers await these instead of sending blocking reads to a
     thread pool. A driver belongs to one event loop; one is made per loop.
+    The reads asked in one wave of resolvers go out as one query
+    (:mod:`lineage.stores.neo4j.waves`): a lineage query costs one Bolt
+    round trip per level of nesting that reads, not one per field.
     """
 
     def __init__(self, uri: str, auth: tuple[str, str], database: str) -> None:
         self._uri, self._auth, self._database = uri, auth, database
         self._drivers: dict[asyncio.AbstractEventLoop, neo4j.AsyncDriver] = {}
+        self._batchers: dict[asyncio.AbstractEventLoop, WaveBatcher] = {}
+        # Read queries sent so far (Bolt round trips), for tests and benchmarks.
+        self.queries_sent = 0
 
     def _driver(self) -> neo4j.AsyncDriver:
         loop = asyncio.get_running_loop()
@@ -45,23 +53,31 @@ class AsyncNeo4jReads:
             # Forget drivers of loops that have ended (tests, reloads).
             for old in [old for old in self._drivers if old.is_closed()]:
                 del self._drivers[old]
+                self._batchers.pop(old, None)
             driver = self._drivers[loop] = neo4j.AsyncGraphDatabase.driver(
                 self._uri, auth=self._auth, notifications_min_severity="OFF"
             )
         return driver
 
-    async def _read(self, read: _Read[T]) -> T:
+    async def _send(self, cypher: str, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
+        self.queries_sent += 1
         records, _, _ = await self._driver().execute_query(
-            read.cypher,
-            read.parameters,
-            database_=self._database,
-            routing_=neo4j.RoutingControl.READ,
+            cypher, parameters, database_=self._database, routing_=neo4j.RoutingControl.READ
         )
-        return read.answer(records)
+        return list(records)
+
+    async def _read(self, read: _Read[T]) -> T:
+        loop = asyncio.get_running_loop()
+        batcher = self._batchers.get(loop)
+        if batcher is None:
+            batcher = self._batchers[loop] = WaveBatcher(self._send)
+        answer: T = await batcher.read(read)
+        return answer
 
     async def aclose(self) -> None:
         """Close the driver of the running loop."""
         driver = self._drivers.pop(asyncio.get_running_loop(), None)
+        self._batchers.pop(asyncio.get_running_loop(), None)
         if driver is not None:
             await driver.close()
 
