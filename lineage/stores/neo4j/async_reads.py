@@ -28,6 +28,9 @@ from lineage.stores.neo4j.reads import (
 from lineage.stores.neo4j.versions import read_tree_versions
 from lineage.stores.neo4j.waves import WaveBatcher
 
+# Tries of a read that fails with a retryable error (leader change, deadlock...).
+_ATTEMPTS = 4
+
 
 class AsyncNeo4jReads:
     """The store's reads as coroutines, on the driver's asyncio API.
@@ -60,11 +63,21 @@ class AsyncNeo4jReads:
         return driver
 
     async def _send(self, cypher: str, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
-        self.queries_sent += 1
-        records, _, _ = await self._driver().execute_query(
-            cypher, parameters, database_=self._database, routing_=neo4j.RoutingControl.READ
-        )
-        return list(records)
+        # An auto-commit read: one round trip (a managed transaction adds its
+        # commit's). Retried here as the managed one would be.
+        for attempt in range(_ATTEMPTS):
+            self.queries_sent += 1
+            try:
+                async with self._driver().session(
+                    database=self._database, default_access_mode=neo4j.READ_ACCESS
+                ) as session:
+                    result = await session.run(cypher, parameters)
+                    return [record async for record in result]
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
+                if attempt + 1 == _ATTEMPTS or not error.is_retryable():
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def _read(self, read: _Read[T]) -> T:
         loop = asyncio.get_running_loop()
