@@ -149,7 +149,7 @@ class VariantGroup:
     remix_count: int = strawberry.field(description="Direct remixes in the group.")
     reach: int = strawberry.field(description="The group's remixes plus all their derivatives.")
     parent_id: strawberry.Private[str]
-    # Loaded with the groups (one batch for all of them) when the query asks for it.
+    # Read with the groups (one store read) when the query asks for it.
     top_record: strawberry.Private[VideoRecord | None] = None
 
     @strawberry.field(description="The group's remix with the most derivatives (ties by id).")
@@ -390,10 +390,14 @@ class Video:
         )
         if self.record.direct_remix_count == 0:
             return []
-        rows = await context.read(context.store.variant_groups, self.record.id, limit)
-        tops: list[VideoRecord | None] = [None] * len(rows)
-        if rows and _selects(info, "top"):
-            tops = await context.group_tops.load_many([(self.record.id, row.key) for row in rows])
+        if _selects(info, "top"):  # one read for the groups and their tops
+            pairs = await context.read(
+                context.store.variant_groups_with_tops, self.record.id, limit
+            )
+            context.prime([top for _, top in pairs if top is not None])
+        else:
+            rows = await context.read(context.store.variant_groups, self.record.id, limit)
+            pairs = [(row, None) for row in rows]
         return [
             VariantGroup(
                 key=row.key,
@@ -402,7 +406,7 @@ class Video:
                 parent_id=self.record.id,
                 top_record=top,
             )
-            for row, top in zip(rows, tops, strict=True)
+            for row, top in pairs
         ]
 
 

@@ -448,6 +448,13 @@ class SQLiteStore(SQLiteRights):
         )
         return [VariantGroupRow(*row) for row in rows]
 
+    def variant_groups_with_tops(
+        self, video_id: str, limit: int
+    ) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
+        rows = self.variant_groups(video_id, limit)
+        tops = self.group_tops([(video_id, row.key) for row in rows])
+        return [(row, tops.get((video_id, row.key))) for row in rows]
+
     def group_tops(self, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], VideoRecord]:
         unique = list(dict.fromkeys(groups))
         tops: dict[tuple[str, str], VideoRecord] = {}

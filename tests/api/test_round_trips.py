@@ -35,8 +35,8 @@ HEADLINE = (
     "variantGroups(limit: 5) { key remixCount reach top { child { id } } } } }"
 )
 # The Bolt queries it costs: the video; then its generation counts, first page
-# of remixes and variant groups together; then the groups' tops.
-HEADLINE_QUERIES = 3
+# of remixes and variant groups with their tops, together.
+HEADLINE_QUERIES = 2
 
 
 def _tree() -> list[dict[str, Any]]:
@@ -120,6 +120,7 @@ def _every_read() -> list[_Read[Any]]:
         reads._read_lineage_path("deep"),
         reads._read_generation_counts_many(["grandma", "r0"]),
         reads._read_variant_groups("grandma", 5),
+        reads._read_variant_groups_with_tops("grandma", 5),
         reads._read_group_tops([("grandma", "crocodile→hippo"), ("grandma", "crocodile→owl")]),
         reads._read_children("grandma", order, 4, None),
         reads._read_children("grandma", order, 4, (1, "r1")),

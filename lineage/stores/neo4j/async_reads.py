@@ -23,6 +23,7 @@ from lineage.stores.neo4j.reads import (
     _read_group_tops,
     _read_lineage_path,
     _read_variant_groups,
+    _read_variant_groups_with_tops,
     _read_videos,
 )
 from lineage.stores.neo4j.versions import read_tree_versions
@@ -133,6 +134,11 @@ class AsyncNeo4jReads:
 
     async def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
         return await self._read(_read_variant_groups(video_id, limit))
+
+    async def variant_groups_with_tops(
+        self, video_id: str, limit: int
+    ) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
+        return await self._read(_read_variant_groups_with_tops(video_id, limit))
 
     async def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
         return await self._read(read_tree_versions(original_ids))

@@ -143,6 +143,38 @@ def _read_variant_groups(video_id: str, limit: int) -> _Read[list[VariantGroupRo
     )
 
 
+def _read_variant_groups_with_tops(
+    video_id: str, limit: int
+) -> _Read[list[tuple[VariantGroupRow, VideoRecord | None]]]:
+    def answer(records: list[neo4j.Record]) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
+        ranked = sorted(records, key=lambda row: (row["rank"], row["key"]))
+        return [
+            (
+                VariantGroupRow(row["key"], row["remix_count"], row["reach"]),
+                None if row["v"] is None else _record(row["v"], row["r"]),
+            )
+            for row in ranked
+        ]
+
+    # The groups as _read_variant_groups reads them, each with the first entry
+    # of its top's index (parent_id, variant_key, rank_derivatives, id).
+    return _Read(
+        "MATCH (g:VariantGroup) USING INDEX SEEK g:VariantGroup(parent_id, rank_reach, key) "
+        "WHERE g.parent_id = $id AND g.rank_reach IS NOT NULL "
+        "AND g.key IS NOT NULL WITH g ORDER BY g.parent_id, g.rank_reach, g.key LIMIT $limit "
+        "OPTIONAL CALL (g) { "
+        "MATCH (v:Video) USING INDEX SEEK v:Video(parent_id, variant_key, rank_derivatives, id) "
+        "WHERE v.parent_id = g.parent_id AND v.variant_key = g.key "
+        "AND v.rank_derivatives IS NOT NULL AND v.id IS NOT NULL "
+        "RETURN v ORDER BY v.parent_id, v.variant_key, v.rank_derivatives, v.id LIMIT 1 } "
+        "OPTIONAL MATCH (v)-[r:REMIX_OF]->() "
+        "RETURN g.rank_reach AS rank, g.key AS key, g.remix_count AS remix_count, "
+        f"g.reach AS reach, {_VIDEO}",
+        {"id": video_id, "limit": limit},
+        answer,
+    )
+
+
 def _read_group_tops(
     groups: Sequence[tuple[str, str]],
 ) -> _Read[dict[tuple[str, str], VideoRecord]]:
