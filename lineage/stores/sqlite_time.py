@@ -109,9 +109,6 @@ def write_time_aggregates(connection: sqlite3.Connection, plan: ImportPlan) -> N
             emptied.append((count, video_id, hour))
         else:
             rows.append((video_id, hour, parent_key, count))
-    # In key order: the primary key's B-tree then grows at its right edge
-    # instead of splitting pages all over (a fifth less time for a bulk import's rows).
-    rows.sort()
     connection.executemany(_ADD_HOUR, rows)
     connection.executemany(_TAKE_FROM_HOUR, emptied)
     connection.executemany(_DROP_EMPTY_HOUR, [row[1:] for row in emptied])
