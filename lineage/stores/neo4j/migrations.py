@@ -14,12 +14,18 @@ Databases made by ``neo4j-admin import`` of a CSV export get them the same way.
 ``subtree_rank_keys`` (issue 12): the keys of the SUBTREE_LIKES and
 SUBTREE_VIEWS orders, for databases whose videos have subtree totals but
 were written before those orders had ranked indexes.
+
+``descendant_closure`` (issue 12): the ``(:Descent)`` closure nodes of
+every stored video below generation 1 (:mod:`lineage.stores.neo4j.descendants`),
+for databases written before ``Video.descendants`` read them, and those made
+by ``neo4j-admin import``.
 """
 
 from __future__ import annotations
 
 import neo4j
 
+from lineage.stores.neo4j.descendants import BACKFILL as DESCENDANT_CLOSURE
 from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES, SET_SUBTREE_RANKS
 
 __all__ = ["MIGRATIONS", "migrate"]
@@ -34,6 +40,7 @@ MIGRATIONS: dict[str, list[str]] = {
     "subtree_rank_keys": [
         f"MATCH (v:Video) CALL (v) {{ SET {SET_SUBTREE_RANKS} }} IN TRANSACTIONS OF 10000 ROWS",
     ],
+    "descendant_closure": [DESCENDANT_CLOSURE],
 }
 
 
