@@ -88,7 +88,12 @@ def descendant_page_query(
         key, level, ident = "d.ancestor_id", "d.generation", "d.descendant_id"
     conditions: list[str] = [f"{key} = ?"]
     parameters: list[Any] = [video_id]
-    if original:  # the original itself is in its tree, at generation 0
+    if original and after is not None and after[0] < 1:
+        after = None  # every derivative of an original is after any key of generation 0
+    if original and (generation is not None or after is None):
+        # The original itself is in its tree, at generation 0. After a cursor the
+        # row value alone bounds the range: with a second bound on generation,
+        # SQLite ranged on that one and read the index from the start.
         conditions.append(f"{level} >= 1")
     if generation is not None:
         if after is not None and after[0] > generation:
