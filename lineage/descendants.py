@@ -82,8 +82,8 @@ def descendant_page(
     after : tuple of (int, str), optional
         The (generation, id) of the last derivative already seen.
     generation : int, optional
-        Only derivatives of this absolute generation (none at or above the
-        video's own); negative is :class:`~lineage.errors.InvalidInput`.
+        Only derivatives of this absolute generation (none if it is not greater
+        than the video's own); negative is :class:`~lineage.errors.InvalidInput`.
     """
     check_page_size(first)
     check_generation(generation)

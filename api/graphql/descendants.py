@@ -36,8 +36,8 @@ async def resolve_descendants(
     generation: Annotated[
         int | None,
         strawberry.argument(
-            description="Only this absolute generation (like Video.generation); none at or "
-            "above the video's own."
+            description="Only this absolute generation (like Video.generation); one not "
+            "greater than the video's own selects none."
         ),
     ] = None,
 ) -> Annotated[RemixConnection, strawberry.lazy("api.graphql.types")]:
