@@ -67,7 +67,9 @@ def decode_descendant_cursor(cursor: str) -> tuple[int, str]:
         if not text.startswith(_DESCENDANT_PREFIX):
             raise ValueError(text)
         generation, video_id = json.loads(text[len(_DESCENDANT_PREFIX) :])
-        if type(generation) is not int or not isinstance(video_id, str):
+        if type(generation) is not int or not 0 <= generation < 2**31:
+            raise ValueError(text)
+        if not isinstance(video_id, str):
             raise ValueError(text)
     except (ValueError, UnicodeDecodeError, binascii.Error, TypeError) as error:
         raise InvalidInput(

@@ -64,6 +64,8 @@ async def test_descendants_refuses_bad_arguments(client: GraphQLClient) -> None:
         ({"first": 101}, "LIMIT_EXCEEDED", "first"),
         ({"first": -1}, "INVALID_INPUT", "first"),
         ({"after": "bm90LWEtY3Vyc29y"}, "INVALID_INPUT", "after"),
+        # d1:[99999999999999999999,"x"]: a generation out of range
+        ({"after": "ZDE6Wzk5OTk5OTk5OTk5OTk5OTk5OTk5LCJ4Il0"}, "INVALID_INPUT", "after"),
     ):
         reply = await client.post(PAGE, {"id": "grandma", **variables})
         assert reply.codes == [code], (variables, reply.body)

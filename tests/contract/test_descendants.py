@@ -147,6 +147,8 @@ def test_arguments_are_checked(store: LineageStore) -> None:
     assert [v.id for v in descendant_page(store, "o", 5, (1, "r"))] == ["rr"]
     assert descendant_page(store, "o", 5, (2, "rr")) == []
     assert descendant_page(store, "o", 5, (3, ""), 2) == []  # cursor past the generation
+    # A key of generation 0 (the original's own) comes before every derivative.
+    assert [v.id for v in descendant_page(store, "o", 5, (0, ""))] == ["r", "rr"]
 
 
 def _drift(store: LineageStore, statement: str) -> None:

@@ -72,6 +72,8 @@ def read_descendant_page(
     generation: int | None,
 ) -> _Read[list[VideoRecord]]:
     """One page of derivatives by (generation, id), strictly after ``after``."""
+    if original and after is not None and after[0] < 1:
+        after = None  # every derivative of an original is after any key of generation 0
     source = _ORIGINAL if original else _CLOSURE
     _, _, level, ident = source
     tie = f"n.{level} = $level AND n.{ident} > $after_id"
