@@ -237,6 +237,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _print_report(report, atomic=False)
             return EXIT_REJECTED
         stats = lineage_stats(store, DEMO_ORIGINAL_ID, args.limit)
+        over_time = time_stats(store, stats.video, args.limit)
     finally:
         store.close()
     print(
@@ -244,7 +245,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"(store: {_settings(args).db if _settings(args).store == 'sqlite' else 'neo4j'})"
     )
     print(f"original: {DEMO_ORIGINAL_ID}")
-    print(_format_stats(stats))
+    print("\n".join([_format_stats(stats), *over_time.lines()]))
     return EXIT_OK
 
 

@@ -138,37 +138,45 @@ def plan_engagement_with_views(
             for node in found.values()
             if node.parent_id is not None and node.parent_id not in nodes
         }
+    # One bottom-up pass (deepest first): each video hands its subtree sums and
+    # its views by generation below it to its parent, once.
     subtree: dict[str, list[int]] = {video_id: list(totals) for video_id, totals in own.items()}
-    # Views by generation below each video, summed bottom-up like the totals.
     below: dict[str, dict[int, int]] = {}
     for video_id in sorted(nodes, key=lambda known: -nodes[known].generation):
         node = nodes[video_id]
-        if node.parent_id is None:
+        parent_id = node.parent_id
+        if parent_id is None:
             continue
-        levels = below.setdefault(node.parent_id, {})
-        views = own.get(video_id, (0, 0))[1]
+        sums = subtree.get(video_id)
+        if sums is None:
+            continue
+        parent_sums = subtree.get(parent_id)
+        if parent_sums is None:
+            subtree[parent_id] = list(sums)
+        else:
+            parent_sums[0] += sums[0]
+            parent_sums[1] += sums[1]
+        levels = below.get(parent_id)
+        if levels is None:
+            levels = below[parent_id] = {}
+        views = own[video_id][1] if video_id in own else 0
         if views:
             levels[node.generation] = levels.get(node.generation, 0) + views
-        for level, deeper in below.get(video_id, {}).items():
-            levels[level] = levels.get(level, 0) + deeper
-    generation_views = {
-        video_id: {level: views for level, views in levels.items() if views}
-        for video_id, levels in below.items()
-    }
-    for video_id in sorted(nodes, key=lambda known: -nodes[known].generation):
-        parent_id = nodes[video_id].parent_id
-        sums = subtree.get(video_id)
-        if parent_id is None or sums is None:
-            continue
-        parent_sums = subtree.setdefault(parent_id, [0, 0])
-        parent_sums[0] += sums[0]
-        parent_sums[1] += sums[1]
+        deeper_levels = below.get(video_id)
+        if deeper_levels:
+            for level, deeper in deeper_levels.items():
+                levels[level] = levels.get(level, 0) + deeper
     rows: list[EngagementRow] = []
     for video_id, (likes, views) in subtree.items():
         mine = own.get(video_id, (0, 0))
         if likes or views or mine[0] or mine[1]:
             rows.append((mine[0], mine[1], likes, views, video_id))
-    return rows, {video_id: levels for video_id, levels in generation_views.items() if levels}
+    generation_views: dict[str, dict[int, int]] = {}
+    for video_id, levels in below.items():
+        nonzero = {level: views for level, views in levels.items() if views}
+        if nonzero:
+            generation_views[video_id] = nonzero
+    return rows, generation_views
 
 
 def _event_of(data: object, where: str) -> EngagementEvent:

@@ -30,6 +30,7 @@ from matplotlib.textpath import TextToPath
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from lineage.models import GenerationCount, VideoRecord
+from lineage.plot_hours import RemixWeek, draw_remixes_per_hour, remix_week
 from lineage.queries import check_page_size, require_video
 from lineage.store import LineageStore, VideoOrder
 
@@ -69,6 +70,9 @@ BARS_LEFT_MARGIN = 62.0  # room for the count axis' labels
 BARS_BOTTOM_MARGIN = 46.0  # room for the generation axis' labels
 MIN_FIGURE_WIDTH = 860.0
 MIN_FIGURE_HEIGHT = 360.0
+HOURS_PANEL_HEIGHT = 210.0  # remixes per hour, below the tree and the bars
+HOURS_LEFT_MARGIN = 62.0
+HOURS_BOTTOM_MARGIN = 30.0
 
 # Font sizes (points) and colours.
 ROOT_SIZE, NAME_SIZE, DETAIL_SIZE, NOTE_SIZE = 11.0, 9.0, 8.0, 7.5
@@ -137,7 +141,9 @@ def plot_lineage(
     remixes; every parent's other remixes are folded into one
     "+N others (M derivatives)" node. Node area grows with the square root
     of the videos a node stands for, so 41,640 derivatives and 10 both show.
-    Right, the derivatives per (absolute) generation. The title gives the
+    Right, the derivatives per (absolute) generation. Below, when remixes
+    below the video have creation times, its remixes per UTC hour over a
+    week of its tree (:mod:`lineage.plot_hours`). The title gives the
     video's derivative count, tree depth and direct remix count.
 
     Parameters
@@ -164,9 +170,10 @@ def plot_lineage(
 
     Notes
     -----
-    Two ranked pages of children and the maintained counters: the cost does
-    not grow with the size of the lineage. Labels in Chinese need a CJK font
-    (Noto Sans CJK, WenQuanYi, ...); without one they show empty boxes.
+    Two ranked pages of children, the maintained counters and the video's
+    hour buckets: the cost does not grow with the size of the lineage.
+    Labels in Chinese need a CJK font (Noto Sans CJK, WenQuanYi, ...);
+    without one they show empty boxes.
     """
     target = Path(path)
     image_format = FORMATS.get(target.suffix.lower())
@@ -180,6 +187,7 @@ def plot_lineage(
     video = require_video(store, video_id)
     branches = _gather_branches(store, video, top, second)
     counts = store.generation_counts(video_id)
+    week = remix_week(store, video_id)
 
     style = rc_context(
         {
@@ -191,7 +199,7 @@ def plot_lineage(
     )
     with style, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=MISSING_GLYPH_WARNING, category=UserWarning)
-        figure = _draw_figure(video, branches, counts, top, second)
+        figure = _draw_figure(video, branches, counts, week, top, second)
         figure.savefig(target, format=image_format, dpi=PNG_DPI, metadata=_metadata(image_format))
 
 
@@ -272,6 +280,7 @@ def _draw_figure(
     video: VideoRecord,
     branches: list[Branch],
     counts: list[GenerationCount],
+    week: RemixWeek | None,
     top: int,
     second: int,
 ) -> Figure:
@@ -282,17 +291,25 @@ def _draw_figure(
     tree_height = max(layout.height + CAPTION_HEIGHT, MIN_FIGURE_HEIGHT - TITLE_HEIGHT - MARGIN)
     bars_width = max(MIN_BARS_WIDTH, MIN_FIGURE_WIDTH - layout.width - 3 * MARGIN)
     width = MARGIN + layout.width + MARGIN + bars_width + MARGIN
-    height = TITLE_HEIGHT + tree_height + MARGIN
+    hours_height = 0.0 if week is None else HOURS_PANEL_HEIGHT
+    height = TITLE_HEIGHT + tree_height + MARGIN + hours_height
     figure = Figure(figsize=(width / 72, height / 72), facecolor="white")
+    if week is not None:
+        hours_axes = figure.add_axes(
+            ((MARGIN + HOURS_LEFT_MARGIN) / width, (MARGIN + HOURS_BOTTOM_MARGIN) / height,
+             (width - 2 * MARGIN - HOURS_LEFT_MARGIN) / width,
+             (HOURS_PANEL_HEIGHT - HOURS_BOTTOM_MARGIN - 40) / height)
+        )  # fmt: skip
+        draw_remixes_per_hour(hours_axes, video.id, week)
 
     tree_axes = figure.add_axes(
-        (MARGIN / width, (MARGIN + tree_height - layout.height) / height,
+        (MARGIN / width, (hours_height + MARGIN + tree_height - layout.height) / height,
          layout.width / width, layout.height / height)
     )  # fmt: skip
     _draw_tree(tree_axes, video, branches, layout, radius, root_label)
     figure.text(
         MARGIN / width,
-        (MARGIN + tree_height - layout.height - 8) / height,
+        (hours_height + MARGIN + tree_height - layout.height - 8) / height,
         f"Top {top} direct remixes by derivatives, {second} of each; dashed: the remaining "
         "remixes folded together. Node area ∝ √(videos in its subtree).",
         fontsize=NOTE_SIZE,
@@ -302,7 +319,7 @@ def _draw_figure(
 
     bars_left = width - MARGIN - bars_width + BARS_LEFT_MARGIN
     bars_axes = figure.add_axes(
-        (bars_left / width, (MARGIN + BARS_BOTTOM_MARGIN) / height,
+        (bars_left / width, (hours_height + MARGIN + BARS_BOTTOM_MARGIN) / height,
          (width - MARGIN - bars_left) / width,
          (tree_height - BARS_BOTTOM_MARGIN - 22) / height)
     )  # fmt: skip

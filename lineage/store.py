@@ -227,6 +227,13 @@ class LineageStore(Protocol):
         """The remix with the most derivatives (ties by id) of each (parent id, key) group."""
         ...
 
+    def variant_groups_with_tops(
+        self, video_id: str, limit: int
+    ) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
+        """:meth:`variant_groups` with each group's top (as :meth:`group_tops` gives
+        it) in one read."""
+        ...
+
     # -- ranked lists ---------------------------------------------------------
     def children(
         self,

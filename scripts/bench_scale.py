@@ -5,7 +5,10 @@ For each store, with the demo tree loaded and the API served by
 ``lineage serve`` on a loopback port:
 
 1. the headline lineage query, one client: p50/p99 uncached
-   (``Cache-Control: no-cache``) and cached;
+   (``Cache-Control: no-cache``, which bypasses the response cache) and
+   cached, with ``{ __typename }`` as the floor; and the same query executed
+   in this process (``schema.execute`` with a real context, no HTTP), with
+   the Bolt queries it sends on Neo4j;
 2. a page of ``remixes(first: 20)``, uncached: grandma (18,000 remixes)
    against a parent with about 20;
 3. remixes/s into grandma through the API with 1, 8 and 32 clients (group
@@ -14,7 +17,7 @@ For each store, with the demo tree loaded and the API served by
    grandma is remixed at 50 writes/s;
 5. Neo4j only: ``lineage import`` of one lineage of ``--tree-size`` videos.
 
-Usage: scripts/bench_scale.py [--stores sqlite,neo4j] [--seconds N] [--tree-size N]
+Usage: scripts/bench_scale.py [--stores sqlite,neo4j] [--seconds N] [--tree-size N] [--reads-only]
 The API runs as ``lineage serve`` with ``--workers`` processes (default: one
 per core); clients run here, on asyncio. Neo4j needs NEO4J_* in the
 environment (``eval "$(scripts/neo4j-local start)"``); its database is emptied.
@@ -40,6 +43,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -201,6 +205,36 @@ def hit_rate(url: str, seconds: float) -> float:
     return hits / max(total, 1)
 
 
+def in_process(store: LineageStore, count: int) -> tuple[list[float], int]:
+    """The headline query executed here (schema and context, no HTTP): latencies in
+    ms, and the Bolt read queries one execution sends (0 for in-process stores)."""
+    from api.core.config import ApiSettings
+    from api.graphql.context import LineageContext
+    from api.graphql.schema import build_schema
+
+    settings = ApiSettings()
+    schema = build_schema(settings)
+    reads: Any = getattr(store, "async_reads", None)
+
+    async def run() -> tuple[list[float], int]:
+        samples = []
+        for number in range(count + 20):
+            before = reads.queries_sent if reads is not None else 0
+            started = time.perf_counter()
+            result = await schema.execute(HEADLINE, context_value=LineageContext(store, settings))
+            elapsed = (time.perf_counter() - started) * 1000
+            if result.errors:
+                sys.exit(f"query failed: {result.errors}")
+            sent = (reads.queries_sent if reads is not None else 0) - before
+            if number >= 20:  # warm-up left out
+                samples.append(elapsed)
+        if reads is not None:
+            await reads.aclose()
+        return samples, sent
+
+    return asyncio.run(run())
+
+
 def open_store(kind: str, workdir: Path) -> LineageStore:
     if kind == "sqlite":
         from lineage.stores.sqlite import SQLiteStore
@@ -234,6 +268,12 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str,
         for video in store.children("grandma", VideoOrder.DIRECT_REMIXES, 100)
         if 18 <= video.direct_remix_count <= 22
     )
+    local, bolt = in_process(store, args.requests)
+    print(
+        f"[{kind}] headline query in process (schema.execute): p50 "
+        f"{statistics.median(local):.2f} ms p99 {p(local, 0.99):.2f} ms"
+        + (f"; {bolt} Bolt queries per execution" if kind == "neo4j" else "")
+    )
     with serve(kind, workdir, args.workers) as url, httpx.Client(base_url=url, timeout=60) as http:
         latencies(http, HEADLINE, 50, cached=False)
         uncached = latencies(http, HEADLINE, args.requests, cached=False)
@@ -253,6 +293,9 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str,
             f"{statistics.median(big):.2f} ms vs {small} ({store.count_children(small)}) "
             f"{statistics.median(little):.2f} ms"
         )
+        if args.reads_only:
+            store.close()
+            return figures
         for clients in (1, 8, 32):
             rate, acknowledged = remix_rate(url, clients, args.seconds, f"b{clients}")
             found = store.get_videos(acknowledged)
@@ -302,6 +345,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--tree-size", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--reads-only", action="store_true", help="only the read figures (1 and 2), no import"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lineage-bench-scale-"))
     results = {}
@@ -312,7 +358,7 @@ def main() -> None:
     if "sqlite" in results and "neo4j" in results:
         ratio = results["neo4j"]["headline p50"] / results["sqlite"]["headline p50"]
         print(f"headline p50 Neo4j / SQLite: {ratio:.1f}x (target <= 3x)")
-    if "neo4j" in results and args.tree_size:
+    if "neo4j" in results and args.tree_size and not args.reads_only:
         import_one_tree(args.tree_size, workdir)
 
 

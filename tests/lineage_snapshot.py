@@ -70,6 +70,13 @@ def assert_matches_reference(store: LineageStore, reference: Reference) -> None:
     assert {k: [(c.generation, c.count) for c in v] for k, v in many_counts.items()} == {
         video_id: reference.generation_counts(video_id) for video_id in some
     }
+    # Variant groups with their tops in one read (the API's variantGroups { top }).
+    for video_id in some[:20]:
+        pairs = store.variant_groups_with_tops(video_id, 5)
+        assert [
+            (group.key, group.remix_count, group.reach, top.id if top is not None else None)
+            for group, top in pairs
+        ] == reference.variant_groups(video_id, 5), video_id
     for order, measure in ORDERS.items():
         pages = store.children_many(some, order, 3)
         assert {k: [v.id for v in page] for k, page in pages.items()} == {

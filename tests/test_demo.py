@@ -211,6 +211,11 @@ def test_cli_demo_twice(
     assert "grandma" in first
     assert f"added {len(records):,}," in first
     assert "18,000" in first
+    # The over-time lines of `lineage stats`: the surge of day two, led by hippo and giraffe.
+    assert "busiest day         2025-10-03 (18,615 remixes below it)" in first
+    trending = first[first.index("trending variants that day") :].splitlines()
+    assert "grandma-r00012" in trending[1]
+    assert "grandma-r00031" in trending[2]
 
     assert main(["demo", "--db", str(database)]) == 0
     second = capsys.readouterr().out

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import warnings
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from matplotlib.image import imread
 
+from lineage import trending
 from lineage.demo import DEMO_ORIGINAL_ID, DEMO_SECOND_ORIGINAL_ID, demo_records
 from lineage.errors import InvalidInput, LimitExceeded, VideoNotFound
 from lineage.importer import SourcedRecord
 from lineage.plot import plot_lineage
+from lineage.plot_hours import HOURS_IN_WEEK
 from lineage.store import LineageStore, VideoOrder
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.conftest import SMALL_TREE, load
@@ -188,3 +192,39 @@ def test_demo_chinese_original_draws(demo: LineageStore, tmp_path: Path) -> None
         warnings.simplefilter("error")
         plot_lineage(demo, DEMO_SECOND_ORIGINAL_ID, path)
     assert png_size(path) >= (800, 400)
+
+
+def test_demo_remixes_per_hour_are_the_stored_counts(demo: LineageStore, tmp_path: Path) -> None:
+    path = tmp_path / "hippo.svg"
+    hippo = "grandma-r00012"
+    plot_lineage(demo, hippo, path)
+    text = svg_text(path)
+    assert f"Remixes per hour below {hippo} (UTC)" in text
+    # Every bar carries its hour and the count it was drawn with.
+    bars = [(int(h), int(c)) for h, c in re.findall(r'id="remixes-hour-(\d+)-(\d+)"', text)]
+    assert len(bars) == HOURS_IN_WEEK
+    hours = [hour for hour, _ in bars]
+    assert hours == list(range(hours[0], hours[0] + HOURS_IN_WEEK))
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for hour, count in bars:
+        as_of = epoch + timedelta(hours=hour, minutes=59)
+        assert count == trending.remixes_in(demo, hippo, trending.Window.HOUR, as_of), hour
+    # The week holds the branch's surge: its busiest day and the most remixes of any week.
+    busiest = trending.busiest_day(demo, hippo)
+    assert busiest is not None
+    day, on_that_day = busiest
+    day_hours = [count for hour, count in bars if (epoch + timedelta(hours=hour)).date() == day]
+    assert sum(day_hours) == on_that_day > 0
+    week_end = epoch + timedelta(hours=hours[-1], minutes=59)
+    assert sum(count for _, count in bars) == trending.remixes_in(
+        demo, hippo, trending.Window.WEEK, week_end
+    )
+    assert f"{sum(count for _, count in bars):,} remixes" in text
+
+
+def test_no_times_no_hours_panel(small_tree: LineageStore, tmp_path: Path) -> None:
+    path = tmp_path / "grandma.svg"
+    plot_lineage(small_tree, "grandma", path)
+    text = svg_text(path)
+    assert "Remixes per hour" not in text
+    assert "remixes-hour-" not in text

@@ -57,9 +57,6 @@ class LineageContext(BaseContext):
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
         )
-        self.group_tops: DataLoader[tuple[str, str], VideoRecord | None] = DataLoader(
-            self._load_group_tops
-        )
         # First pages of ranked remixes, keyed by (parent id, order, size).
         self.remix_pages: DataLoader[tuple[str, VideoOrder, int], list[VideoRecord]] = DataLoader(
             self._load_remix_pages
@@ -90,7 +87,7 @@ class LineageContext(BaseContext):
         elif isinstance(result, dict):
             for value in result.values():
                 self.note_trees(value)
-        elif isinstance(result, list):
+        elif isinstance(result, list | tuple):
             for value in result:
                 self.note_trees(value)
 
@@ -107,11 +104,6 @@ class LineageContext(BaseContext):
     async def _load_generation_counts(self, ids: Sequence[str]) -> list[list[GenerationCount]]:
         found = await self.read(self.store.generation_counts_many, list(ids))
         return [found.get(video_id, []) for video_id in ids]
-
-    async def _load_group_tops(self, keys: Sequence[tuple[str, str]]) -> list[VideoRecord | None]:
-        found = await self.read(self.store.group_tops, list(keys))
-        self.prime(list(found.values()))
-        return [found.get(key) for key in keys]
 
     async def _load_remix_pages(
         self, keys: Sequence[tuple[str, VideoOrder, int]]
@@ -130,7 +122,7 @@ class LineageContext(BaseContext):
     def forget(self) -> None:
         """Drop what the loaders hold: a subscription's context lives as long as
         its socket, and each push must read the current state."""
-        for loader in (self.videos, self.generation_counts, self.group_tops, self.remix_pages):
+        for loader in (self.videos, self.generation_counts, self.remix_pages):
             loader.clear_all()
 
     def prime(self, records: Sequence[VideoRecord]) -> None:

@@ -12,7 +12,9 @@
 * :class:`GuardedValidationCache`: the validation cache, which does not
   validate a document a guard has already refused.
 
-Refusals carry ``extensions.code = LIMIT_EXCEEDED``.
+Refusals carry ``extensions.code = LIMIT_EXCEEDED``. Verdicts are
+remembered per query text (and, for the cost, its variables), so a query
+asked again is not walked again.
 """
 
 from __future__ import annotations
@@ -65,6 +67,30 @@ _META_FIELDS = {
 }
 
 
+# Verdicts by (guard, its limit, query text...): a query is walked once, not
+# on every request. Bounded: emptied when full (as the parser cache bounds
+# the documents they were made from).
+_VERDICTS: dict[tuple[Any, ...], Any] = {}
+_MAX_VERDICTS = 1024
+# Variables longer than this (as text) are not part of a remembered verdict.
+_MAX_VARIABLES_KEY = 512
+
+
+def _remembered(key: tuple[Any, ...] | None, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered under ``key`` (None: not remembered)."""
+    if key is None:
+        return compute()
+    try:
+        return _VERDICTS[key]
+    except KeyError:
+        pass
+    verdict = compute()
+    if len(_VERDICTS) >= _MAX_VERDICTS:
+        _VERDICTS.clear()
+    _VERDICTS[key] = verdict
+    return verdict
+
+
 def _refusal(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": ErrorCode.LIMIT_EXCEEDED})
 
@@ -72,13 +98,17 @@ def _refusal(message: str) -> GraphQLError:
 class _Guard(SchemaExtension):
     """Refuses a parsed document before validation when :meth:`problem` names one."""
 
+    limit: int
+
     def problem(self) -> str | None:
         raise NotImplementedError
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.pre_execution_errors is None and context.graphql_document is not None:
-            message = self.problem()
+            query = context.query
+            key = (type(self), self.limit, query) if query is not None else None
+            message = _remembered(key, self.problem)
             if message is not None:
                 context.pre_execution_errors = [_refusal(message)]
         yield
@@ -93,7 +123,7 @@ class FieldRepeatLimit(_Guard):
 
     def __init__(self, max_repeats: int) -> None:
         super().__init__()
-        self.max_repeats = max_repeats
+        self.max_repeats = self.limit = max_repeats
 
     def problem(self) -> str | None:
         document = self.execution_context.graphql_document
@@ -143,7 +173,7 @@ class DirectiveLimit(_Guard):
 
     def __init__(self, max_directives: int) -> None:
         super().__init__()
-        self.max_directives = max_directives
+        self.max_directives = self.limit = max_directives
 
     def problem(self) -> str | None:
         counted = 0
@@ -274,12 +304,14 @@ class QueryCostLimit(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is not None and context.result is None:
-            spent = query_cost(
-                context.schema._schema,
-                context.graphql_document,
-                context.operation_name,
-                context.variables,
-            )
+            document = context.graphql_document
+
+            def compute() -> int:
+                return query_cost(
+                    context.schema._schema, document, context.operation_name, context.variables
+                )
+
+            spent: int = _remembered(self._key(), compute)
             if spent > self.budget:
                 context.result = ExecutionResult(
                     data=None,
@@ -291,3 +323,14 @@ class QueryCostLimit(SchemaExtension):
                     ],
                 )
         yield
+
+    def _key(self) -> tuple[Any, ...] | None:
+        """What the cost depends on: the schema, the text, the operation, the variables."""
+        context = self.execution_context
+        if context.query is None:
+            return None
+        variables = repr(sorted(context.variables.items())) if context.variables else ""
+        if len(variables) > _MAX_VARIABLES_KEY:
+            return None
+        schema = id(context.schema)
+        return (QueryCostLimit, schema, context.query, context.operation_name, variables)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from graphql import FieldNode
 from strawberry.types import Info
 
 from api.graphql import descendants as descendant_fields
@@ -103,25 +104,44 @@ async def _load_video(info: LineageInfo, video_id: str) -> Video:
     return Video.from_record(record)
 
 
+async def _remix_parent(root: Remix, info: LineageInfo) -> Video:
+    return await _load_video(info, root.parent_id)
+
+
+def _selects(info: LineageInfo, name: str) -> bool:
+    """Whether the current field's selection may ask for ``name`` (fragments: assume so)."""
+    for node in info._raw_info.field_nodes:
+        if node.selection_set is None:
+            continue
+        for selection in node.selection_set.selections:
+            if not isinstance(selection, FieldNode) or selection.name.value == name:
+                return True
+    return False
+
+
 @strawberry.type(description="A remix edge: from the remix (child) to its parent.")
 class Remix:
     child: Video
     parent_id: strawberry.Private[str]
-
-    @strawberry.field
-    async def parent(self, info: LineageInfo) -> Video:
-        return await _load_video(info, self.parent_id)
-
-    @strawberry.field
-    def prompt_diff(self) -> PromptDiff:
-        diff = self.child.record.prompt_diff
-        assert diff is not None  # every remix carries its diff
-        return PromptDiff.from_model(diff)
+    parent: Video = strawberry.field(resolver=_remix_parent)
+    # A plain attribute (no resolver call): built with the edge from the stored diff.
+    prompt_diff: PromptDiff
 
     @classmethod
     def of(cls, record: VideoRecord) -> Remix:
+        return cls.to(Video.from_record(record))
+
+    @classmethod
+    def to(cls, child: Video) -> Remix:
+        """The edge from ``child`` (a remix) to its parent."""
+        record = child.record
         assert record.parent_id is not None
-        return cls(child=Video.from_record(record), parent_id=record.parent_id)
+        assert record.prompt_diff is not None  # every remix carries its diff
+        return cls(
+            child=child,
+            parent_id=record.parent_id,
+            prompt_diff=PromptDiff.from_model(record.prompt_diff),
+        )
 
 
 @strawberry.type(description="Direct remixes that made the same change (same variant key).")
@@ -130,13 +150,14 @@ class VariantGroup:
     remix_count: int = strawberry.field(description="Direct remixes in the group.")
     reach: int = strawberry.field(description="The group's remixes plus all their derivatives.")
     parent_id: strawberry.Private[str]
+    # Read with the groups (one store read) when the query asks for it.
+    top_record: strawberry.Private[VideoRecord | None] = None
 
     @strawberry.field(description="The group's remix with the most derivatives (ties by id).")
-    async def top(self, info: LineageInfo) -> Remix:
-        record = await info.context.group_tops.load((self.parent_id, self.key))
-        if record is None:  # a group and its remixes are written together
+    def top(self) -> Remix:
+        if self.top_record is None:  # a group and its remixes are written together
             raise VideoNotFound(self.parent_id, f"variant group {self.key!r} has no remix")
-        return Remix.of(record)
+        return Remix.of(self.top_record)
 
 
 @strawberry.type
@@ -291,7 +312,7 @@ class Video:
     def remix_of(self) -> Remix | None:
         if self.record.parent_id is None:
             return None
-        return Remix(child=self, parent_id=self.record.parent_id)
+        return Remix.to(self)
 
     @strawberry.field(description="Derivatives per generation below this video, by generation.")
     async def generation_counts(self, info: LineageInfo) -> list[GenerationCount]:
@@ -375,12 +396,23 @@ class Video:
         )
         if self.record.direct_remix_count == 0:
             return []
-        rows = await context.read(context.store.variant_groups, self.record.id, limit)
+        if _selects(info, "top"):  # one read for the groups and their tops
+            pairs = await context.read(
+                context.store.variant_groups_with_tops, self.record.id, limit
+            )
+            context.prime([top for _, top in pairs if top is not None])
+        else:
+            rows = await context.read(context.store.variant_groups, self.record.id, limit)
+            pairs = [(row, None) for row in rows]
         return [
             VariantGroup(
-                key=row.key, remix_count=row.remix_count, reach=row.reach, parent_id=self.record.id
+                key=row.key,
+                remix_count=row.remix_count,
+                reach=row.reach,
+                parent_id=self.record.id,
+                top_record=top,
             )
-            for row in rows
+            for row, top in pairs
         ]
 
 

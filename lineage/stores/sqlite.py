@@ -25,6 +25,7 @@ from lineage.models import (
     GenerationCount,
     PromptDiff,
     VideoRecord,
+    built,
     epoch_micros,
     from_epoch_micros,
 )
@@ -150,32 +151,39 @@ def _record(row: sqlite3.Row | tuple[Any, ...]) -> VideoRecord:
     ) = row[:17]
     diff = None
     if parent_id is not None:
-        diff = PromptDiff.model_construct(
-            summary=summary,
-            variant_key=variant_key,
-            similarity=similarity,
-            ops=tuple(
-                DiffOp.model_construct(op=op, before=before, after=after)
-                for op, before, after in json.loads(ops)
-            ),
+        diff = built(
+            PromptDiff,
+            {
+                "summary": summary,
+                "variant_key": variant_key,
+                "similarity": similarity,
+                "ops": tuple(
+                    built(DiffOp, {"op": op, "before": before, "after": after})
+                    for op, before, after in json.loads(ops)
+                ),
+            },
         )
-    return VideoRecord.model_construct(
-        id=video_id,
-        parent_id=parent_id,
-        prompt=prompt,
-        title=title,
-        creator=creator,
-        created_at=_from_micros(created_us),
-        likes=likes,
-        views=views,
-        generation=generation,
-        original_id=original_id,
-        derivative_count=derivative_count,
-        direct_remix_count=direct_remix_count,
-        tree_depth=tree_depth,
-        subtree_likes=subtree_likes,
-        subtree_views=subtree_views,
-        prompt_diff=diff,
+    # Field order, as VideoRecord declares them.
+    return built(
+        VideoRecord,
+        {
+            "id": video_id,
+            "prompt": prompt,
+            "parent_id": parent_id,
+            "title": title,
+            "creator": creator,
+            "created_at": _from_micros(created_us),
+            "likes": likes,
+            "views": views,
+            "generation": generation,
+            "original_id": original_id,
+            "derivative_count": derivative_count,
+            "direct_remix_count": direct_remix_count,
+            "tree_depth": tree_depth,
+            "subtree_likes": subtree_likes,
+            "subtree_views": subtree_views,
+            "prompt_diff": diff,
+        },
     )
 
 
@@ -459,6 +467,13 @@ class SQLiteStore(SQLiteRights):
             (video_id, limit),
         )
         return [VariantGroupRow(*row) for row in rows]
+
+    def variant_groups_with_tops(
+        self, video_id: str, limit: int
+    ) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
+        rows = self.variant_groups(video_id, limit)
+        tops = self.group_tops([(video_id, row.key) for row in rows])
+        return [(row, tops.get((video_id, row.key))) for row in rows]
 
     def group_tops(self, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], VideoRecord]:
         unique = list(dict.fromkeys(groups))

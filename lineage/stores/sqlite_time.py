@@ -36,10 +36,6 @@ _ADD_SUBTREE = (
     "UPDATE videos SET subtree_likes = subtree_likes + ?, subtree_views = subtree_views + ? "
     "WHERE id = ?"
 )
-_ADD_ENGAGEMENT = (
-    "UPDATE videos SET likes = likes + ?, views = views + ?, "
-    "subtree_likes = subtree_likes + ?, subtree_views = subtree_views + ? WHERE id = ?"
-)
 _ADD_HOUR = (
     "INSERT INTO remix_hours (video_id, hour, parent_key, count) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (video_id, hour) DO UPDATE SET count = count + excluded.count"
@@ -118,23 +114,34 @@ def write_time_aggregates(connection: sqlite3.Connection, plan: ImportPlan) -> N
     connection.executemany(_DROP_EMPTY_HOUR, [row[1:] for row in emptied])
 
 
-def _read_nodes(connection: sqlite3.Connection, ids: Sequence[str]) -> dict[str, EngagementNode]:
+def _read_nodes(
+    connection: sqlite3.Connection, ids: Sequence[str], seqs: dict[str, int], originals: set[str]
+) -> dict[str, EngagementNode]:
+    """The planner's view of some videos; their row numbers go into ``seqs``,
+    the originals among them into ``originals``."""
     found: dict[str, EngagementNode] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
         rows = connection.execute(
-            "SELECT id, parent_id, generation, likes, views FROM videos "
+            "SELECT id, parent_id, generation, likes, views, seq FROM videos "
             f"WHERE id IN ({','.join('?' * len(chunk))})",
             chunk,
         )
-        for video_id, parent_id, generation, likes, views in rows:
+        for video_id, parent_id, generation, likes, views, seq in rows:
             found[video_id] = EngagementNode(parent_id, generation, likes, views)
+            seqs[video_id] = seq
+            if parent_id is None:
+                originals.add(video_id)
     return found
 
 
-_BUMP_TREE_OF_VIDEO = (
-    "INSERT INTO tree_versions (original_id, version) "
-    "SELECT original_id, 1 FROM videos WHERE id = ? "
+# By row number (the primary key): no lookup through the id index.
+_ADD_ENGAGEMENT_BY_SEQ = (
+    "UPDATE videos SET likes = likes + ?, views = views + ?, "
+    "subtree_likes = subtree_likes + ?, subtree_views = subtree_views + ? WHERE seq = ?"
+)
+_BUMP_TREE = (
+    "INSERT INTO tree_versions (original_id, version) VALUES (?, 1) "
     "ON CONFLICT (original_id) DO UPDATE SET version = version + 1"
 )
 
@@ -144,15 +151,29 @@ def record_engagement(connection: sqlite3.Connection, events: Sequence[Engagemen
 
     Returns the number of events applied; raises (and writes nothing) when
     the batch names an unknown video or takes a total below zero.
+
+    Notes
+    -----
+    One row update per distinct video and ancestor of the batch, in row
+    order (neighbouring rows share pages), and one version bump per tree.
     """
-    rows, views = plan_engagement_with_views(events, lambda ids: _read_nodes(connection, ids))
-    connection.executemany(_ADD_ENGAGEMENT, rows)
+    seqs: dict[str, int] = {}
+    originals: set[str] = set()
+    rows, views = plan_engagement_with_views(
+        events, lambda ids: _read_nodes(connection, ids, seqs, originals)
+    )
+    updates: list[tuple[int, int, int, int, int]] = [
+        (likes, own_views, sub_likes, sub_views, seqs[video_id])
+        for likes, own_views, sub_likes, sub_views, video_id in rows
+    ]
+    updates.sort(key=lambda update: update[4])
+    connection.executemany(_ADD_ENGAGEMENT_BY_SEQ, updates)
     # The per-generation view totals of the ancestors (rights) follow too.
     write_rights_plan(connection, RightsPlan(generation_views=views))
-    # The response cache's validity: every tree the batch touched changes version.
-    connection.executemany(
-        _BUMP_TREE_OF_VIDEO, [(video_id,) for video_id in dict.fromkeys(e.video_id for e in events)]
-    )
+    # The response cache's validity: every tree the batch touched changes
+    # version. The planner climbed to each event video's original, so the
+    # originals it read are exactly the trees touched.
+    connection.executemany(_BUMP_TREE, [(original_id,) for original_id in sorted(originals)])
     return len(events)
 
 

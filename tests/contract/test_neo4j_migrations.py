@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import neo4j as driver_module
 import pytest
 
+from lineage import trending
 from lineage.check import check_store
+from lineage.importer import SourcedRecord
 from lineage.store import VideoOrder
 from tests.api.conftest import SMALL_TREE, load
 from tests.conftest import open_neo4j_store, wipe_neo4j
@@ -55,7 +59,12 @@ def test_opening_the_store_gives_old_videos_their_rank_keys(neo4j: Neo4jServer) 
     again = open_neo4j_store(neo4j)  # idempotent: recorded once, nothing to redo
     again.close()
     names = _run(neo4j, "MATCH (m:Migration) RETURN collect(m.name) AS names")[0]["names"]
-    assert sorted(names) == ["descendant_closure", "rank_keys", "subtree_rank_keys"]
+    assert sorted(names) == [
+        "descendant_closure",
+        "rank_keys",
+        "subtree_rank_keys",
+        "subtree_totals_and_hours",
+    ]
 
 
 def test_opening_the_store_gives_old_videos_their_subtree_rank_keys(neo4j: Neo4jServer) -> None:
@@ -78,6 +87,71 @@ def test_opening_the_store_gives_old_videos_their_subtree_rank_keys(neo4j: Neo4j
         assert len(expected) >= 2
     finally:
         migrated.close()
+
+
+# A small tree with likes, views and creation times over three hours, one
+# remix in 1969 (a negative epoch time) and one without a time.
+_TIMED = [
+    {"id": "o", "prompt": "a cat", "likes": 1, "views": 10, "created_at": "2025-10-02T09:00:00Z"},
+    {"id": "a", "parent_id": "o", "prompt": "a cat at night", "likes": 2, "views": 20,
+     "created_at": "2025-10-02T10:15:00Z"},
+    {"id": "b", "parent_id": "o", "prompt": "a cat in rain", "likes": 3, "views": 30,
+     "created_at": "2025-10-02T10:45:00Z"},
+    {"id": "a1", "parent_id": "a", "prompt": "a cat at night, slow", "likes": 4, "views": 40,
+     "created_at": "2025-10-02T11:05:00Z"},
+    {"id": "a2", "parent_id": "a", "prompt": "a cat at night, fast", "likes": 5, "views": 50,
+     "created_at": "1969-12-31T23:30:00Z"},
+    {"id": "a11", "parent_id": "a1", "prompt": "a cat at night, slow, red", "likes": 6,
+     "views": 60},
+    {"id": "p", "prompt": "a dog", "likes": 7, "views": 70},
+]  # fmt: skip
+
+# What a database written before the over-time work lacks.
+_BEFORE_OVER_TIME = (
+    "MATCH (v:Video) REMOVE v.subtree_likes, v.subtree_views, v.rank_subtree_likes, "
+    "v.rank_subtree_views WITH count(*) AS videos "
+    "MATCH (h:RemixHour) DELETE h WITH count(*) AS hours "
+    "MATCH (m:Migration) WHERE m.name IN ['subtree_rank_keys', 'subtree_totals_and_hours'] "
+    "DELETE m"
+)
+
+
+def test_opening_the_store_backfills_subtree_totals_and_remix_hours(neo4j: Neo4jServer) -> None:
+    wipe_neo4j(neo4j)
+    store = open_neo4j_store(neo4j)
+    store.import_videos(SourcedRecord(record) for record in _TIMED)
+    expected = {
+        video.id: (video.subtree_likes, video.subtree_views)
+        for video in store.get_videos([r["id"] for r in _TIMED]).values()
+    }
+    hours = {video_id: store.remix_hours(video_id) for video_id in ("o", "a", "a1")}
+    store.close()
+    assert expected["o"] == (21, 210)
+    assert hours["o"] == [(-1, 1), (488722, 2), (488723, 1)]
+    assert hours["a"] == [(-1, 1), (488723, 1)]
+    _run(neo4j, _BEFORE_OVER_TIME)
+    # Written to by the over-time code before this migration existed: totals
+    # that are increments on nothing, and a bucket of an hour without remixes.
+    _run(neo4j, "MATCH (v:Video {id: 'a'}) SET v.subtree_likes = 1, v.rank_subtree_likes = -1")
+    _run(neo4j, "CREATE (:RemixHour {video_id: 'o', hour: 488730, parent_key: '/', count: 4})")
+
+    migrated = open_neo4j_store(neo4j)
+    try:
+        assert check_store(migrated) == []
+        found = migrated.get_videos(list(expected))
+        assert {v.id: (v.subtree_likes, v.subtree_views) for v in found.values()} == expected
+        assert {video_id: migrated.remix_hours(video_id) for video_id in hours} == hours
+        assert migrated.remix_hours("b") == []
+        assert trending.trending_originals(
+            migrated, trending.Window.DAY, trending.end_of_day(date(2025, 10, 2))
+        ) == [("o", 3)]
+        assert migrated.trending("o", 488722, 488723, 5) == [("a", 1)]
+        ranked = migrated.children("o", VideoOrder.SUBTREE_VIEWS, 2)
+        assert [video.id for video in ranked] == ["a", "b"]
+    finally:
+        migrated.close()
+    names = _run(neo4j, "MATCH (m:Migration) RETURN collect(m.name) AS names")[0]["names"]
+    assert "subtree_totals_and_hours" in names
 
 
 def test_check_reports_missing_rank_keys(neo4j: Neo4jServer) -> None:

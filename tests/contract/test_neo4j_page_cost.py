@@ -27,6 +27,7 @@ from lineage.stores.neo4j.reads import (
     _read_children_many,
     _read_group_tops,
     _read_variant_groups,
+    _read_variant_groups_with_tops,
 )
 from tests.conftest import open_neo4j_store, wipe_neo4j
 from tests.neo4j_server import Neo4jServer
@@ -109,6 +110,7 @@ def _reads(store: Neo4jStore, parent: str) -> Iterator[tuple[str, int, _Read[Any
     groups = store.variant_groups(parent, 5)
     yield "variant groups", 5, _read_variant_groups(parent, 5)
     yield "group tops", len(groups), _read_group_tops([(parent, group.key) for group in groups])
+    yield "variant groups with tops", 5, _read_variant_groups_with_tops(parent, 5)
 
 
 @pytest.mark.parametrize("which", ["grandma", "small"])

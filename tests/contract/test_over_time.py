@@ -200,3 +200,26 @@ def test_refused_engagement_changes_nothing(make_store: StoreFactory) -> None:
     assert video is not None
     assert (video.likes, video.views) == (0, 0)
     assert check_store(store) == []
+
+
+def test_engagement_changes_the_versions_of_the_trees_it_touches(store: LineageStore) -> None:
+    records = [
+        {"id": "a", "prompt": "a cat"},
+        {"id": "a1", "parent_id": "a", "prompt": "a cat at night"},
+        {"id": "a11", "parent_id": "a1", "prompt": "a cat at night in rain"},
+        {"id": "b", "prompt": "a dog"},
+        {"id": "c", "prompt": "a cow"},
+        {"id": "c1", "parent_id": "c", "prompt": "a cow at noon"},
+    ]
+    _import(store, records)
+    before = store.tree_versions(["a", "b", "c"])
+    store.record_engagement(
+        [EngagementEvent("a11", 1, 2), EngagementEvent("a1", 0, 3), EngagementEvent("c1", 4, 0)]
+    )
+    after = store.tree_versions(["a", "b", "c"])
+    assert after["a"] != before["a"]
+    assert after["c"] != before["c"]
+    assert after["b"] == before["b"]
+    video = store.get_video("a")
+    assert video is not None
+    assert (video.subtree_likes, video.subtree_views) == (1, 5)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import neo4j
 
@@ -23,9 +24,14 @@ from lineage.stores.neo4j.reads import (
     _read_group_tops,
     _read_lineage_path,
     _read_variant_groups,
+    _read_variant_groups_with_tops,
     _read_videos,
 )
 from lineage.stores.neo4j.versions import read_tree_versions
+from lineage.stores.neo4j.waves import WaveBatcher
+
+# Tries of a read that fails with a retryable error (leader change, deadlock...).
+_ATTEMPTS = 4
 
 
 class AsyncNeo4jReads:
@@ -33,11 +39,17 @@ class AsyncNeo4jReads:
 
     The API's resolvers await these instead of sending blocking reads to a
     thread pool. A driver belongs to one event loop; one is made per loop.
+    The reads asked in one wave of resolvers go out as one query
+    (:mod:`lineage.stores.neo4j.waves`): a lineage query costs one Bolt
+    round trip per level of nesting that reads, not one per field.
     """
 
     def __init__(self, uri: str, auth: tuple[str, str], database: str) -> None:
         self._uri, self._auth, self._database = uri, auth, database
         self._drivers: dict[asyncio.AbstractEventLoop, neo4j.AsyncDriver] = {}
+        self._batchers: dict[asyncio.AbstractEventLoop, WaveBatcher] = {}
+        # Read queries sent so far (Bolt round trips), for tests and benchmarks.
+        self.queries_sent = 0
 
     def _driver(self) -> neo4j.AsyncDriver:
         loop = asyncio.get_running_loop()
@@ -46,23 +58,41 @@ class AsyncNeo4jReads:
             # Forget drivers of loops that have ended (tests, reloads).
             for old in [old for old in self._drivers if old.is_closed()]:
                 del self._drivers[old]
+                self._batchers.pop(old, None)
             driver = self._drivers[loop] = neo4j.AsyncGraphDatabase.driver(
                 self._uri, auth=self._auth, notifications_min_severity="OFF"
             )
         return driver
 
+    async def _send(self, cypher: str, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
+        # An auto-commit read: one round trip (a managed transaction adds its
+        # commit's). Retried here as the managed one would be.
+        for attempt in range(_ATTEMPTS):
+            self.queries_sent += 1
+            try:
+                async with self._driver().session(
+                    database=self._database, default_access_mode=neo4j.READ_ACCESS
+                ) as session:
+                    result = await session.run(cypher, parameters)
+                    return [record async for record in result]
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as error:
+                if attempt + 1 == _ATTEMPTS or not error.is_retryable():
+                    raise
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
     async def _read(self, read: _Read[T]) -> T:
-        records, _, _ = await self._driver().execute_query(
-            read.cypher,
-            read.parameters,
-            database_=self._database,
-            routing_=neo4j.RoutingControl.READ,
-        )
-        return read.answer(records)
+        loop = asyncio.get_running_loop()
+        batcher = self._batchers.get(loop)
+        if batcher is None:
+            batcher = self._batchers[loop] = WaveBatcher(self._send)
+        answer: T = await batcher.read(read)
+        return answer
 
     async def aclose(self) -> None:
         """Close the driver of the running loop."""
         driver = self._drivers.pop(asyncio.get_running_loop(), None)
+        self._batchers.pop(asyncio.get_running_loop(), None)
         if driver is not None:
             await driver.close()
 
@@ -105,6 +135,11 @@ class AsyncNeo4jReads:
 
     async def variant_groups(self, video_id: str, limit: int) -> list[VariantGroupRow]:
         return await self._read(_read_variant_groups(video_id, limit))
+
+    async def variant_groups_with_tops(
+        self, video_id: str, limit: int
+    ) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
+        return await self._read(_read_variant_groups_with_tops(video_id, limit))
 
     async def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
         return await self._read(read_tree_versions(original_ids))

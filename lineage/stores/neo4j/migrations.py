@@ -15,6 +15,19 @@ Databases made by ``neo4j-admin import`` of a CSV export get them the same way.
 SUBTREE_VIEWS orders, for databases whose videos have subtree totals but
 were written before those orders had ranked indexes.
 
+``subtree_totals_and_hours`` (issue 12): databases written before the
+over-time aggregates have no ``subtree_likes``/``subtree_views`` and no
+``RemixHour`` buckets. For every video, the totals are summed over its
+subtree and set (with their rank keys); for every video with derivatives,
+its remixes per UTC hour are counted from the remixes' ``created_us`` and
+set, and buckets of hours without remixes deleted. Every value is set
+absolutely from the edges and the videos' own likes, views and times, in
+transactions of 1,000 videos: a re-run (after a crash, or by a second store
+opening at once) sets the same values, and a database that the over-time
+code already wrote to without this migration is made exact too. O(n x
+depth) reads, once. (The per-generation view totals of the rights work
+have their own backfill: ``migrate_rights``.)
+
 ``descendant_closure`` (issue 12): the ``(:Descent)`` closure nodes of
 every stored video below generation 1 (:mod:`lineage.stores.neo4j.descendants`),
 for databases written before ``Video.descendants`` read them, and those made
@@ -25,10 +38,41 @@ from __future__ import annotations
 
 import neo4j
 
+from lineage.engagement import ORIGINAL_PARENT_KEY
 from lineage.stores.neo4j.descendants import BACKFILL as DESCENDANT_CLOSURE
 from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES, SET_SUBTREE_RANKS
 
 __all__ = ["MIGRATIONS", "migrate"]
+
+# The UTC hour (hours since the epoch, rounded down) of d.created_us, as
+# lineage.models.hour_of computes it (Cypher's integer division truncates).
+_HOUR_OF_D = (
+    "CASE WHEN d.created_us >= 0 THEN d.created_us / 3600000000 "
+    "ELSE -((-d.created_us - 1) / 3600000000) - 1 END"
+)
+
+_SUBTREE_TOTALS = (
+    "MATCH (a:Video) CALL (a) { "
+    "MATCH (d:Video)-[:REMIX_OF*0..]->(a) "
+    "WITH a, sum(coalesce(d.likes, 0)) AS likes, sum(coalesce(d.views, 0)) AS views "
+    "SET a.subtree_likes = likes, a.subtree_views = views, "
+    "a.rank_subtree_likes = -likes, a.rank_subtree_views = -views "
+    "} IN TRANSACTIONS OF 1000 ROWS"
+)
+
+_REMIX_HOURS = (
+    "MATCH (a:Video) WHERE a.derivative_count > 0 CALL (a) { "
+    "OPTIONAL MATCH (d:Video)-[:REMIX_OF*1..]->(a) WHERE d.created_us IS NOT NULL "
+    f"WITH a, {_HOUR_OF_D} AS hour, count(d) AS remixes "
+    "WITH a, collect(CASE WHEN remixes > 0 THEN [hour, remixes] END) AS buckets "
+    "FOREACH (bucket IN buckets | "
+    "MERGE (h:RemixHour {video_id: a.id, hour: bucket[0]}) "
+    f"SET h.parent_key = coalesce(a.parent_id, {ORIGINAL_PARENT_KEY!r}), h.count = bucket[1]) "
+    "WITH a, [bucket IN buckets | bucket[0]] AS hours "
+    "OPTIONAL MATCH (stale:RemixHour {video_id: a.id}) WHERE NOT stale.hour IN hours "
+    "DELETE stale "
+    "} IN TRANSACTIONS OF 1000 ROWS"
+)
 
 MIGRATIONS: dict[str, list[str]] = {
     "rank_keys": [
@@ -40,6 +84,7 @@ MIGRATIONS: dict[str, list[str]] = {
     "subtree_rank_keys": [
         f"MATCH (v:Video) CALL (v) {{ SET {SET_SUBTREE_RANKS} }} IN TRANSACTIONS OF 10000 ROWS",
     ],
+    "subtree_totals_and_hours": [_SUBTREE_TOTALS, _REMIX_HOURS],
     "descendant_closure": [DESCENDANT_CLOSURE],
 }
 

@@ -14,6 +14,7 @@ from lineage.models import (
     GenerationCount,
     PromptDiff,
     VideoRecord,
+    built,
 )
 from lineage.models import from_epoch_micros as _from_micros
 from lineage.store import PathNode, VariantGroupRow, VideoOrder
@@ -35,33 +36,40 @@ _LINEAGE_PATHS = (
 def _record(video: dict[str, Any], edge: dict[str, Any] | None) -> VideoRecord:
     diff = None
     if edge is not None:
-        diff = PromptDiff.model_construct(
-            summary=edge["summary"],
-            variant_key=edge["variant_key"],
-            similarity=edge["similarity"],
-            ops=tuple(
-                DiffOp.model_construct(op=op, before=before, after=after)
-                for op, before, after in json.loads(edge["ops"])
-            ),
+        diff = built(
+            PromptDiff,
+            {
+                "summary": edge["summary"],
+                "variant_key": edge["variant_key"],
+                "similarity": edge["similarity"],
+                "ops": tuple(
+                    built(DiffOp, {"op": op, "before": before, "after": after})
+                    for op, before, after in json.loads(edge["ops"])
+                ),
+            },
         )
     created_us = video.get("created_us")
-    return VideoRecord.model_construct(
-        id=video["id"],
-        parent_id=video.get("parent_id"),
-        prompt=video["prompt"],
-        title=video.get("title"),
-        creator=video.get("creator"),
-        created_at=None if created_us is None else _from_micros(created_us),
-        likes=video.get("likes", 0),
-        views=video.get("views", 0),
-        generation=video["generation"],
-        original_id=video["original_id"],
-        derivative_count=video["derivative_count"],
-        direct_remix_count=video["direct_remix_count"],
-        tree_depth=video["tree_depth"],
-        subtree_likes=video.get("subtree_likes", 0),
-        subtree_views=video.get("subtree_views", 0),
-        prompt_diff=diff,
+    # Field order, as VideoRecord declares them.
+    return built(
+        VideoRecord,
+        {
+            "id": video["id"],
+            "prompt": video["prompt"],
+            "parent_id": video.get("parent_id"),
+            "title": video.get("title"),
+            "creator": video.get("creator"),
+            "created_at": None if created_us is None else _from_micros(created_us),
+            "likes": video.get("likes", 0),
+            "views": video.get("views", 0),
+            "generation": video["generation"],
+            "original_id": video["original_id"],
+            "derivative_count": video["derivative_count"],
+            "direct_remix_count": video["direct_remix_count"],
+            "tree_depth": video["tree_depth"],
+            "subtree_likes": video.get("subtree_likes", 0),
+            "subtree_views": video.get("subtree_views", 0),
+            "prompt_diff": diff,
+        },
     )
 
 
@@ -132,6 +140,38 @@ def _read_variant_groups(video_id: str, limit: int) -> _Read[list[VariantGroupRo
         lambda records: [
             VariantGroupRow(row["key"], row["remix_count"], row["reach"]) for row in records
         ],
+    )
+
+
+def _read_variant_groups_with_tops(
+    video_id: str, limit: int
+) -> _Read[list[tuple[VariantGroupRow, VideoRecord | None]]]:
+    def answer(records: list[neo4j.Record]) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
+        ranked = sorted(records, key=lambda row: (row["rank"], row["key"]))
+        return [
+            (
+                VariantGroupRow(row["key"], row["remix_count"], row["reach"]),
+                None if row["v"] is None else _record(row["v"], row["r"]),
+            )
+            for row in ranked
+        ]
+
+    # The groups as _read_variant_groups reads them, each with the first entry
+    # of its top's index (parent_id, variant_key, rank_derivatives, id).
+    return _Read(
+        "MATCH (g:VariantGroup) USING INDEX SEEK g:VariantGroup(parent_id, rank_reach, key) "
+        "WHERE g.parent_id = $id AND g.rank_reach IS NOT NULL "
+        "AND g.key IS NOT NULL WITH g ORDER BY g.parent_id, g.rank_reach, g.key LIMIT $limit "
+        "OPTIONAL CALL (g) { "
+        "MATCH (v:Video) USING INDEX SEEK v:Video(parent_id, variant_key, rank_derivatives, id) "
+        "WHERE v.parent_id = g.parent_id AND v.variant_key = g.key "
+        "AND v.rank_derivatives IS NOT NULL AND v.id IS NOT NULL "
+        "RETURN v ORDER BY v.parent_id, v.variant_key, v.rank_derivatives, v.id LIMIT 1 } "
+        "OPTIONAL MATCH (v)-[r:REMIX_OF]->() "
+        "RETURN g.rank_reach AS rank, g.key AS key, g.remix_count AS remix_count, "
+        f"g.reach AS reach, {_VIDEO}",
+        {"id": video_id, "limit": limit},
+        answer,
     )
 
 

@@ -54,6 +54,7 @@ from lineage.stores.neo4j.reads import (
     _read_group_tops,
     _read_lineage_path,
     _read_variant_groups,
+    _read_variant_groups_with_tops,
     _read_videos,
     _record,
 )
@@ -356,6 +357,11 @@ class Neo4jStore(Neo4jRights):
 
     def group_tops(self, groups: Sequence[tuple[str, str]]) -> dict[tuple[str, str], VideoRecord]:
         return self._read(_read_group_tops(groups))
+
+    def variant_groups_with_tops(
+        self, video_id: str, limit: int
+    ) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
+        return self._read(_read_variant_groups_with_tops(video_id, limit))
 
     # -- ranked lists -------------------------------------------------------------------
     def children(

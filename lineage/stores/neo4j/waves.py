@@ -1,0 +1,176 @@
+"""Reads asked together, sent as one Cypher query: one Bolt round trip per wave.
+
+A GraphQL query resolves in waves: the root field first, then every field of
+what it returned, and so on. In one wave the per-request DataLoaders each
+batch their own kind of read (videos, generation counts, first pages...),
+but the kinds are separate reads. :class:`WaveBatcher` collects the reads
+submitted while the event loop works through one wave and sends them as one
+query, each read a subquery whose rows come back collected in one column::
+
+    CALL () { CALL () { <read 0> } RETURN collect({v: v, r: r}) AS q0 }
+    CALL () { CALL () { <read 1> } RETURN collect({key: key, ...}) AS q1 }
+    RETURN q0, q1
+
+Each read keeps its own parameters (renamed ``$q0_ids``...) and its own
+plan, index hints included; the subqueries import nothing, so they cannot
+see each other. Every collecting subquery returns exactly one row, so the
+query returns one row whatever each read finds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, cast
+
+from lineage.stores.neo4j.reads import _Read
+
+__all__ = ["WaveBatcher", "columns_of", "combine"]
+
+_PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ALIAS = re.compile(r"\sAS\s+([A-Za-z_][A-Za-z0-9_]*)$", re.IGNORECASE)
+_RETURN = re.compile(r"\bRETURN\s+(DISTINCT\s+)?", re.IGNORECASE)
+_TAIL = re.compile(r"\s(ORDER\s+BY|SKIP|LIMIT)\s", re.IGNORECASE)
+_OPENING, _CLOSING = "([{", ")]}"
+# Loop turns without a new read before a wave is sent. A DataLoader asked in
+# one turn dispatches its batch two turns later (a callback, then a task).
+_QUIET_TURNS = 3
+
+
+def _top_level(cypher: str) -> list[bool]:
+    """For each character: whether it sits outside brackets and string literals."""
+    depth, quote, outside = 0, "", []
+    for char in cypher:
+        if quote:
+            outside.append(False)
+            if char == quote:
+                quote = ""
+            continue
+        if char in "'\"":
+            quote = char
+        elif char in _OPENING:
+            depth += 1
+        elif char in _CLOSING:
+            depth -= 1
+        outside.append(depth == 0 and not quote)
+    return outside
+
+
+def columns_of(cypher: str) -> tuple[str, ...] | None:
+    """The columns of a read's last top-level ``RETURN``, or None when not plain names."""
+    outside = _top_level(cypher)
+    found = [m for m in _RETURN.finditer(cypher) if outside[m.start()]]
+    if not found:
+        return None
+    start = found[-1].end()
+    end = len(cypher)
+    for tail in _TAIL.finditer(cypher, start):
+        if outside[tail.start()]:
+            end = tail.start()
+            break
+    items, item_start = [], start
+    for index in range(start, end):
+        if cypher[index] == "," and outside[index]:
+            items.append(cypher[item_start:index].strip())
+            item_start = index + 1
+    items.append(cypher[item_start:end].strip())
+    columns = []
+    for item in items:
+        alias = _ALIAS.search(item)
+        name = alias.group(1) if alias else item
+        if not _NAME.match(name):
+            return None
+        columns.append(name)
+    return tuple(columns) if len(set(columns)) == len(columns) else None
+
+
+def combine(reads: Sequence[_Read[Any]]) -> tuple[str, dict[str, Any]]:
+    """One query answering every read (each must have plain columns), and its parameters."""
+    parts, parameters = [], {}
+    for number, read in enumerate(reads):
+        columns = columns_of(read.cypher)
+        assert columns is not None, read.cypher
+        prefix = f"q{number}_"
+        cypher = _PARAMETER.sub(rf"${prefix}\1", read.cypher)
+        parameters.update({prefix + name: value for name, value in read.parameters.items()})
+        row = ", ".join(f"{column}: {column}" for column in columns)
+        parts.append(f"CALL () {{ CALL () {{ {cypher} }} RETURN collect({{{row}}}) AS q{number} }}")
+    answers = ", ".join(f"q{number}" for number in range(len(reads)))
+    return f"{' '.join(parts)} RETURN {answers}", parameters
+
+
+Send = Callable[[str, dict[str, Any]], Awaitable[list[Mapping[str, Any]]]]
+
+
+class WaveBatcher:
+    """Sends the reads submitted in one wave of the event loop as one query.
+
+    Parameters
+    ----------
+    send : callable
+        Runs one Cypher query with its parameters and returns its rows.
+    """
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._pending: list[tuple[_Read[Any], asyncio.Future[Any]]] = []
+        self._quiet = 0
+        self._seen = 0
+
+    async def read(self, read: _Read[Any]) -> Any:
+        """The answer to ``read``, sent with whatever else this wave asks."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((read, future))
+        if len(self._pending) == 1:
+            self._seen, self._quiet = 1, 0
+            loop.call_soon(self._turn)
+        return await future
+
+    def _turn(self) -> None:
+        if len(self._pending) != self._seen:
+            self._seen, self._quiet = len(self._pending), 0
+        else:
+            self._quiet += 1
+        if self._quiet < _QUIET_TURNS:
+            asyncio.get_running_loop().call_soon(self._turn)
+            return
+        wave, self._pending = self._pending, []
+        asyncio.get_running_loop().create_task(self._flush(wave))
+
+    async def _flush(self, wave: list[tuple[_Read[Any], asyncio.Future[Any]]]) -> None:
+        alone = [item for item in wave if columns_of(item[0].cypher) is None]
+        together = [item for item in wave if columns_of(item[0].cypher) is not None]
+        if len(together) == 1:
+            alone, together = alone + together, []
+        sends = [self._one(read, future) for read, future in alone]
+        if together:
+            sends.append(self._many(together))
+        await asyncio.gather(*sends)
+
+    async def _one(self, read: _Read[Any], future: asyncio.Future[Any]) -> None:
+        try:
+            rows = await self._send(read.cypher, read.parameters)
+            answer = cast(Any, read.answer)(rows)
+        except Exception as error:  # the caller gets it, as if it had sent the read
+            if not future.done():
+                future.set_exception(error)
+            return
+        if not future.done():
+            future.set_result(answer)
+
+    async def _many(self, items: list[tuple[_Read[Any], asyncio.Future[Any]]]) -> None:
+        reads = [read for read, _ in items]
+        cypher, parameters = combine(reads)
+        try:
+            rows = await self._send(cypher, parameters)
+            answers = [cast(Any, read.answer)(rows[0][f"q{n}"]) for n, read in enumerate(reads)]
+        except Exception:
+            # Each read alone, so a failure reaches only the read that caused it.
+            await asyncio.gather(*(self._one(read, future) for read, future in items))
+            return
+        for (_, future), answer in zip(items, answers, strict=True):
+            if not future.done():
+                future.set_result(answer)

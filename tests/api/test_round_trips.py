@@ -1,0 +1,166 @@
+"""Bolt round trips of the headline lineage query on Neo4j, and the waves that batch them.
+
+The reads one wave of resolvers asks for go out as one Cypher query
+(lineage/stores/neo4j/waves.py); these tests count the queries the headline
+query sends and check that batched reads answer exactly what each read
+answers alone. The Neo4j tests share one small tree (module scope).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from api.core.config import ApiSettings
+from api.main import create_app
+from lineage.store import LineageStore, VideoOrder
+from lineage.stores.neo4j import reads
+from lineage.stores.neo4j.reads import _Read
+from lineage.stores.neo4j.versions import read_tree_versions
+from lineage.stores.neo4j.waves import columns_of, combine
+from lineage.stores.sqlite import SQLiteStore
+from tests.api.conftest import PROMPT, client_of, load
+from tests.conftest import open_neo4j_store, wipe_neo4j
+from tests.neo4j_server import Neo4jServer
+
+# The headline query of scripts/bench_scale.py.
+HEADLINE = (
+    '{ video(id: "grandma") { derivativeCount treeDepth generationCounts { generation count } '
+    "topVariants(limit: 10) { child { id derivativeCount } promptDiff { summary variantKey } } "
+    "variantGroups(limit: 5) { key remixCount reach top { child { id } } } } }"
+)
+# The Bolt queries it costs: the video; then its generation counts, first page
+# of remixes and variant groups with their tops, together.
+HEADLINE_QUERIES = 2
+
+
+def _tree() -> list[dict[str, Any]]:
+    """grandma with 12 remixes in 5 variant groups, 3 generations below."""
+    records: list[dict[str, Any]] = [{"id": "grandma", "prompt": PROMPT}]
+    animals = ["hippo", "hippo", "hippo", "giraffe", "giraffe", "tank", "cat", "dog"]
+    animals += ["cat", "hippo", "owl", "owl"]
+    for number, animal in enumerate(animals):
+        child = f"r{number}"
+        records.append(
+            {"id": child, "parent_id": "grandma", "prompt": PROMPT.replace("crocodile", animal)}
+        )
+        for below in range(number % 3):
+            records.append(
+                {
+                    "id": f"{child}-{below}",
+                    "parent_id": child,
+                    "prompt": PROMPT.replace("crocodile", f"{animal} {below}"),
+                }
+            )
+    records.append({"id": "deep", "parent_id": "r2-1", "prompt": PROMPT + " at night"})
+    records.append({"id": "nainai", "prompt": "奶奶拿着扫帚把鳄鱼赶出院子"})
+    return records
+
+
+@pytest.fixture(scope="module")
+def neo4j_tree(neo4j: Neo4jServer) -> Iterator[LineageStore]:
+    wipe_neo4j(neo4j)
+    store = open_neo4j_store(neo4j)
+    load(store, _tree())
+    yield store
+    store.close()
+
+
+async def _answer(store: LineageStore, query: str) -> tuple[Any, int]:
+    """The data of ``query`` through the app (response cache bypassed), and the
+    read queries the store's async reads sent for it."""
+    app: FastAPI = create_app(ApiSettings(), store=store)
+    async with app.router.lifespan_context(app), client_of(app) as http:
+        reads_of = getattr(store, "async_reads", None)
+        before = reads_of.queries_sent if reads_of is not None else 0
+        response = await http.post(
+            "/graphql", json={"query": query}, headers={"cache-control": "no-cache"}
+        )
+        sent = (reads_of.queries_sent if reads_of is not None else 0) - before
+        body = response.json()
+        assert response.status_code == 200, body
+        assert "errors" not in body, body
+        return body["data"], sent
+
+
+@pytest.mark.neo4j
+@pytest.mark.anyio
+async def test_headline_query_costs_a_constant_number_of_bolt_queries(
+    neo4j_tree: LineageStore, tmp_path: Path
+) -> None:
+    data, sent = await _answer(neo4j_tree, HEADLINE)
+    assert sent == HEADLINE_QUERIES
+    video = data["video"]
+    assert video["derivativeCount"] == len(_tree()) - 2
+    assert len(video["topVariants"]) == 10
+    assert all(group["top"]["child"]["id"] for group in video["variantGroups"])
+    # The same answer as SQLite's for the same tree.
+    sqlite = SQLiteStore(tmp_path / "same.db")
+    try:
+        load(sqlite, _tree())
+        expected, _ = await _answer(sqlite, HEADLINE)
+    finally:
+        sqlite.close()
+    assert data == expected
+    # The number does not grow with what the lists hold: all 12 remixes, same waves.
+    wide = HEADLINE.replace("limit: 10", "limit: 12").replace("limit: 5", "limit: 8")
+    _, sent_wide = await _answer(neo4j_tree, wide)
+    assert sent_wide == HEADLINE_QUERIES
+
+
+def _every_read() -> list[_Read[Any]]:
+    order = VideoOrder.DERIVATIVES
+    return [
+        reads._read_videos(["grandma", "r1", "missing"]),
+        reads._read_lineage_path("deep"),
+        reads._read_generation_counts_many(["grandma", "r0"]),
+        reads._read_variant_groups("grandma", 5),
+        reads._read_variant_groups_with_tops("grandma", 5),
+        reads._read_group_tops([("grandma", "crocodile→hippo"), ("grandma", "crocodile→owl")]),
+        reads._read_children("grandma", order, 4, None),
+        reads._read_children("grandma", order, 4, (1, "r1")),
+        reads._read_children(None, order, 5, None),
+        reads._read_children_many(["grandma", "r2", "nainai"], VideoOrder.DIRECT_REMIXES, 3),
+        reads._read_count_children(None),
+        reads._read_count_children("grandma"),
+        read_tree_versions(["grandma", "nainai", "*"]),
+    ]
+
+
+def test_every_read_has_plain_columns() -> None:
+    for read in _every_read():
+        assert columns_of(read.cypher) is not None, read.cypher
+    assert columns_of("MATCH (v) RETURN v.id, v.prompt") is None  # unnamed: sent alone
+    assert columns_of("RETURN [x IN $a | x] AS a, {b: 1} AS b ORDER BY a LIMIT 2") == ("a", "b")
+    cypher, parameters = combine(
+        [_Read("RETURN $id AS id", {"id": 1}, list), _Read("RETURN $id AS n", {"id": 2}, list)]
+    )
+    assert parameters == {"q0_id": 1, "q1_id": 2}
+    assert "$q0_id AS id" in cypher
+    assert "$q1_id AS n" in cypher
+
+
+@pytest.mark.neo4j
+@pytest.mark.anyio
+async def test_reads_of_one_wave_answer_as_each_alone(neo4j_tree: LineageStore) -> None:
+    async_reads: Any = getattr(neo4j_tree, "async_reads")  # noqa: B009
+    every = _every_read()
+    alone = [neo4j_tree._read(read) for read in every]  # type: ignore[attr-defined]
+    before = async_reads.queries_sent
+    together = await asyncio.gather(*(async_reads._read(read) for read in every))
+    assert async_reads.queries_sent - before == 1
+    assert together == alone
+    # A read that fails fails alone; the others of its wave still answer.
+    broken = _Read("MATCH (v:Video) RETURN v.id AS id ORDER BY nonsense(", {}, list)
+    before = async_reads.queries_sent
+    results = await asyncio.gather(
+        async_reads._read(every[0]), async_reads._read(broken), return_exceptions=True
+    )
+    assert results[0] == alone[0]
+    assert isinstance(results[1], Exception)
+    assert async_reads.queries_sent - before == 3  # the wave, then each read alone
