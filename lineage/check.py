@@ -3,7 +3,8 @@
 This is the store's fsck. It trusts nothing but the edges (each video's
 parent) and the variant keys on them, rebuilds generation, original, derivative
 count, direct remix count, tree depth, per-generation counts and variant groups (and, in
-:mod:`lineage.rights_check`, removed-derivative counts and per-generation views),
+:mod:`lineage.rights_check`, removed-derivative counts and per-generation views; in
+:mod:`lineage.descendants`, the descendant closure),
 and reports every stored value that differs.
 """
 
@@ -13,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from lineage.check_time import check_time_aggregates
+from lineage.descendants import check_closure
 from lineage.rights_check import check_rights
 from lineage.store import LineageStore
 
@@ -149,6 +151,7 @@ def check_store(store: LineageStore) -> list[Mismatch]:
             )
         )
     mismatches += check_rights(store, rows, parent, order, generation)
+    mismatches += check_closure(store, rows, parent, generation)
     # Stores with derived index keys (Neo4j's rank keys) check those too.
     derived = getattr(store, "rank_key_mismatches", None)
     if derived is not None:

@@ -355,6 +355,8 @@ class ImportPlan:
     hour_counts: dict[int, dict[int, int]] = field(default_factory=dict)
     # Stored videos named by the input: id -> (likes, views, created_at) as stored.
     stored_counters: dict[str, tuple[int, int, datetime | None]] = field(default_factory=dict)
+    # Stored parents of new remixes: id -> its lineage path (lineage.descendants reads it).
+    ancestor_paths: dict[str, list[PathNode]] = field(default_factory=dict)
 
     @property
     def new_video_count(self) -> int:
@@ -895,6 +897,7 @@ def plan_import(
     planner.resolve(stored_indexes)
     planner.aggregate()
     planner.propagate_to_store()
+    planner.plan.ancestor_paths = planner._paths
     planner.settle_repeats()
     # Rights first: it refuses stored lines that change a status, and the
     # engagement increments then cover only the updates that stay.

@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable
 
 from lineage import rights
+from lineage.descendants import descendant_page
+from lineage.models import VideoRecord
 from lineage.store import LineageStore
 
 __all__ = ["add_rights_commands"]
@@ -23,7 +25,27 @@ def _actor() -> str:
     return os.environ.get("LINEAGE_ACTOR") or "cli"
 
 
-def _summary(store: LineageStore, video_id: str, change: rights.RightsChange) -> str:
+# Derivatives a takedown names as examples of its blast radius.
+_BLAST_EXAMPLES = 5
+
+
+def _blast_radius(store: LineageStore, video: VideoRecord) -> list[str]:
+    """The takedown's blast radius: its descendants' totalCount and the first few of them."""
+    lines = [
+        f"  blast radius: {video.derivative_count:,} derivatives descend from it "
+        "(Video.descendants totalCount)"
+    ]
+    first = descendant_page(store, video.id, _BLAST_EXAMPLES)
+    if first:
+        more = ", ..." if video.derivative_count > len(first) else ""
+        named = ", ".join(f"{d.id} (generation {d.generation})" for d in first)
+        lines.append(f"  first affected, breadth first: {named}{more}")
+    return lines
+
+
+def _summary(
+    store: LineageStore, video_id: str, change: rights.RightsChange, *, blast: bool = False
+) -> str:
     video = store.get_video(video_id)
     held = store.video_rights([video_id]).get(video_id, rights.DEFAULT_RIGHTS)
     assert video is not None
@@ -37,6 +59,8 @@ def _summary(store: LineageStore, video_id: str, change: rights.RightsChange) ->
         f"  derivatives below it (they stay, as does the video's place in the tree): "
         f"{video.derivative_count}, of which removed: {held.removed_derivative_count}"
     )
+    if blast:
+        lines += _blast_radius(store, video)
     return "\n".join(lines)
 
 
@@ -45,7 +69,7 @@ def _takedown(open_store: StoreOpener) -> Callable[[argparse.Namespace], int]:
         store = open_store(args)
         try:
             change = rights.takedown(store, args.id, args.reason, _actor())
-            print(_summary(store, args.id, change))
+            print(_summary(store, args.id, change, blast=True))
         finally:
             store.close()
         return 0

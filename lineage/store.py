@@ -183,6 +183,27 @@ class LineageStore(Protocol):
         """Every stored (video id, hour, parent id or '', remix count) bucket."""
         ...
 
+    # -- descendants (lineage.descendants) --------------------------------------
+    def descendant_page(
+        self,
+        video_id: str,
+        original: bool,
+        first: int,
+        after: tuple[int, str] | None = None,
+        generation: int | None = None,
+    ) -> list[VideoRecord]:
+        """Up to ``first`` derivatives of a stored video, by generation then id.
+
+        Only those strictly after the (generation, id) key ``after``, and only
+        the absolute ``generation`` if given. ``original`` says whether the
+        video is an original. One index range read of about ``first`` entries.
+        """
+        ...
+
+    def iter_closure_rows(self) -> Iterator[tuple[str, int, str]]:
+        """Every stored descendant-closure row (ancestor id, generation, descendant id)."""
+        ...
+
     # -- point reads ----------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None: ...
 

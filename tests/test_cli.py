@@ -200,3 +200,19 @@ def test_check_passes_then_finds_a_corrupted_aggregate(
     assert "grandma" in captured.out
     assert "derivative" in captured.out
     assert "1 mismatches" in captured.err
+
+
+def test_takedown_prints_its_blast_radius(
+    tmp_path: Path, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(database, "import", str(write_jsonl(tmp_path / "in.jsonl", RECORDS))) == 0
+    capsys.readouterr()
+    assert run(database, "takedown", "grandma", "--reason", "DMCA 7") == 0
+    out = capsys.readouterr().out
+    assert "blast radius: 3 derivatives descend from it (Video.descendants totalCount)" in out
+    assert (
+        "first affected, breadth first: hippo (generation 1), tank (generation 1), "
+        "hippo-2 (generation 2)\n" in out
+    )
+    assert run(database, "takedown", "tank", "--reason", "DMCA 8") == 0
+    assert "blast radius: 0 derivatives" in capsys.readouterr().out

@@ -96,7 +96,14 @@ def test_csv_export_imports_with_neo4j_admin(tmp_path: Path) -> None:
         target = Neo4jStore(values["NEO4J_URI"], values["NEO4J_USER"], values["NEO4J_PASSWORD"])
         try:
             assert snapshot(target) == snapshot(source)
-            assert check_store(target) == []
+            assert check_store(target) == []  # the closure too: the migration backfills it
+            for video_id, original in (("c0-0", True), ("c0-1", False), ("c1-0", True)):
+                pages = [
+                    [(v.generation, v.id) for v in store.descendant_page(video_id, original, 100)]
+                    for store in (target, source)
+                ]
+                assert pages[0] == pages[1]
+                assert pages[0]
             for video_id in ("grandma", "nainai", "hippo"):
                 assert json.dumps(lineage_stats(target, video_id, 10).as_json()) == json.dumps(
                     lineage_stats(source, video_id, 10).as_json()

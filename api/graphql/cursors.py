@@ -16,9 +16,16 @@ import json
 from lineage.errors import InvalidInput
 from lineage.store import VideoOrder
 
-__all__ = ["decode_cursor", "encode_cursor"]
+__all__ = [
+    "decode_cursor",
+    "decode_descendant_cursor",
+    "encode_cursor",
+    "encode_descendant_cursor",
+]
 
 _PREFIX = "k1:"
+# Video.descendants: the (generation, id) of the last derivative seen.
+_DESCENDANT_PREFIX = "d1:"
 
 
 def encode_cursor(order: VideoOrder, measure: int, video_id: str) -> str:
@@ -44,3 +51,28 @@ def decode_cursor(cursor: str, order: VideoOrder) -> tuple[int, str]:
             f"not {order.value}; keep orderBy the same while paging"
         )
     return measure, video_id
+
+
+def encode_descendant_cursor(generation: int, video_id: str) -> str:
+    """The cursor of a derivative in a ``descendants`` page (breadth first)."""
+    payload = json.dumps([generation, video_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode((_DESCENDANT_PREFIX + payload).encode()).decode().rstrip("=")
+
+
+def decode_descendant_cursor(cursor: str) -> tuple[int, str]:
+    """The (generation, id) key in a cursor of a ``descendants`` page."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        text = base64.urlsafe_b64decode(padded.encode()).decode()
+        if not text.startswith(_DESCENDANT_PREFIX):
+            raise ValueError(text)
+        generation, video_id = json.loads(text[len(_DESCENDANT_PREFIX) :])
+        if type(generation) is not int or not 0 <= generation < 2**31:
+            raise ValueError(text)
+        if not isinstance(video_id, str):
+            raise ValueError(text)
+    except (ValueError, UnicodeDecodeError, binascii.Error, TypeError) as error:
+        raise InvalidInput(
+            f"after: {cursor!r} is not a cursor of a descendants list of this API"
+        ) from error
+    return generation, video_id

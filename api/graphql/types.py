@@ -15,6 +15,7 @@ import strawberry
 from graphql import FieldNode
 from strawberry.types import Info
 
+from api.graphql import descendants as descendant_fields
 from api.graphql import rights as rights_fields
 from api.graphql.context import LineageContext
 from api.graphql.cursors import decode_cursor, encode_cursor
@@ -271,6 +272,11 @@ class Video:
     downstream_views: float = strawberry.field(
         resolver=rights_fields.resolve_downstream_views,
         description="Views attributed to this video from all its derivatives.",
+    )
+    descendants: RemixConnection = strawberry.field(
+        resolver=descendant_fields.resolve_descendants,
+        description="All derivatives, breadth first (by generation, then id), in keyset-cursor "
+        "pages; totalCount counts what the arguments select.",
     )
 
     @classmethod

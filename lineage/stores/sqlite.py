@@ -33,7 +33,7 @@ from lineage.progress import progress_bar
 from lineage.queries import NULL_TIME, measure_of
 from lineage.rights import VideoRights
 from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
-from lineage.stores import sqlite_time
+from lineage.stores import sqlite_descendants, sqlite_time
 from lineage.stores.sqlite_rights import (
     SQLiteRights,
     migrate_rights,
@@ -246,6 +246,7 @@ class SQLiteStore(SQLiteRights):
             self._conn().executescript(SCHEMA_FILE.read_text(encoding="utf-8"))
             migrate_rights(self._conn())
             sqlite_time.upgrade(self._conn())
+            sqlite_descendants.upgrade(self._conn())
         except (sqlite3.Error, OSError) as error:
             raise StoreUnavailable(
                 f"cannot open SQLite store {str(self.path)!r}: {error}"
@@ -349,7 +350,7 @@ class SQLiteStore(SQLiteRights):
         )
         sqlite_time.write_time_aggregates(connection, plan)
         write_rights_plan(connection, plan.rights)
-
+        sqlite_descendants.write_closure(connection, plan)
         _bump_tree_versions(connection, plan)
 
     def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
@@ -403,6 +404,25 @@ class SQLiteStore(SQLiteRights):
 
     def iter_remix_hours(self) -> Iterator[tuple[str, int, str, int]]:
         return sqlite_time.iter_remix_hours(self._conn())
+
+    # -- descendants (lineage.descendants) -----------------------------------------
+    def descendant_page(
+        self,
+        video_id: str,
+        original: bool,
+        first: int,
+        after: tuple[int, str] | None = None,
+        generation: int | None = None,
+    ) -> list[VideoRecord]:
+        query = sqlite_descendants.descendant_page_query(
+            _RECORD_COLUMNS, video_id, original, first, after, generation
+        )
+        if query is None:
+            return []
+        return [_record(row) for row in self._conn().execute(*query)]
+
+    def iter_closure_rows(self) -> Iterator[tuple[str, int, str]]:
+        return sqlite_descendants.iter_closure_rows(self._conn())
 
     # -- point reads --------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:

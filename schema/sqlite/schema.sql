@@ -42,6 +42,10 @@ CREATE INDEX IF NOT EXISTS videos_by_parent_derivatives
 CREATE INDEX IF NOT EXISTS videos_by_parent_variant
     ON videos (parent_id, variant_key, derivative_count DESC, id);
 
+-- An original's derivatives by generation, then id (Video.descendants, lineage/descendants.py).
+CREATE INDEX IF NOT EXISTS videos_by_original_generation
+    ON videos (original_id, generation, id);
+
 -- For each video, how many derivatives sit in each (absolute) generation below it.
 CREATE TABLE IF NOT EXISTS generation_counts (
     video_id   TEXT    NOT NULL REFERENCES videos (id),
@@ -124,4 +128,17 @@ CREATE TABLE IF NOT EXISTS generation_views (
 CREATE TABLE IF NOT EXISTS tree_versions (
     original_id TEXT    PRIMARY KEY,
     version     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- The descendant closure (lineage/descendants.py): a row for each ancestor of a
+-- video that is not an original, with the video's generation, so the
+-- derivatives of any remix read in (generation, id) order from one key range.
+-- An original's derivatives are read through videos_by_original_generation.
+-- No foreign keys: two lookups per row would slow the bulk import, and
+-- `lineage check` verifies every row against the edges.
+CREATE TABLE IF NOT EXISTS descendant_closure (
+    ancestor_id   TEXT    NOT NULL,
+    generation    INTEGER NOT NULL CHECK (generation >= 2),
+    descendant_id TEXT    NOT NULL,
+    PRIMARY KEY (ancestor_id, generation, descendant_id)
 ) WITHOUT ROWID;

@@ -21,7 +21,8 @@ _AS_BEFORE = (
     "MATCH (v:Video) REMOVE v.rank_derivatives, v.rank_direct, v.rank_likes, v.rank_views, "
     "v.rank_newest, v.rank_subtree_likes, v.rank_subtree_views, v.variant_key "
     "WITH count(*) AS videos MATCH (g:VariantGroup) REMOVE g.rank_reach "
-    "WITH count(*) AS groups MATCH (m:Migration) DELETE m"
+    "WITH count(*) AS groups MATCH (d:Descent) DELETE d "
+    "WITH count(*) AS descents MATCH (m:Migration) DELETE m"
 )
 
 
@@ -41,6 +42,7 @@ def test_opening_the_store_gives_old_videos_their_rank_keys(neo4j: Neo4jServer) 
     _run(neo4j, _AS_BEFORE)
     stripped = _run(neo4j, "MATCH (v:Video) WHERE v.rank_derivatives IS NULL RETURN count(v) AS n")
     assert stripped[0]["n"] == len(SMALL_TREE)
+    assert _run(neo4j, "MATCH (d:Descent) RETURN count(d) AS n")[0]["n"] == 0
 
     migrated = open_neo4j_store(neo4j)
     try:
@@ -49,12 +51,20 @@ def test_opening_the_store_gives_old_videos_their_rank_keys(neo4j: Neo4jServer) 
         assert [video.id for video in top] == ["hippo", "giraffe"]
         tops = migrated.group_tops([("grandma", "crocodile→hippo")])
         assert tops[("grandma", "crocodile→hippo")].id == "hippo"
+        # The descendant closure is back (check_store above verifies every row).
+        below_hippo = migrated.descendant_page("hippo", False, 5)
+        assert [video.id for video in below_hippo] == ["baby-hippo"]
     finally:
         migrated.close()
     again = open_neo4j_store(neo4j)  # idempotent: recorded once, nothing to redo
     again.close()
     names = _run(neo4j, "MATCH (m:Migration) RETURN collect(m.name) AS names")[0]["names"]
-    assert sorted(names) == ["rank_keys", "subtree_rank_keys", "subtree_totals_and_hours"]
+    assert sorted(names) == [
+        "descendant_closure",
+        "rank_keys",
+        "subtree_rank_keys",
+        "subtree_totals_and_hours",
+    ]
 
 
 def test_opening_the_store_gives_old_videos_their_subtree_rank_keys(neo4j: Neo4jServer) -> None:

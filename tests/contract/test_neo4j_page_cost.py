@@ -20,6 +20,7 @@ from lineage.importer import SourcedRecord
 from lineage.queries import measure_of
 from lineage.store import VideoOrder
 from lineage.stores.neo4j import Neo4jStore
+from lineage.stores.neo4j.descendants import read_descendant_page
 from lineage.stores.neo4j.reads import (
     _Read,
     _read_children,
@@ -128,6 +129,67 @@ def test_every_ranked_read_costs_one_page(demo: Neo4jStore, which: str) -> None:
             assert answer == ranked
             assert len(answer) == min(PAGE, fan_out)
     assert costs
+
+
+def _descendant_keys(
+    store: Neo4jStore, video_id: str, original: bool, skip: int, generation: int | None = None
+) -> list[tuple[int, str]]:
+    """(generation, id) of a page of a video's derivatives from ``skip``, as the index holds
+    them, one generation or all (unprofiled)."""
+    label, key, ident = (
+        ("Video", "original_id", "id") if original else ("Descent", "ancestor_id", "descendant_id")
+    )
+    level = "n.generation >= 1" if generation is None else "n.generation = $generation"
+    records, _, _ = store._driver.execute_query(
+        f"MATCH (n:{label}) WHERE n.{key} = $id AND {level} "
+        f"RETURN n.generation AS g, n.{ident} AS id ORDER BY g, id SKIP $skip LIMIT $limit",
+        id=video_id,
+        skip=skip,
+        limit=PAGE + 1,
+        generation=generation,
+        database_=store.database,
+    )
+    return [(row["g"], row["id"]) for row in records]
+
+
+@pytest.mark.parametrize("which", ["grandma", "remix"])
+def test_a_descendants_page_costs_the_same_at_the_end_as_at_the_start(
+    demo: Neo4jStore, which: str
+) -> None:
+    # The demo original's 41,640 derivatives, and those of its largest remix
+    # (read through the closure): the first page, a page a few items in, and
+    # a page just before the end, whole and one generation only; the last
+    # generation. Each costs about one page of database hits.
+    if which == "grandma":
+        video = demo.get_video(DEMO_ORIGINAL_ID)
+    else:
+        video = demo.children(DEMO_ORIGINAL_ID, VideoOrder.DERIVATIVES, 1)[0]
+    assert video is not None
+    original = video.parent_id is None
+    total = video.derivative_count
+    assert total > (40_000 if original else 1_000)
+    last_generation = video.generation + video.tree_depth
+    # (name, cursor position, generation filter)
+    cases: list[tuple[str, int | None, int | None]] = [("start", None, None)]
+    for name, at in (("near the start", 3), ("near the end", total - PAGE // 2)):
+        cases += [(name, at, None), (f"{name}, its generation", at, -1)]
+    cases.append(("last generation", None, last_generation))
+    costs = {}
+    for name, at, generation in cases:
+        following = _descendant_keys(demo, video.id, original, 0 if at is None else at)
+        after = None if at is None else following.pop(0)
+        if generation == -1:
+            assert after is not None
+            generation = after[0]
+        if generation is not None and after is None:
+            following = _descendant_keys(demo, video.id, original, 0, generation)
+        expected = [key for key in following if generation is None or key[0] == generation]
+        read = read_descendant_page(video.id, original, PAGE, after, generation)
+        hits, answer, plan = _profile(demo, read)
+        costs[name] = hits
+        assert hits <= bound(2 * PAGE), f"{name} of {video.id}: {hits} db hits\n{plan}"
+        assert [(v.generation, v.id) for v in answer] == expected[:PAGE], name
+    assert costs["near the end"] <= 2 * costs["near the start"] + HITS_PER_QUERY, costs
 
 
 def test_a_keyset_page_continues_the_ranking_exactly(demo: Neo4jStore) -> None:

@@ -15,7 +15,13 @@ from tests.neo4j_server import Neo4jServer
 pytestmark = pytest.mark.neo4j
 
 CONSTRAINTS = {"video_id", "variant_group_key", "tree_lock_original"}
-INDEXES = {"variant_group_parent", "original_derivatives", "video_generation_id"}
+INDEXES = {
+    "variant_group_parent",
+    "original_derivatives",
+    "video_generation_id",
+    "video_original_generation",  # descendants (schema/neo4j/006_descendants.cypher)
+    "descent_page",
+}
 
 
 def _names(server: Neo4jServer, show: str) -> set[str]:

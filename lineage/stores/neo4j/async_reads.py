@@ -13,6 +13,7 @@ from lineage.models import (
     VideoRecord,
 )
 from lineage.store import PathNode, VariantGroupRow, VideoOrder
+from lineage.stores.neo4j.descendants import read_descendant_page
 from lineage.stores.neo4j.reads import (
     T,
     _Read,
@@ -145,3 +146,13 @@ class AsyncNeo4jReads:
 
     async def count_children(self, parent_id: str | None) -> int:
         return await self._read(_read_count_children(parent_id))
+
+    async def descendant_page(
+        self,
+        video_id: str,
+        original: bool,
+        first: int,
+        after: tuple[int, str] | None = None,
+        generation: int | None = None,
+    ) -> list[VideoRecord]:
+        return await self._read(read_descendant_page(video_id, original, first, after, generation))

@@ -27,6 +27,11 @@ opening at once) sets the same values, and a database that the over-time
 code already wrote to without this migration is made exact too. O(n x
 depth) reads, once. (The per-generation view totals of the rights work
 have their own backfill: ``migrate_rights``.)
+
+``descendant_closure`` (issue 12): the ``(:Descent)`` closure nodes of
+every stored video below generation 1 (:mod:`lineage.stores.neo4j.descendants`),
+for databases written before ``Video.descendants`` read them, and those made
+by ``neo4j-admin import``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from __future__ import annotations
 import neo4j
 
 from lineage.engagement import ORIGINAL_PARENT_KEY
+from lineage.stores.neo4j.descendants import BACKFILL as DESCENDANT_CLOSURE
 from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES, SET_SUBTREE_RANKS
 
 __all__ = ["MIGRATIONS", "migrate"]
@@ -79,6 +85,7 @@ MIGRATIONS: dict[str, list[str]] = {
         f"MATCH (v:Video) CALL (v) {{ SET {SET_SUBTREE_RANKS} }} IN TRANSACTIONS OF 10000 ROWS",
     ],
     "subtree_totals_and_hours": [_SUBTREE_TOTALS, _REMIX_HOURS],
+    "descendant_closure": [DESCENDANT_CLOSURE],
 }
 
 

@@ -34,6 +34,7 @@ from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
+from lineage.stores.neo4j.descendants import read_closure_rows, read_descendant_page
 from lineage.stores.neo4j.engagement import (
     read_remixes_in_many,
     read_trending,
@@ -319,6 +320,21 @@ class Neo4jStore(Neo4jRights):
         ):
             video_id, hour, parent_key, count = row.values()
             yield video_id, hour, "" if parent_key == ORIGINAL_PARENT_KEY else parent_key, count
+
+    # -- descendants (lineage.descendants) -------------------------------------------------
+    def descendant_page(
+        self,
+        video_id: str,
+        original: bool,
+        first: int,
+        after: tuple[int, str] | None = None,
+        generation: int | None = None,
+    ) -> list[VideoRecord]:
+        return self._read(read_descendant_page(video_id, original, first, after, generation))
+
+    def iter_closure_rows(self) -> Iterator[tuple[str, int, str]]:
+        for row in self._stream(read_closure_rows()):
+            yield row[0], row[1], row[2]
 
     # -- point reads ------------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoRecord | None:

@@ -20,6 +20,7 @@ from lineage.models import (
 from lineage.progress import progress_bar
 from lineage.rights import VideoRights
 from lineage.store import PathNode
+from lineage.stores.neo4j.descendants import write_closure
 from lineage.stores.neo4j.engagement import write_time_aggregates
 from lineage.stores.neo4j.ranks import newest_rank
 from lineage.stores.neo4j.reads import (
@@ -321,6 +322,7 @@ def _write_plan(
     _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
     write_time_aggregates(tx, plan, batch_size)
     write_rights_plan(tx, plan.rights)
+    write_closure(tx, plan, batch_size)
     original_ids = plan.original_id
     tx.run(
         _BUMP_TREE_VERSIONS,

@@ -1,0 +1,193 @@
+"""Every derivative of a video, in keyset pages: breadth first, by generation, then id.
+
+A page is one index range read of about ``first`` entries, whatever the
+video's fan-out and however deep into its derivatives the page starts:
+
+- an original's derivatives are the videos of its tree below generation 0,
+  read through the index ``(original_id, generation, id)`` of the videos;
+- any other video's derivatives are read through the **descendant
+  closure**: one row ``(ancestor_id, generation, descendant_id)`` for each
+  ancestor of a video that is not an original (the original is served by
+  the index above, so direct remixes of an original add no rows, and a
+  video of generation g adds g - 1 rows).
+
+The closure rows of new videos are planned here (:func:`closure_rows`) and
+written by each store in the transaction of the import; ``lineage check``
+verifies them (:func:`check_closure`). The cursor key is the
+``(generation, id)`` of the last derivative seen, so remixes written while a
+client pages are never seen twice and never push one past the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from lineage.errors import InvalidInput
+from lineage.models import VideoRecord
+from lineage.queries import check_page_size, require_video
+
+if TYPE_CHECKING:
+    from lineage.check import Mismatch
+    from lineage.importer import ImportPlan
+    from lineage.store import LineageRow, LineageStore
+
+__all__ = [
+    "check_closure",
+    "check_generation",
+    "closure_rows",
+    "descendant_page",
+    "descendant_total",
+]
+
+_EXTERNAL = -2  # as in lineage.importer: the parent is already stored
+
+
+def check_generation(generation: int | None) -> None:
+    """Refuse a negative ``generation`` filter (generations start at 0)."""
+    if generation is not None and generation < 0:
+        raise InvalidInput(f"generation must not be negative, got {generation}")
+
+
+def descendant_total(
+    video: VideoRecord, counts: Iterable[tuple[int, int]], generation: int | None
+) -> int:
+    """How many derivatives the arguments select, from the maintained counts.
+
+    ``counts`` are the video's (generation, count) pairs; without a
+    ``generation`` the total is the derivative count.
+    """
+    if generation is None:
+        return video.derivative_count
+    return next((count for level, count in counts if level == generation), 0)
+
+
+def descendant_page(
+    store: LineageStore,
+    video_id: str,
+    first: int = 20,
+    after: tuple[int, str] | None = None,
+    generation: int | None = None,
+) -> list[VideoRecord]:
+    """One page of a video's derivatives, by generation then id, strictly after ``after``.
+
+    Parameters
+    ----------
+    store : LineageStore
+        Where the video is stored.
+    video_id : str
+        The video; :class:`~lineage.errors.VideoNotFound` if it is not stored.
+    first : int
+        Page size, 0 to 100.
+    after : tuple of (int, str), optional
+        The (generation, id) of the last derivative already seen.
+    generation : int, optional
+        Only derivatives of this absolute generation (none if it is not greater
+        than the video's own); negative is :class:`~lineage.errors.InvalidInput`.
+    """
+    check_page_size(first)
+    check_generation(generation)
+    video = require_video(store, video_id)
+    if not first or video.derivative_count == 0:
+        return []
+    if generation is not None and generation <= video.generation:
+        return []
+    return store.descendant_page(video.id, video.parent_id is None, first, after, generation)
+
+
+def closure_rows(plan: ImportPlan) -> Iterator[tuple[str, int, str]]:
+    """(ancestor id, generation, descendant id) of every new video's non-original ancestors.
+
+    New ancestors come from the plan; the stored ancestors of a new subtree
+    from the lineage path of its stored parent, which the planner read.
+
+    Notes
+    -----
+    O(rows) time: one step per row written.
+    """
+    fields, parent_index, generation = plan.fields, plan.parent_index, plan.generation
+    paths = plan.ancestor_paths
+    for position in plan.order:
+        level = generation[position]
+        if level < 2:
+            continue
+        video_id = fields[position][0]
+        top, current = position, parent_index[position]
+        while current >= 0:
+            if generation[current] >= 1:
+                yield fields[current][0], level, video_id
+            top, current = current, parent_index[current]
+        if current == _EXTERNAL:
+            parent_id = fields[top][1]
+            assert parent_id is not None
+            for node in paths[parent_id]:
+                if node.generation >= 1:
+                    yield node.id, level, video_id
+
+
+def _is_closure_row(
+    index: int, ancestor: int, level: int, parent: Sequence[int], generation: Sequence[int]
+) -> bool:
+    """Whether ``ancestor`` is a non-original ancestor of ``index``, of generation ``level``."""
+    if level != generation[index] or generation[ancestor] < 1:
+        return False
+    up, steps = index, generation[index] - generation[ancestor]
+    while steps > 0 and up >= 0:
+        up, steps = parent[up], steps - 1
+    return steps == 0 and up == ancestor
+
+
+def check_closure(
+    store: LineageStore,
+    rows: Sequence[LineageRow],
+    parent: Sequence[int],
+    generation: Sequence[int],
+) -> list[Mismatch]:
+    """Mismatches between the stored descendant closure and the videos' ancestors.
+
+    Every stored row must name a non-original ancestor of its descendant and
+    the descendant's generation; each video of generation g must have g - 1
+    rows, one per ancestor generation 1..g-1 (so none is missing or twice).
+
+    Notes
+    -----
+    O(r x depth) time for r rows, O(n) memory.
+    """
+    from lineage.check import Mismatch
+
+    position = {row.id: index for index, row in enumerate(rows)}
+    seen: dict[int, list[int]] = {}  # descendant -> [rows, bit mask of ancestor generations]
+    mismatches: list[Mismatch] = []
+    for ancestor_id, level, descendant_id in store.iter_closure_rows():
+        index = position.get(descendant_id)
+        ancestor = position.get(ancestor_id)
+        if (
+            index is None
+            or ancestor is None
+            or not _is_closure_row(index, ancestor, level, parent, generation)
+        ):
+            mismatches.append(
+                Mismatch(
+                    ancestor_id,
+                    f"descendant_closure[{descendant_id!r}]",
+                    (ancestor_id, level, descendant_id),
+                    "no such row",
+                )
+            )
+            continue
+        entry = seen.setdefault(index, [0, 0])
+        entry[0] += 1
+        entry[1] |= 1 << generation[ancestor]
+    for index, row in enumerate(rows):
+        expected_rows = max(0, generation[index] - 1)
+        count, mask = seen.get(index, (0, 0))
+        if count != expected_rows or (mask != (1 << generation[index]) - 2 and expected_rows):
+            mismatches.append(
+                Mismatch(
+                    row.id,
+                    "descendant_closure (rows naming it)",
+                    count,
+                    expected_rows,
+                )
+            )
+    return mismatches
