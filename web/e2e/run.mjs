@@ -221,10 +221,18 @@ const scenarios = {
       blocked.push(url.href);
       return route.abort();
     });
+    // GraphiQL ignores a run until it has its schema: wait for the
+    // introspection answer, then run until a result shows (a loaded machine
+    // can still be rendering the editor when the first click lands).
+    const introspected = page.waitForResponse((r) => r.url().endsWith("/graphql") && r.request().method() === "POST", { timeout: 30000 });
     await page.goto(`${base}/graphql`);
     await page.waitForSelector(".graphiql-container", { timeout: 15000 });
-    await page.locator(".graphiql-execute-button").click();
-    await page.waitForFunction(() => document.querySelector(".result-window")?.textContent?.includes("derivativeCount"), null, { timeout: 15000 });
+    await introspected;
+    const shown = () => page.waitForFunction(() => document.querySelector(".result-window")?.textContent?.includes("derivativeCount"), null, { timeout: 5000 });
+    for (let attempt = 1; ; attempt++) {
+      await page.locator(".graphiql-execute-button").click();
+      try { await shown(); break; } catch (error) { if (attempt === 4) throw error; }
+    }
     await page.waitForTimeout(300);
     await shot("graphiql");
     return { blocked, result: await page.locator(".result-window").innerText(), consoleErrors };
