@@ -27,6 +27,12 @@ export async function loadTime(video: CoreVideo, isCurrent: () => boolean): Prom
     setStat("subtreeViews", time.subtreeViews);
     setStat("subtreeLikes", time.subtreeLikes);
     setStat("remixesToday", time.today);
+    // Past data: say which 24 hours the count covers.
+    const label = document.querySelector('[data-stat="remixesToday"]')?.previousElementSibling;
+    if (label instanceof HTMLElement && note !== "the last 7 days up to now") {
+      label.textContent = `Remixes to ${asOf.toLocaleDateString("en-US", { month: "short", day: "numeric", timeZone: "UTC" })}`;
+      label.title = `in the 24 hours up to ${asOf.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    }
     renderTrending(trending, time, asOf);
     await renderHours(hours, video.id, asOf, note, isCurrent);
   } catch (error) {
