@@ -2,9 +2,10 @@
 
 ``LINEAGE_API_WRITE_RATE`` (``limits`` notation, default ``600/minute``) is
 counted per token name in a moving window kept in ``LINEAGE_API_RATE_STORAGE``
-(a ``limits`` storage URI): ``memory://`` counts per process, so with N
-workers a token may write up to N times the rate; ``redis://host:6379``
-shares one count between every worker and host.
+(a ``limits`` storage URI): ``memory://`` counts per process (in
+:class:`~api.local_window.LocalMovingWindow`, the same moving window without
+``limits``' timer threads), so with N workers a token may write up to N times
+the rate; ``redis://host:6379`` shares one count between every worker and host.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 
+from api.local_window import LocalMovingWindow
 from lineage.errors import LimitExceeded
 
 __all__ = ["RateLimited", "WriteRateLimiter", "parse_rate"]
@@ -43,10 +45,15 @@ class WriteRateLimiter:
         self.item = parse_rate(rate)
         self.storage = storage_from_string(storage_uri)
         self.limiter = MovingWindowRateLimiter(self.storage)
-        # The memory storage answers in microseconds: no thread hop for it.
-        self.inline = isinstance(self.storage, MemoryStorage)
+        # In-process counts answer in microseconds: no thread hop for them.
+        self.local: LocalMovingWindow | None = None
+        if isinstance(self.storage, MemoryStorage):
+            self.local = LocalMovingWindow(self.item.amount, self.item.get_expiry())
+        self.inline = self.local is not None
 
     def _hit(self, key: str) -> int | None:
+        if self.local is not None:
+            return self.local.hit(key)
         if self.limiter.hit(self.item, "write", key):
             return None
         stats = self.limiter.get_window_stats(self.item, "write", key)

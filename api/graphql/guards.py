@@ -69,16 +69,38 @@ def _refusal(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": ErrorCode.LIMIT_EXCEEDED})
 
 
+# Guard verdicts by (guard, its limit, query text): a verdict depends on the
+# document alone, and walking a document costs a millisecond where a lookup
+# costs nothing. Bounded: cleared when full.
+_VERDICTS: dict[tuple[str, int, str], str | None] = {}
+_VERDICTS_MAX = 1024
+
+
 class _Guard(SchemaExtension):
     """Refuses a parsed document before validation when :meth:`problem` names one."""
 
     def problem(self) -> str | None:
         raise NotImplementedError
 
+    def limit(self) -> int:
+        """The guard's setting (part of its cached verdicts' key)."""
+        raise NotImplementedError
+
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.pre_execution_errors is None and context.graphql_document is not None:
-            message = self.problem()
+            query = context.query
+            if query is None:
+                message = self.problem()
+            else:
+                key = (type(self).__name__, self.limit(), query)
+                if key in _VERDICTS:
+                    message = _VERDICTS[key]
+                else:
+                    message = self.problem()
+                    if len(_VERDICTS) >= _VERDICTS_MAX:
+                        _VERDICTS.clear()
+                    _VERDICTS[key] = message
             if message is not None:
                 context.pre_execution_errors = [_refusal(message)]
         yield
@@ -94,6 +116,9 @@ class FieldRepeatLimit(_Guard):
     def __init__(self, max_repeats: int) -> None:
         super().__init__()
         self.max_repeats = max_repeats
+
+    def limit(self) -> int:
+        return self.max_repeats
 
     def problem(self) -> str | None:
         document = self.execution_context.graphql_document
@@ -144,6 +169,9 @@ class DirectiveLimit(_Guard):
     def __init__(self, max_directives: int) -> None:
         super().__init__()
         self.max_directives = max_directives
+
+    def limit(self) -> int:
+        return self.max_directives
 
     def problem(self) -> str | None:
         counted = 0

@@ -33,6 +33,7 @@ from lineage.queries import NULL_TIME, measure_of
 from lineage.rights import VideoRights
 from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores import sqlite_time
+from lineage.stores.sqlite_writers import WriterQueue
 from lineage.stores.sqlite_rights import (
     SQLiteRights,
     migrate_rights,
@@ -232,6 +233,7 @@ class SQLiteStore(SQLiteRights):
         self._commits = 0
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writers = WriterQueue(self.path)
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -270,15 +272,16 @@ class SQLiteStore(SQLiteRights):
     @contextmanager
     def _write_transaction(self) -> Iterator[sqlite3.Connection]:
         connection = self._conn()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        # Counted under the write lock; a failed COMMIT only costs a cache miss.
-        self._commits += 1
-        connection.execute("COMMIT")
+        with self._writers.turn():  # see sqlite_writers: no busy-handler sleeps
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            # Counted under the write lock; a failed COMMIT only costs a cache miss.
+            self._commits += 1
+            connection.execute("COMMIT")
 
     def data_version(self) -> object:
         # PRAGMA data_version changes when another connection (thread or
@@ -292,6 +295,7 @@ class SQLiteStore(SQLiteRights):
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
+        self._writers.close()
 
     def ping(self) -> bool:
         try:
