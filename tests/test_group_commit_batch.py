@@ -66,7 +66,8 @@ async def test_one_batch_refuses_the_bad_remixes_alone(store: LineageStore) -> N
     }
     for record in GOOD:
         report = outcome[record.data["id"]]
-        assert report.added == 1 and not report.rejected, report
+        assert report.added == 1, report
+        assert not report.rejected, report
     for video_id, (_, code) in BAD.items():
         report = outcome[video_id]
         assert [r.code for r in report.rejected] == [code], (video_id, report.rejected)

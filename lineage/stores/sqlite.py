@@ -33,13 +33,13 @@ from lineage.queries import NULL_TIME, measure_of
 from lineage.rights import VideoRights
 from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores import sqlite_time
-from lineage.stores.sqlite_writers import WriterQueue
 from lineage.stores.sqlite_rights import (
     SQLiteRights,
     migrate_rights,
     read_video_rights,
     write_rights_plan,
 )
+from lineage.stores.sqlite_writers import WriterQueue
 
 __all__ = ["SQLiteStore"]
 
