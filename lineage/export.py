@@ -28,7 +28,7 @@ from lineage.engagement import ORIGINAL_PARENT_KEY
 from lineage.models import VideoRecord, epoch_micros, format_timestamp, from_epoch_micros
 from lineage.progress import progress_bar
 from lineage.queries import require_video
-from lineage.rights import DEFAULT_RIGHTS, VideoRights
+from lineage.rights import DEFAULT_RIGHTS, REMOVED, VideoRights
 from lineage.store import LineageStore, VideoOrder, VideoRow
 
 __all__ = [
@@ -175,6 +175,22 @@ def _add_rights(record: dict[str, Any], rights: VideoRights | None) -> None:
     record["c2pa_manifest"] = rights.c2pa_manifest
 
 
+def hide_removed_text(record: dict[str, Any]) -> None:
+    """Blank what a removed video says (for callers below ``admin``).
+
+    The prompt reads as an empty string, ``title`` and ``creator`` as null, and
+    its prompt diff keeps its variant key and similarity but loses the words
+    (summary and ops). The lineage fields stay: the tree is whole.
+    """
+    record["prompt"] = ""
+    record["title"] = None
+    record["creator"] = None
+    diff = record.get("prompt_diff")
+    if diff is not None:
+        diff["summary"] = ""
+        diff["ops"] = []
+
+
 def export_record(video: VideoRecord, rights: VideoRights | None = None) -> dict[str, Any]:
     """A video as the contract's export object (``rights``: its rights state, if any)."""
     record: dict[str, Any] = {
@@ -204,9 +220,15 @@ def export_record(video: VideoRecord, rights: VideoRights | None = None) -> dict
     return record
 
 
-def jsonl_line(video: VideoRecord, rights: VideoRights | None = None) -> bytes:
-    """One JSONL line (with its newline), UTF-8."""
-    return orjson.dumps(export_record(video, rights), option=orjson.OPT_APPEND_NEWLINE)
+def jsonl_line(
+    video: VideoRecord, rights: VideoRights | None = None, *, hide_removed: bool = False
+) -> bytes:
+    """One JSONL line (with its newline), UTF-8; ``hide_removed``: see
+    :func:`hide_removed_text`."""
+    record = export_record(video, rights)
+    if hide_removed and record["status"] == REMOVED:
+        hide_removed_text(record)
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -214,7 +236,9 @@ def _timestamp(micros: int) -> str | None:
     return format_timestamp(from_epoch_micros(micros))
 
 
-def jsonl_line_from_row(row: VideoRow, rights: VideoRights | None = None) -> bytes:
+def jsonl_line_from_row(
+    row: VideoRow, rights: VideoRights | None = None, *, hide_removed: bool = False
+) -> bytes:
     """:func:`jsonl_line` of a stored row, without building model objects."""
     (
         video_id,
@@ -261,22 +285,30 @@ def jsonl_line_from_row(row: VideoRow, rights: VideoRights | None = None) -> byt
                 for op, before, after in orjson.loads(ops)
             ],
         }
+    if hide_removed and record["status"] == REMOVED:
+        hide_removed_text(record)
     return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
-def iter_jsonl_lines(store: LineageStore, video_id: str | None = None) -> Iterator[bytes]:
-    """The JSONL export of a lineage, line by line (the whole store from plain rows)."""
+def iter_jsonl_lines(
+    store: LineageStore, video_id: str | None = None, *, hide_removed: bool = False
+) -> Iterator[bytes]:
+    """The JSONL export of a lineage, line by line (the whole store from plain rows).
+
+    ``hide_removed``: blank the text of removed videos (:func:`hide_removed_text`),
+    as for a caller below ``admin``.
+    """
     # Rights are sparse: one lookup per page of videos.
     if video_id is None:
         for rows in _pages(store.iter_video_rows(PAGE_SIZE)):
             rights = store.video_rights([row[0] for row in rows])
             for row in rows:
-                yield jsonl_line_from_row(row, rights.get(row[0]))
+                yield jsonl_line_from_row(row, rights.get(row[0]), hide_removed=hide_removed)
     else:
         for videos in _pages(iter_lineage(store, video_id)):
             rights = store.video_rights([video.id for video in videos])
             for video in videos:
-                yield jsonl_line(video, rights.get(video.id))
+                yield jsonl_line(video, rights.get(video.id), hide_removed=hide_removed)
 
 
 def _pages(items: Iterator[T]) -> Iterator[list[T]]:
@@ -370,18 +402,35 @@ CSV_HEADERS = {
 
 
 def iter_csv_rows(
-    store: LineageStore, video_id: str | None, parts: Sequence[str] = tuple(CSV_HEADERS)
+    store: LineageStore,
+    video_id: str | None,
+    parts: Sequence[str] = tuple(CSV_HEADERS),
+    *,
+    hide_removed: bool = False,
 ) -> Iterator[tuple[str, list[object]]]:
     """(file part, row) of the CSV export, video by video; only the parts asked for
-    are read from the store."""
+    are read from the store. ``hide_removed``: blank the text of removed videos
+    (prompt, title, creator; the summary and ops of their prompt diffs)."""
     for page in _pages(iter_lineage(store, video_id)):
         rights: dict[str, VideoRights] = {}
         views: dict[str, list[tuple[int, int]]] = {}
-        if "videos" in parts:
+        if "videos" in parts or (hide_removed and "remixes" in parts):
             rights = store.video_rights([video.id for video in page])
+        if "videos" in parts:
             views = store.generation_views_many([v.id for v in page if v.derivative_count])
         for video in page:
-            yield from _csv_rows_of(store, video, parts, rights, views)
+            rows = _csv_rows_of(store, video, parts, rights, views)
+            if hide_removed and rights.get(video.id, DEFAULT_RIGHTS).status == REMOVED:
+                rows = (_hide_removed_row(part, row) for part, row in rows)
+            yield from rows
+
+
+def _hide_removed_row(part: str, row: list[object]) -> tuple[str, list[object]]:
+    if part == "videos":  # prompt, title, creator (see CSV_VIDEO_HEADER)
+        row[1], row[3], row[4] = "", "", ""
+    elif part == "remixes":  # summary, ops (see CSV_REMIX_HEADER)
+        row[2], row[5] = "", "[]"
+    return part, row
 
 
 def _csv_rows_of(

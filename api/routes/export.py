@@ -3,7 +3,9 @@
 JSONL (``application/x-ndjson``) or one of the CSV files of
 :mod:`lineage.export` (``part=videos|remixes|variant_groups``), written as
 the store is read, page by page. An export reads whole lineages: it always
-needs a ``reader`` token (401 without a live one, 403 below reader).
+needs a ``reader`` token (401 without a live one, 403 below reader). As in
+GraphQL, a removed video's text (prompt, title, creator, the words of its
+prompt diff) reaches ``admin`` tokens only; other readers get it blanked.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from lineage.errors import VideoNotFound
 from lineage.export import CSV_HEADERS, iter_csv_rows, iter_jsonl_lines
 from lineage.queries import require_video
 from lineage.store import LineageStore
-from lineage.tokens import Role
+from lineage.tokens import Role, TokenInfo
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["export"], dependencies=[Depends(require_role(Role.READER))])
+router = APIRouter(tags=["export"])
+
+Reader = Annotated[TokenInfo, Depends(require_role(Role.READER))]
 
 # Lines are sent in chunks of about this many bytes: one write per chunk.
 _CHUNK_BYTES = 64 * 1024
@@ -46,11 +50,13 @@ def _chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
         yield b"".join(buffer)
 
 
-def _csv_lines(store: LineageStore, video_id: str | None, part: str) -> Iterator[bytes]:
+def _csv_lines(
+    store: LineageStore, video_id: str | None, part: str, hide_removed: bool
+) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADERS[part])
-    for _, row in iter_csv_rows(store, video_id, (part,)):
+    for _, row in iter_csv_rows(store, video_id, (part,), hide_removed=hide_removed):
         writer.writerow(row)
         yield out.getvalue().encode("utf-8")
         out.seek(0)
@@ -60,8 +66,9 @@ def _csv_lines(store: LineageStore, video_id: str | None, part: str) -> Iterator
 
 
 async def _export(
-    store: LineageStore, video_id: str | None, file_format: str, part: str
+    store: LineageStore, caller: TokenInfo, video_id: str | None, file_format: str, part: str
 ) -> StreamingResponse:
+    hide_removed = caller.role < Role.ADMIN
     if video_id is not None:
         try:
             await run_in_threadpool(require_video, store, video_id)
@@ -70,12 +77,12 @@ async def _export(
     name = video_id or "lineage"
     if file_format == "jsonl":
         return StreamingResponse(
-            _chunks(iter_jsonl_lines(store, video_id)),
+            _chunks(iter_jsonl_lines(store, video_id, hide_removed=hide_removed)),
             media_type="application/x-ndjson",
             headers={"content-disposition": f'attachment; filename="{name}.jsonl"'},
         )
     return StreamingResponse(
-        _chunks(_csv_lines(store, video_id, part)),
+        _chunks(_csv_lines(store, video_id, part, hide_removed)),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}.{part}.csv"'},
     )
@@ -90,15 +97,22 @@ PartQuery = Annotated[
 
 @router.get("/export", response_class=StreamingResponse)
 async def export_everything(
-    store: StoreDep, file_format: FormatQuery = "jsonl", part: PartQuery = "videos"
+    store: StoreDep,
+    caller: Reader,
+    file_format: FormatQuery = "jsonl",
+    part: PartQuery = "videos",
 ) -> StreamingResponse:
     """Every stored video, parents first."""
-    return await _export(store, None, file_format, part)
+    return await _export(store, caller, None, file_format, part)
 
 
 @router.get("/export/{video_id}", response_class=StreamingResponse)
 async def export_subtree(
-    video_id: str, store: StoreDep, file_format: FormatQuery = "jsonl", part: PartQuery = "videos"
+    video_id: str,
+    store: StoreDep,
+    caller: Reader,
+    file_format: FormatQuery = "jsonl",
+    part: PartQuery = "videos",
 ) -> StreamingResponse:
     """The subtree under ``video_id`` (included), parents first."""
-    return await _export(store, video_id, file_format, part)
+    return await _export(store, caller, video_id, file_format, part)

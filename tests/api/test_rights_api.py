@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import pytest
 
 from lineage.check import check_store
@@ -173,3 +176,31 @@ async def test_cached_answers_see_a_takedown(admin: GraphQLClient, client: Graph
     await admin.data('mutation { restore(id: "hippo") { id } }')
     data = await client.data(query)
     assert data["video"]["derivedFromRemoved"] is False
+
+
+async def test_export_blanks_removed_text_below_admin(
+    admin: GraphQLClient, http: httpx.AsyncClient
+) -> None:
+    await _takedown(admin, "hippo")
+
+    def by_id(text: str) -> dict[str, dict]:  # type: ignore[type-arg]
+        return {r["id"]: r for r in map(json.loads, text.splitlines())}
+
+    seen_by_writer = by_id((await http.get("/export")).text)
+    seen_by_admin = by_id((await admin.http.get("/export")).text)
+    hippo = seen_by_writer["hippo"]
+    assert hippo["status"] == "REMOVED"
+    assert (hippo["prompt"], hippo["title"], hippo["creator"]) == ("", None, None)
+    assert hippo["prompt_diff"]["ops"] == [] and hippo["prompt_diff"]["summary"] == ""
+    assert hippo["derivative_count"] == seen_by_admin["hippo"]["derivative_count"] == 1
+    assert seen_by_admin["hippo"]["prompt"] == PROMPT.replace("crocodile", "hippo")
+    assert seen_by_admin["hippo"]["prompt_diff"]["ops"] != []
+    assert seen_by_writer["giraffe"] == seen_by_admin["giraffe"]  # only removed videos change
+    csv_rows = (await http.get("/export/hippo", params={"format": "csv"})).text
+    assert "hippo" not in csv_rows.splitlines()[1].split(",")[1]  # the prompt column
+    remixes = (await http.get("/export", params={"format": "csv", "part": "remixes"})).text
+    admin_remixes = (
+        await admin.http.get("/export", params={"format": "csv", "part": "remixes"})
+    ).text
+    assert len(remixes.splitlines()) == len(admin_remixes.splitlines())
+    assert remixes != admin_remixes
