@@ -191,7 +191,8 @@ async def test_export_blanks_removed_text_below_admin(
     hippo = seen_by_writer["hippo"]
     assert hippo["status"] == "REMOVED"
     assert (hippo["prompt"], hippo["title"], hippo["creator"]) == ("", None, None)
-    assert hippo["prompt_diff"]["ops"] == [] and hippo["prompt_diff"]["summary"] == ""
+    assert hippo["prompt_diff"]["ops"] == []
+    assert hippo["prompt_diff"]["summary"] == ""
     assert hippo["derivative_count"] == seen_by_admin["hippo"]["derivative_count"] == 1
     assert seen_by_admin["hippo"]["prompt"] == PROMPT.replace("crocodile", "hippo")
     assert seen_by_admin["hippo"]["prompt_diff"]["ops"] != []
