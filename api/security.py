@@ -190,7 +190,12 @@ def cache_partition(public_reads: bool) -> Callable[[Scope], Awaitable[str | Non
         credentials = await bearer(request)
         info = None
         if credentials is not None:
-            info = await _access_for(request, credentials).principal()
+            # The request's one Access: the schema's context reuses it, so the
+            # token is looked up once per request.
+            access: Access | None = getattr(request.state, "access", None)
+            if access is None:
+                access = request.state.access = _access_for(request, credentials)
+            info = await access.principal()
         if info is None:
             return "public" if public_reads else None
         return "admin" if info.role >= Role.ADMIN else "token"

@@ -11,17 +11,22 @@ batching costs a lone writer nothing. A refused record is refused alone: the
 planner rejects records one by one, and the others still land.
 
 Writes run in a worker thread (the store's calls block); the committer
-itself lives on one asyncio event loop.
+itself lives on one asyncio event loop. :meth:`GroupCommitter.remix` also
+reads the batch's videos back in that same thread call, after the commit
+(one read per batch instead of one per caller), and remembers each video's
+tree (a video's original never changes), so a remix of a video seen before
+needs no read of its parent to find its tree.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from lineage.importer import ImportReport, Rejection, SourcedRecord
+from lineage.models import VideoInput, VideoRecord
 from lineage.store import LineageStore
 
 __all__ = ["GroupCommitter"]
@@ -30,13 +35,26 @@ __all__ = ["GroupCommitter"]
 @dataclass
 class _Pending:
     record: SourcedRecord
-    done: asyncio.Future[ImportReport]
+    done: asyncio.Future[tuple[ImportReport, VideoRecord | None]]
 
 
 @dataclass
 class _Tree:
     pending: list[_Pending] = field(default_factory=list)
     writer: asyncio.Task[None] | None = None
+
+
+# Video ids whose tree the committer remembers, at most (then it starts over).
+TREES_REMEMBERED = 100_000
+
+
+def _id_of(record: SourcedRecord) -> str | None:
+    data = record.data
+    if isinstance(data, VideoInput):
+        return data.id
+    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
+        return str(data["id"])
+    return None
 
 
 class GroupCommitter:
@@ -68,16 +86,35 @@ class GroupCommitter:
         self.window = window
         self.max_batch = max_batch
         self._trees: dict[str, _Tree] = {}
+        self._tree_of: dict[str, str] = {}
         self.batches = 0
         self.records = 0
+
+    def tree_of(self, video_id: str) -> str | None:
+        """The original id of a stored video seen before (None: not known here)."""
+        return self._tree_of.get(video_id)
+
+    def remember(self, video_id: str, original_id: str) -> None:
+        """Note a stored video's tree (it never changes)."""
+        if len(self._tree_of) >= TREES_REMEMBERED:
+            self._tree_of.clear()
+        self._tree_of[video_id] = original_id
 
     async def submit(self, tree: str, record: SourcedRecord) -> ImportReport:
         """Import one record with the others of its tree; its own report, after the commit.
 
         A rejection in the report carries the record's own source and line.
         """
+        return (await self.remix(tree, record))[0]
+
+    async def remix(
+        self, tree: str, record: SourcedRecord
+    ) -> tuple[ImportReport, VideoRecord | None]:
+        """Like :meth:`submit`, with the video as stored after the commit (None if refused)."""
         state = self._trees.setdefault(tree, _Tree())
-        done: asyncio.Future[ImportReport] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[tuple[ImportReport, VideoRecord | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
         state.pending.append(_Pending(record, done))
         if state.writer is None:
             state.writer = asyncio.create_task(self._write(tree, state))
@@ -104,7 +141,7 @@ class GroupCommitter:
             for position, pending in enumerate(batch, 1)
         ]
         try:
-            report: ImportReport = await self.run_blocking(self.store.import_videos, records)
+            report, stored = await self.run_blocking(self._import_and_read, records)
         except BaseException as error:
             for pending in batch:
                 if not pending.done.done():
@@ -131,5 +168,23 @@ class GroupCommitter:
                     )
                 )
                 own.written = False
+            video_id = _id_of(pending.record)
+            record = stored.get(video_id) if rejection is None and video_id else None
+            if record is not None:
+                self.remember(record.id, record.original_id)
             if not pending.done.done():
-                pending.done.set_result(own)
+                pending.done.set_result((own, record))
+
+    def _import_and_read(
+        self, records: list[SourcedRecord]
+    ) -> tuple[ImportReport, dict[str, VideoRecord]]:
+        # In the worker thread: the batch's import, then its videos as stored,
+        # read once for every caller.
+        report = self.store.import_videos(records)
+        refused = {rejection.line for rejection in report.rejected}
+        ids = [
+            video_id
+            for record in records
+            if record.line not in refused and (video_id := _id_of(record)) is not None
+        ]
+        return report, (self.store.get_videos(ids) if ids else {})

@@ -17,9 +17,12 @@ For each store, with the demo tree loaded and the API served by
    grandma is remixed at 50 writes/s;
 5. Neo4j only: ``lineage import`` of one lineage of ``--tree-size`` videos.
 
-Usage: scripts/bench_scale.py [--stores sqlite,neo4j] [--seconds N] [--tree-size N] [--reads-only]
-The API runs as ``lineage serve`` with ``--workers`` processes (default: one
-per core); clients run here, on asyncio. Neo4j needs NEO4J_* in the
+Usage: scripts/bench_scale.py [--stores sqlite,neo4j] [--seconds N] [--tree-size N]
+       [--only reads,remixes,hits,import] [--clients 1,8,32] [--workers N]
+Writes carry a writer token made for the run (the API's write rate is raised
+for it: ``LINEAGE_API_WRITE_RATE`` would otherwise cap one token). The API
+runs as ``lineage serve`` with ``--workers`` processes (default: one per
+core); clients run here, on asyncio. Neo4j needs NEO4J_* in the
 environment (``eval "$(scripts/neo4j-local start)"``); its database is emptied.
 Targets (issue 10): Neo4j headline p50 within 3x of SQLite's; SQLite
 uncached p50 < 2 ms; a page on grandma costs what it costs on a small
@@ -55,6 +58,7 @@ from lineage.demo import demo_records  # noqa: E402
 from lineage.importer import SourcedRecord  # noqa: E402
 from lineage.store import LineageStore, VideoOrder  # noqa: E402
 from lineage.synthetic import synthetic_forest  # noqa: E402
+from lineage.tokens import Role, token_store_for  # noqa: E402
 
 HEADLINE = (
     '{ video(id: "grandma") { derivativeCount treeDepth generationCounts { generation count } '
@@ -82,7 +86,12 @@ def serve(kind: str, workdir: Path, workers: int) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "LINEAGE_STORE": kind, "LINEAGE_DB": str(workdir / "bench.db")}
+    env = {
+        **os.environ,
+        "LINEAGE_STORE": kind,
+        "LINEAGE_DB": str(workdir / "bench.db"),
+        "LINEAGE_API_WRITE_RATE": "10000000/minute",
+    }
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "lineage"),
@@ -131,7 +140,9 @@ def p(samples: list[float], q: float) -> float:
     return sorted(samples)[min(len(samples) - 1, int(q * len(samples)))]
 
 
-def remix_rate(url: str, clients: int, seconds: float, tag: str) -> tuple[float, list[str]]:
+def remix_rate(
+    url: str, token: str, clients: int, seconds: float, tag: str
+) -> tuple[float, list[str]]:
     """Remixes/s into grandma from ``clients`` concurrent clients (asyncio, one thread)."""
     acknowledged: list[str] = []
     failures: list[str] = []
@@ -156,7 +167,10 @@ def remix_rate(url: str, clients: int, seconds: float, tag: str) -> tuple[float,
 
     async def run() -> float:
         limits = httpx.Limits(max_connections=clients)
-        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+        headers = {"authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            base_url=url, timeout=120, limits=limits, headers=headers
+        ) as http:
             started = time.monotonic()
             stop = started + seconds
             await asyncio.gather(*(client(http, n, stop) for n in range(clients)))
@@ -168,11 +182,12 @@ def remix_rate(url: str, clients: int, seconds: float, tag: str) -> tuple[float,
     return len(acknowledged) / elapsed, acknowledged
 
 
-def hit_rate(url: str, seconds: float) -> float:
+def hit_rate(url: str, token: str, seconds: float) -> float:
     stop = time.monotonic() + seconds
 
     def writer() -> None:
-        with httpx.Client(base_url=url, timeout=60) as http:
+        headers = {"authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=url, timeout=60, headers=headers) as http:
             step = 0
             while time.monotonic() < stop:
                 began = time.monotonic()
@@ -205,6 +220,28 @@ def hit_rate(url: str, seconds: float) -> float:
     return hits / max(total, 1)
 
 
+def open_store(kind: str, workdir: Path) -> LineageStore:
+    if kind == "sqlite":
+        from lineage.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(workdir / "bench.db")
+    from lineage.stores.neo4j import Neo4jStore
+
+    uri = os.environ["NEO4J_URI"]
+    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+    database = os.environ.get("NEO4J_DATABASE", "neo4j")
+    import neo4j
+
+    with (
+        neo4j.GraphDatabase.driver(uri, auth=auth) as driver,
+        driver.session(database=database) as session,
+    ):
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+    return Neo4jStore(uri, *auth, database)
+
+
 def in_process(store: LineageStore, count: int) -> tuple[list[float], int]:
     """The headline query executed here (schema and context, no HTTP): latencies in
     ms, and the Bolt read queries one execution sends (0 for in-process stores)."""
@@ -235,83 +272,79 @@ def in_process(store: LineageStore, count: int) -> tuple[list[float], int]:
     return asyncio.run(run())
 
 
-def open_store(kind: str, workdir: Path) -> LineageStore:
-    if kind == "sqlite":
-        from lineage.stores.sqlite import SQLiteStore
-
-        return SQLiteStore(workdir / "bench.db")
-    from lineage.stores.neo4j import Neo4jStore
-
-    uri = os.environ["NEO4J_URI"]
-    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
-    database = os.environ.get("NEO4J_DATABASE", "neo4j")
-    import neo4j
-
-    with (
-        neo4j.GraphDatabase.driver(uri, auth=auth) as driver,
-        driver.session(database=database) as session,
-    ):
-        session.run(
-            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-        ).consume()
-    return Neo4jStore(uri, *auth, database)
-
-
 def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     figures: dict[str, float] = {}
+    only = set(args.only.split(","))
     store = open_store(kind, workdir)
     started = time.perf_counter()
     store.import_videos(SourcedRecord(r, "demo", n) for n, r in enumerate(demo_records(), 1))
     print(f"[{kind}] demo loaded in {time.perf_counter() - started:.1f} s")
+    tokens = token_store_for(store)
+    token = tokens.create(f"bench-{os.getpid()}", Role.WRITER)
+    tokens.close()
     small = next(
         video.id
         for video in store.children("grandma", VideoOrder.DIRECT_REMIXES, 100)
         if 18 <= video.direct_remix_count <= 22
     )
-    local, bolt = in_process(store, args.requests)
-    print(
-        f"[{kind}] headline query in process (schema.execute): p50 "
-        f"{statistics.median(local):.2f} ms p99 {p(local, 0.99):.2f} ms"
-        + (f"; {bolt} Bolt queries per execution" if kind == "neo4j" else "")
-    )
+    if "reads" in only:
+        local, bolt = in_process(store, args.requests)
+        print(
+            f"[{kind}] headline query in process (schema.execute): p50 "
+            f"{statistics.median(local):.2f} ms p99 {p(local, 0.99):.2f} ms"
+            + (f"; {bolt} Bolt queries per execution" if kind == "neo4j" else "")
+        )
     with serve(kind, workdir, args.workers) as url, httpx.Client(base_url=url, timeout=60) as http:
-        latencies(http, HEADLINE, 50, cached=False)
-        uncached = latencies(http, HEADLINE, args.requests, cached=False)
-        latencies(http, HEADLINE, 3, cached=True)
-        cached = latencies(http, HEADLINE, args.requests, cached=True)
-        floor = latencies(http, "{ __typename }", args.requests, cached=False)
-        figures["headline p50"] = statistics.median(uncached)
-        print(
-            f"[{kind}] headline query uncached p50 {statistics.median(uncached):.2f} ms "
-            f"p99 {p(uncached, 0.99):.2f} ms; cached p50 {statistics.median(cached):.2f} ms "
-            f"p99 {p(cached, 0.99):.2f} ms; {{ __typename }} p50 {statistics.median(floor):.2f} ms"
-        )
-        big = latencies(http, PAGE % "grandma", args.requests, cached=False)
-        little = latencies(http, PAGE % small, args.requests, cached=False)
-        print(
-            f"[{kind}] remixes(first: 20) uncached p50: grandma (18,000) "
-            f"{statistics.median(big):.2f} ms vs {small} ({store.count_children(small)}) "
-            f"{statistics.median(little):.2f} ms"
-        )
-        if args.reads_only:
-            store.close()
-            return figures
-        for clients in (1, 8, 32):
-            rate, acknowledged = remix_rate(url, clients, args.seconds, f"b{clients}")
-            found = store.get_videos(acknowledged)
-            lost = len(acknowledged) - len(found)
-            figures[f"remixes/s {clients}"] = rate
-            print(
-                f"[{kind}] {clients:>2} clients remixing grandma: {rate:,.0f} remixes/s "
-                f"({len(acknowledged):,} acknowledged, {lost} lost)"
-            )
-        rate = hit_rate(url, args.seconds)
-        figures["hit rate"] = rate
-        print(f"[{kind}] cache hits on nainai while grandma takes 50 writes/s: {rate:.0%}")
+        if "reads" in only:
+            read_figures(kind, http, args, figures, store, small)
+        if "remixes" in only:
+            for clients in (int(n) for n in args.clients.split(",")):
+                load = os.getloadavg()[0]
+                rate, acknowledged = remix_rate(url, token, clients, args.seconds, f"b{clients}")
+                found = store.get_videos(acknowledged)
+                lost = len(acknowledged) - len(found)
+                figures[f"remixes/s {clients}"] = rate
+                print(
+                    f"[{kind}] {clients:>2} clients remixing grandma: {rate:,.0f} remixes/s "
+                    f"({len(acknowledged):,} acknowledged, {lost} lost; "
+                    f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)"
+                )
+        if "hits" in only:
+            rate = hit_rate(url, token, args.seconds)
+            figures["hit rate"] = rate
+            print(f"[{kind}] cache hits on nainai while grandma takes 50 writes/s: {rate:.0%}")
     mismatches = check_store(store)
     print(f"[{kind}] lineage check: {len(mismatches)} mismatches")
     store.close()
     return figures
+
+
+def read_figures(
+    kind: str,
+    http: httpx.Client,
+    args: argparse.Namespace,
+    figures: dict[str, float],
+    store: LineageStore,
+    small: str,
+) -> None:
+    latencies(http, HEADLINE, 50, cached=False)
+    uncached = latencies(http, HEADLINE, args.requests, cached=False)
+    latencies(http, HEADLINE, 3, cached=True)
+    cached = latencies(http, HEADLINE, args.requests, cached=True)
+    floor = latencies(http, "{ __typename }", args.requests, cached=False)
+    figures["headline p50"] = statistics.median(uncached)
+    print(
+        f"[{kind}] headline query uncached p50 {statistics.median(uncached):.2f} ms "
+        f"p99 {p(uncached, 0.99):.2f} ms; cached p50 {statistics.median(cached):.2f} ms "
+        f"p99 {p(cached, 0.99):.2f} ms; {{ __typename }} p50 {statistics.median(floor):.2f} ms"
+    )
+    big = latencies(http, PAGE % "grandma", args.requests, cached=False)
+    little = latencies(http, PAGE % small, args.requests, cached=False)
+    print(
+        f"[{kind}] remixes(first: 20) uncached p50: grandma (18,000) "
+        f"{statistics.median(big):.2f} ms vs {small} ({store.count_children(small)}) "
+        f"{statistics.median(little):.2f} ms"
+    )
 
 
 def import_one_tree(size: int, workdir: Path) -> None:
@@ -346,8 +379,11 @@ def main() -> None:
     parser.add_argument("--tree-size", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument(
-        "--reads-only", action="store_true", help="only the read figures (1 and 2), no import"
+        "--only",
+        default="reads,remixes,hits,import",
+        help="what to measure, comma-separated: reads, remixes, hits, import",
     )
+    parser.add_argument("--clients", default="1,8,32", help="remixing clients, comma-separated")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lineage-bench-scale-"))
     results = {}
@@ -355,10 +391,10 @@ def main() -> None:
         if kind == "neo4j" and not os.environ.get("NEO4J_URI"):
             sys.exit('set NEO4J_* first, e.g. eval "$(scripts/neo4j-local start)"')
         results[kind] = bench_store(kind, args, workdir)
-    if "sqlite" in results and "neo4j" in results:
+    if "headline p50" in results.get("sqlite", {}) and "headline p50" in results.get("neo4j", {}):
         ratio = results["neo4j"]["headline p50"] / results["sqlite"]["headline p50"]
         print(f"headline p50 Neo4j / SQLite: {ratio:.1f}x (target <= 3x)")
-    if "neo4j" in results and args.tree_size and not args.reads_only:
+    if "neo4j" in args.stores.split(",") and "import" in args.only.split(",") and args.tree_size:
         import_one_tree(args.tree_size, workdir)
 
 

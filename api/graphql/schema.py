@@ -144,8 +144,10 @@ async def _write(info: LineageInfo, record: dict[str, Any], tree: str | None = N
     """
     context = info.context
     source = "remixVideo" if record["parent_id"] else "createOriginal"
+    stored: VideoRecord | None = None
     if tree is not None and context.committer is not None:
-        report = await context.committer.submit(tree, SourcedRecord(record, source, 0))
+        # Read back with the rest of its batch, after the commit.
+        report, stored = await context.committer.remix(tree, SourcedRecord(record, source, 0))
     else:
         report = await context.write(
             context.store.import_videos, [SourcedRecord(record, source, 0)], atomic=True
@@ -156,7 +158,10 @@ async def _write(info: LineageInfo, record: dict[str, Any], tree: str | None = N
     if report.rejected:
         IMPORTED_VIDEOS.labels("rejected").inc(len(report.rejected))
         _raise_rejection(report.rejected[0])
-    stored = await context.read(context.store.get_video, record["id"])
+    if stored is None:
+        stored = await context.read(context.store.get_video, record["id"])
+    else:
+        context.note_trees(stored)
     if stored is None:  # written in the same call: a miss is a bug
         raise VideoNotFound(record["id"])
     return stored
@@ -178,12 +183,19 @@ class Mutation:
     async def remix_video(
         self, info: LineageInfo, parent_id: strawberry.ID, input: VideoInput
     ) -> Remix:
-        parent = await info.context.read(info.context.store.get_video, str(parent_id))
-        if parent is None:
-            raise VideoNotFound(str(parent_id), f"unknown parent video id {str(parent_id)!r}")
-        return Remix.of(
-            await _write(info, _record_of(input, str(parent_id)), tree=parent.original_id)
-        )
+        context = info.context
+        committer = context.committer
+        # A parent seen before needs no read to find its tree (it never
+        # changes); the import itself refuses a parent that is gone or removed.
+        tree = committer.tree_of(str(parent_id)) if committer is not None else None
+        if tree is None:
+            parent = await context.read(context.store.get_video, str(parent_id))
+            if parent is None:
+                raise VideoNotFound(str(parent_id), f"unknown parent video id {str(parent_id)!r}")
+            tree = parent.original_id
+            if committer is not None:
+                committer.remember(parent.id, tree)
+        return Remix.of(await _write(info, _record_of(input, str(parent_id)), tree=tree))
 
     @strawberry.mutation(
         description="Take a video down (status REMOVED): its node and edges stay, so every "

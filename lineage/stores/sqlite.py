@@ -40,6 +40,7 @@ from lineage.stores.sqlite_rights import (
     read_video_rights,
     write_rights_plan,
 )
+from lineage.stores.sqlite_writers import WriterQueue
 
 __all__ = ["SQLiteStore"]
 
@@ -240,6 +241,7 @@ class SQLiteStore(SQLiteRights):
         self._commits = 0
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writers = WriterQueue(self.path)
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,15 +281,16 @@ class SQLiteStore(SQLiteRights):
     @contextmanager
     def _write_transaction(self) -> Iterator[sqlite3.Connection]:
         connection = self._conn()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        # Counted under the write lock; a failed COMMIT only costs a cache miss.
-        self._commits += 1
-        connection.execute("COMMIT")
+        with self._writers.turn():  # see sqlite_writers: no busy-handler sleeps
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            # Counted under the write lock; a failed COMMIT only costs a cache miss.
+            self._commits += 1
+            connection.execute("COMMIT")
 
     def data_version(self) -> object:
         # PRAGMA data_version changes when another connection (thread or
@@ -301,6 +304,7 @@ class SQLiteStore(SQLiteRights):
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
+        self._writers.close()
 
     def ping(self) -> bool:
         try:

@@ -27,6 +27,7 @@ from lineage.importer import ImportPlan
 from lineage.rights_plan import RightsPlan
 from lineage.stores.neo4j.reads import _Read
 from lineage.stores.neo4j.rights import write_rights_plan
+from lineage.stores.neo4j.tree_lock import LOCK_TREE
 
 __all__ = [
     "read_remixes_in_many",
@@ -58,9 +59,7 @@ _DROP_EMPTY_HOURS = (
 _LOCK_TREES = (
     "UNWIND $ids AS id MATCH (v:Video {id: id}) "
     "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
-    "MERGE (lock:TreeLock {original_id: original_id}) "
-    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1 "
-    "RETURN count(lock) AS locked"
+    f"{LOCK_TREE}RETURN count(*) AS locked"
 )
 _READ_NODES = (
     "UNWIND $ids AS id MATCH (v:Video {id: id}) "

@@ -20,6 +20,7 @@ from lineage.models import epoch_micros, from_epoch_micros
 from lineage.rights import ACTIVE, REMOVED, RightsChange, VideoRights
 from lineage.rights_plan import RightsPlan
 from lineage.stores.neo4j.reads import T, _Read
+from lineage.stores.neo4j.tree_lock import LOCK_TREE
 
 __all__ = [
     "Neo4jRights",
@@ -42,8 +43,7 @@ _SET_STATES = (
 _SET_MANIFESTS = (
     "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) SET v.c2pa_manifest = row[1] "
     "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
-    "MERGE (lock:TreeLock {original_id: original_id}) "
-    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1"
+    f"{LOCK_TREE}"
 )
 _ADD_REMOVED = (
     "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) "
@@ -62,10 +62,8 @@ _ADD_VIEWS = (
     "add + CASE WHEN pair[0] - v.generation - 1 = i THEN pair[1] ELSE 0 END)]"
 )
 _LOCK_AND_READ = (
-    "MATCH (v:Video {id: $id}) "
-    "MERGE (lock:TreeLock {original_id: v.original_id}) "
-    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1 "
-    "RETURN coalesce(v.status, 'ACTIVE') AS status"
+    "MATCH (v:Video {id: $id}) WITH v, v.original_id AS original_id "
+    f"{LOCK_TREE}RETURN coalesce(v.status, 'ACTIVE') AS status"
 )
 _SET_STATUS = (
     "MATCH (v:Video {id: $id}) "

@@ -62,6 +62,7 @@ from lineage.stores.neo4j.rights import Neo4jRights, migrate_rights
 from lineage.stores.neo4j.schema import (
     apply_schema,
 )
+from lineage.stores.neo4j.tree_lock import lock_trees_first
 from lineage.stores.neo4j.versions import read_tree_versions
 from lineage.stores.neo4j.writes import (
     _CONSTRAINT_RETRIES,
@@ -245,11 +246,15 @@ class Neo4jStore(Neo4jRights):
 
         def work(tx: neo4j.ManagedTransaction) -> ImportReport:
             try:
-                plan, report = plan_import(records, _TransactionView(tx, vetted=vetted))
+                locked = lock_trees_first(tx, records)
+                view = _TransactionView(tx, vetted=vetted, locked=locked)
+                # Trees locked first (all those the records name) are not locked again.
+                view.lock_trees = not locked
+                plan, report = plan_import(records, view)
                 if atomic and report.rejected:
                     report.written = False
                     return report
-                _write_plan(tx, plan, self.batch_size, progress)
+                _write_plan(tx, plan, self.batch_size, progress, view.locked)
             except TransientError as error:
                 # Retrying cannot help a transaction the server has no room for.
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:

@@ -31,6 +31,7 @@ from lineage.stores.neo4j.reads import (
     _read_videos,
 )
 from lineage.stores.neo4j.rights import read_video_rights, write_rights_plan
+from lineage.stores.neo4j.tree_lock import LOCK_TREE, bump_tree_versions
 
 # Rows per UNWIND statement: each statement's parameters stay near a
 # megabyte, and a 42,084-video import is a dozen statements, not thousands
@@ -113,16 +114,6 @@ _UPDATE_METADATA = (
     "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
     f"v.rank_newest = {newest_rank('row.created_us')}"
 )
-# The version of every tree a write touched goes up in the same transaction
-# (the response cache's validity, see lineage.stores.neo4j.versions): the
-# trees of new videos by original id, and those of updated videos looked up.
-_BUMP_TREE_VERSIONS = (
-    "OPTIONAL MATCH (v:Video) WHERE v.id IN $video_ids "
-    "WITH collect(DISTINCT v.original_id) + $originals AS originals "
-    "UNWIND originals AS original_id WITH DISTINCT original_id ORDER BY original_id "
-    "MERGE (lock:TreeLock {original_id: original_id}) "
-    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1"
-)
 # Changed likes and views of stored videos are applied as increments (with
 # their subtree totals) by engagement.write_time_aggregates.
 # Taking the trees' write locks first serializes writers within one tree
@@ -135,9 +126,7 @@ _BUMP_TREE_VERSIONS = (
 _LOCK_TREES_AND_READ_PATHS = (
     "UNWIND $ids AS id MATCH (v:Video {id: id}) "
     "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
-    "MERGE (lock:TreeLock {original_id: original_id}) "
-    "SET lock.write_seq = coalesce(lock.write_seq, 0) + 1 "
-    f"WITH count(lock) AS locked {_LINEAGE_PATHS}"
+    f"{LOCK_TREE}WITH count(*) AS locked {_LINEAGE_PATHS}"
 )
 
 
@@ -145,11 +134,18 @@ class _TransactionView:
     """The planner's reads, inside the write transaction."""
 
     def __init__(
-        self, tx: neo4j.ManagedTransaction, *, lock_trees: bool = True, vetted: bool = False
+        self,
+        tx: neo4j.ManagedTransaction,
+        *,
+        lock_trees: bool = True,
+        vetted: bool = False,
+        locked: set[str] | None = None,
     ) -> None:
         self.tx = tx
         # A dry run (read transaction) plans without taking write locks.
         self.lock_trees = lock_trees
+        # Trees this transaction holds the lock of (see tree_lock: never twice).
+        self.locked = locked if locked is not None else set()
         # A part of a large import that a dry run over the whole input accepted:
         # its remixes of removed videos came in with them (an export's tombstones).
         self.remixes_vetted = vetted
@@ -165,7 +161,10 @@ class _TransactionView:
 
     def lineage_paths(self, video_ids: Sequence[str]) -> dict[str, list[PathNode]]:
         query = _LOCK_TREES_AND_READ_PATHS if self.lock_trees else _LINEAGE_PATHS
-        return {row["id"]: _path_nodes([row]) for row in self.tx.run(query, ids=list(video_ids))}
+        paths = {row["id"]: _path_nodes([row]) for row in self.tx.run(query, ids=list(video_ids))}
+        if self.lock_trees:
+            self.locked.update(path[0].original_id for path in paths.values() if path)
+        return paths
 
     def video_rights(self, video_ids: Sequence[str]) -> dict[str, VideoRights]:
         return self._run(read_video_rights(video_ids))
@@ -255,7 +254,11 @@ def _video_row(row: tuple[Any, ...], counts: list[int] | None) -> list[Any]:
 
 
 def _write_plan(
-    tx: neo4j.ManagedTransaction, plan: ImportPlan, batch_size: int, progress: bool
+    tx: neo4j.ManagedTransaction,
+    plan: ImportPlan,
+    batch_size: int,
+    progress: bool,
+    locked: set[str] | frozenset[str] = frozenset(),
 ) -> None:
     # New videos' per-generation counts go in with them.
     fields = plan.fields
@@ -323,12 +326,8 @@ def _write_plan(
     write_time_aggregates(tx, plan, batch_size)
     write_rights_plan(tx, plan.rights)
     write_closure(tx, plan, batch_size)
-    original_ids = plan.original_id
-    tx.run(
-        _BUMP_TREE_VERSIONS,
-        originals=sorted({original_ids[index] for index in plan.order}),
-        video_ids=list(plan.metadata_updates),
-    ).consume()
+    trees = {plan.original_id[index] for index in plan.order}
+    bump_tree_versions(tx, trees, list(plan.metadata_updates), locked)
 
 
 def _run_batches(
