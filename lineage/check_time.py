@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lineage.models import from_epoch_micros, hour_of
+from lineage.engagement import recompute_time_aggregates
 from lineage.store import LineageStore
 
 if TYPE_CHECKING:
@@ -43,21 +43,9 @@ def check_time_aggregates(store: LineageStore) -> list[Mismatch]:
             depth[member] = known
         return depth[video_id]
 
-    totals = {row[0]: [row[2], row[3]] for row in rows}
-    expected_hours: dict[tuple[str, int], int] = {}
-    for video_id, parent_id, _, _, created_us, _, _ in sorted(
-        rows, key=lambda row: -depth_of(row[0])
-    ):
-        if parent_id is None or parent_id not in totals:
-            continue
-        totals[parent_id][0] += totals[video_id][0]
-        totals[parent_id][1] += totals[video_id][1]
-        if created_us is not None:
-            hour = hour_of(from_epoch_micros(created_us))
-            ancestor: str | None = parent_id
-            while ancestor is not None:
-                expected_hours[(ancestor, hour)] = expected_hours.get((ancestor, hour), 0) + 1
-                ancestor = parent_of.get(ancestor)
+    totals, expected_hours = recompute_time_aggregates(
+        row[:5] for row in sorted(rows, key=lambda row: -depth_of(row[0]))
+    )
     mismatches: list[Mismatch] = []
     for video_id, _, _, _, _, subtree_likes, subtree_views in rows:
         likes, views = totals[video_id]

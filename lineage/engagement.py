@@ -22,6 +22,7 @@ from typing import IO
 import orjson
 
 from lineage.errors import InvalidInput, VideoNotFound
+from lineage.models import from_epoch_micros, hour_of
 
 __all__ = [
     "MAX_EVENTS_PER_CALL",
@@ -32,6 +33,7 @@ __all__ = [
     "iter_engagement_jsonl",
     "plan_engagement",
     "plan_engagement_with_views",
+    "recompute_time_aggregates",
 ]
 
 # The parent_key of an original's remix-hour buckets in Neo4j and in the CSV
@@ -213,3 +215,50 @@ def iter_engagement_jsonl(stream: IO[bytes], source: str) -> Iterator[Engagement
         except orjson.JSONDecodeError as error:
             raise InvalidInput(f"{where}: invalid JSON: {error}") from error
         yield _event_of(data, where)
+
+
+def recompute_time_aggregates(
+    rows_deepest_first: Iterable[tuple[str, str | None, int, int, int | None]],
+) -> tuple[dict[str, list[int]], dict[tuple[str, int], int]]:
+    """Subtree totals and remix-hour buckets recomputed from the videos alone.
+
+    Parameters
+    ----------
+    rows_deepest_first : iterable of (id, parent_id, likes, views, created_us)
+        Every video of the trees, each after all of its derivatives.
+
+    Returns
+    -------
+    totals : dict
+        ``[subtree_likes, subtree_views]`` by video id.
+    hours : dict
+        ``(ancestor id, UTC hour) -> derivatives created in that hour``.
+
+    Examples
+    --------
+    >>> totals, hours = recompute_time_aggregates(
+    ...     [("b", "a", 1, 10, 3_600_000_000), ("a", None, 2, 20, None)]
+    ... )
+    >>> totals["a"], hours
+    ([3, 30], {('a', 1): 1})
+
+    Notes
+    -----
+    O(n + sum of the timed remixes' depths) time for n videos.
+    """
+    rows = list(rows_deepest_first)
+    totals = {row[0]: [row[2], row[3]] for row in rows}
+    parent_of = {row[0]: row[1] for row in rows}
+    hours: dict[tuple[str, int], int] = {}
+    for video_id, parent_id, _, _, created_us in rows:
+        if parent_id is None or parent_id not in totals:
+            continue
+        totals[parent_id][0] += totals[video_id][0]
+        totals[parent_id][1] += totals[video_id][1]
+        if created_us is not None:
+            hour = hour_of(from_epoch_micros(created_us))
+            ancestor: str | None = parent_id
+            while ancestor is not None:
+                hours[(ancestor, hour)] = hours.get((ancestor, hour), 0) + 1
+                ancestor = parent_of.get(ancestor)
+    return totals, hours

@@ -14,9 +14,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 
-from lineage.engagement import EngagementEvent, EngagementNode, plan_engagement_with_views
+from lineage.engagement import (
+    EngagementEvent,
+    EngagementNode,
+    plan_engagement_with_views,
+    recompute_time_aggregates,
+)
 from lineage.importer import ImportPlan
-from lineage.models import from_epoch_micros, hour_of
 from lineage.rights_plan import RightsPlan
 from lineage.stores.sqlite_rights import write_rights_plan
 
@@ -59,20 +63,8 @@ def upgrade(connection: sqlite3.Connection) -> None:
         rows = connection.execute(
             "SELECT id, parent_id, likes, views, created_us FROM videos ORDER BY generation DESC"
         ).fetchall()
-        totals = {row[0]: [row[2], row[3]] for row in rows}
+        totals, hours = recompute_time_aggregates(rows)
         parents = {row[0]: row[1] for row in rows}
-        hours: dict[tuple[str, int], int] = {}
-        for video_id, parent_id, _, _, created_us in rows:
-            if parent_id is None:
-                continue
-            totals[parent_id][0] += totals[video_id][0]
-            totals[parent_id][1] += totals[video_id][1]
-            if created_us is not None:
-                hour = hour_of(from_epoch_micros(created_us))
-                ancestor: str | None = parent_id
-                while ancestor is not None:
-                    hours[(ancestor, hour)] = hours.get((ancestor, hour), 0) + 1
-                    ancestor = parents[ancestor]
         connection.executemany(
             "UPDATE videos SET subtree_likes = ?, subtree_views = ? WHERE id = ?",
             ((likes, views, video_id) for video_id, (likes, views) in totals.items()),
