@@ -132,6 +132,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 # -- slow scenarios: deselected unless asked for ---------------------------------------
+# LINEAGE_RUN_SLOW=1 also gives the heaviest Neo4j property tests their full
+# example counts; CI runs fewer (the same properties hold on SQLite with many).
+FULL_RUN = os.environ.get("LINEAGE_RUN_SLOW") == "1"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--run-slow",

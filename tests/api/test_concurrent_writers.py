@@ -21,9 +21,10 @@ from lineage.stores.sqlite import SQLiteStore
 from lineage.tokens import Role, token_store_for
 from tests.api.conftest import PROMPT, load
 from tests.api.live import serve_in_thread
+from tests.conftest import FULL_RUN
 
 WRITERS = 8
-REMIXES_EACH = 500
+REMIXES_EACH = 500 if FULL_RUN else 150
 
 REMIX = (
     "mutation($parent: ID!, $id: ID!, $prompt: String!) { "

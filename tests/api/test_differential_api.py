@@ -12,7 +12,7 @@ from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.store import LineageStore
 from tests.api.conftest import GraphQLClient, load
-from tests.conftest import StoreFactory
+from tests.conftest import FULL_RUN, StoreFactory
 from tests.forests import Record, Reference, Shape, build_forest, forests
 
 FIELDS = """id derivativeCount treeDepth directRemixCount generation original { id }
@@ -72,7 +72,7 @@ def _check(store: LineageStore, records: list[Record]) -> None:
 
 
 @settings(
-    max_examples=10,
+    max_examples=10 if FULL_RUN else 4,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
