@@ -25,6 +25,7 @@ from lineage.check import check_store
 from lineage.cli import main as lineage_main
 from lineage.stores.sqlite import SQLiteStore
 from lineage.tokens import Role, token_store_for
+from tests.api.live import wait_ready
 from tests.forests import Shape, build_forest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,18 +109,6 @@ def _serve(database: Path, port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.3)
-
-
 def _kill_server_under_writes(tmp_path: Path, clients: int, seconds: float) -> None:
     database = tmp_path / "serve.db"
     store = SQLiteStore(database)
@@ -132,7 +121,7 @@ def _kill_server_under_writes(tmp_path: Path, clients: int, seconds: float) -> N
     lock = threading.Lock()
     stop = threading.Event()
     try:
-        _wait_ready(base)
+        wait_ready(base, timeout=90)
         with httpx.Client(base_url=base, headers={"authorization": f"Bearer {token}"}) as http:
             reply = http.post(
                 "/graphql",
@@ -202,7 +191,7 @@ def _kill_server_under_writes(tmp_path: Path, clients: int, seconds: float) -> N
     # The service comes back on the same file.
     server = _serve(database, port)
     try:
-        _wait_ready(base)
+        wait_ready(base, timeout=90)
         reply = httpx.post(
             f"{base}/graphql", json={"query": '{ video(id: "viral") { derivativeCount } }'}
         )

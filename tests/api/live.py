@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -30,3 +31,16 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def wait_ready(base: str, timeout: float) -> None:
+    """Wait until the server at ``base`` answers ``/readyz`` with 200 (at most ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.3)

@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 from api.logging import JsonFormatter, request_id
 from lineage.store import LineageStore
 from tests.api.conftest import PROMPT
+from tests.api.live import wait_ready
 
 pytestmark = pytest.mark.anyio
 
@@ -140,15 +140,7 @@ def test_serve_with_two_workers_adds_up_metrics_and_logs_json(tmp_path: Path) ->
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
+        wait_ready(base, timeout=60)
         total = 40
         for number in range(total):
             # New connections: the kernel spreads them over both workers.
