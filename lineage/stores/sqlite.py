@@ -271,6 +271,12 @@ class SQLiteStore(SQLiteRights):
                 "busy_timeout = 30000",
                 "cache_size = -131072",  # 128 MiB
                 "temp_store = MEMORY",
+                # Checkpoint every ~40 MiB of WAL rather than SQLite's 4 MiB:
+                # a write batch dirties hundreds of pages, and copying them
+                # back to the database file after nearly every commit cost
+                # more than the commit itself (scripts/bench_over_time.py).
+                "wal_autocheckpoint = 10000",
+                "journal_size_limit = 67108864",  # the WAL file shrinks back to 64 MiB
             ):
                 connection.execute(f"PRAGMA {pragma}")
             self._local.connection = connection
