@@ -75,6 +75,7 @@ async def run_load(
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     acknowledged: list[str] = []
+    transport_errors: list[str] = []
     server_errors = 0
     deadline = time.monotonic() + seconds
     parents = list(ids)
@@ -106,6 +107,12 @@ async def run_load(
                 reply = await http.post("/graphql", json=payload)
             except httpx.HTTPError as error:
                 errors[f"{name}: {type(error).__name__}"] += 1
+                if len(transport_errors) < 5:
+                    elapsed = time.perf_counter() - started
+                    transport_errors.append(
+                        f"{name} after {elapsed * 1000:.0f} ms, {seconds - (deadline - time.monotonic()):.1f} s "
+                        f"into the run: {error!r}"
+                    )
                 continue
             latencies[name].append(time.perf_counter() - started)
             if reply.status_code >= 500:
@@ -129,6 +136,8 @@ async def run_load(
         timeout=30,
     ) as http:
         await asyncio.gather(*(client(n, http) for n in range(clients)))
+    for line in transport_errors:
+        print(f"transport error: {line}", flush=True)
     return latencies, errors, acknowledged, server_errors
 
 
