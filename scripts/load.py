@@ -217,7 +217,7 @@ def main() -> int:
             str(args.workers),
             "--no-access-log",
             "--log-level",
-            "warning",
+            os.environ.get("LOAD_SERVER_LOG_LEVEL", "warning"),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
