@@ -109,8 +109,9 @@ async def run_load(
                 errors[f"{name}: {type(error).__name__}"] += 1
                 if len(transport_errors) < 5:
                     elapsed = time.perf_counter() - started
+                    into_run = seconds - (deadline - time.monotonic())
                     transport_errors.append(
-                        f"{name} after {elapsed * 1000:.0f} ms, {seconds - (deadline - time.monotonic()):.1f} s "
+                        f"{name} after {elapsed * 1000:.0f} ms, {into_run:.1f} s "
                         f"into the run: {error!r}"
                     )
                 continue
