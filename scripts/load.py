@@ -10,6 +10,8 @@ tree. It prints throughput, p50/p99 per operation and errors, checks that
 every acknowledged write is stored, then runs `lineage check`.
 
 Usage: scripts/load.py [--seconds 60] [--clients 32] [--workers 2]
+(LOAD_SERVER_LOG_LEVEL sets the served workers' log level, default warning;
+the first five transport errors, if any, are printed with their timing.)
 Targets (issue 11, SQLite, demo, 2 workers, 32 clients, 60 s): no 5xx, no
 lost acknowledged write, check clean, read p99 under 50 ms.
 """
