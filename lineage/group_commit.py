@@ -21,12 +21,12 @@ needs no read of its parent to find its tree.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage.importer import ImportReport, Rejection, SourcedRecord
-from lineage.models import VideoInput, VideoRecord
+from lineage.importer import ImportReport, Rejection, SourcedRecord, peek_ids
+from lineage.models import VideoRecord
 from lineage.store import LineageStore
 
 __all__ = ["GroupCommitter"]
@@ -46,15 +46,6 @@ class _Tree:
 
 # Video ids whose tree the committer remembers, at most (then it starts over).
 TREES_REMEMBERED = 100_000
-
-
-def _id_of(record: SourcedRecord) -> str | None:
-    data = record.data
-    if isinstance(data, VideoInput):
-        return data.id
-    if isinstance(data, Mapping) and isinstance(data.get("id"), str):
-        return str(data["id"])
-    return None
 
 
 class GroupCommitter:
@@ -168,7 +159,7 @@ class GroupCommitter:
                     )
                 )
                 own.written = False
-            video_id = _id_of(pending.record)
+            video_id = peek_ids(pending.record.data)[0]
             record = stored.get(video_id) if rejection is None and video_id else None
             if record is not None:
                 self.remember(record.id, record.original_id)
@@ -185,6 +176,6 @@ class GroupCommitter:
         ids = [
             video_id
             for record in records
-            if record.line not in refused and (video_id := _id_of(record)) is not None
+            if record.line not in refused and (video_id := peek_ids(record.data)[0]) is not None
         ]
         return report, (self.store.get_videos(ids) if ids else {})

@@ -39,6 +39,7 @@ __all__ = [
     "Rejection",
     "SourcedRecord",
     "iter_jsonl",
+    "peek_ids",
     "plan_import",
     "sort_rejections",
     "split_by_lineage",
@@ -205,9 +206,21 @@ def _peek_id(data: object) -> str | None:
     return None
 
 
-def _peek_ids(data: object) -> tuple[str | None, str | None]:
+def peek_ids(data: object) -> tuple[str | None, str | None]:
     """A record's ``id`` and ``parent_id`` as far as they can be read, without
-    validating the rest (for grouping; the planner validates)."""
+    validating the rest (for grouping and locking; the planner validates).
+
+    ``data`` is what a :class:`SourcedRecord` carries: a
+    :class:`~lineage.models.VideoInput`, a JSON line or a mapping (a
+    platform's video object included).
+
+    Examples
+    --------
+    >>> peek_ids('{"id": "b", "parent_id": "a", "prompt": "x"}')
+    ('b', 'a')
+    >>> peek_ids({"id": 7})
+    (None, None)
+    """
     if isinstance(data, VideoInput):
         return data.id, data.parent_id
     if isinstance(data, str | bytes):
@@ -961,7 +974,7 @@ def split_by_lineage(
 
     checked: list[tuple[SourcedRecord, str | None]] = []
     for record in records:
-        video_id, parent_id = _peek_ids(record.data)
+        video_id, parent_id = peek_ids(record.data)
         checked.append((record, video_id))
         if video_id is None:
             continue

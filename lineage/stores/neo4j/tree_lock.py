@@ -23,12 +23,11 @@ the trees already held.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import neo4j
 
-from lineage.importer import SourcedRecord
-from lineage.models import VideoInput
+from lineage.importer import SourcedRecord, peek_ids
 
 __all__ = ["LOCK_TREE", "bump_tree_versions", "lock_trees_first"]
 
@@ -71,14 +70,7 @@ def lock_trees_first(tx: neo4j.ManagedTransaction, records: Sequence[SourcedReco
         return set()
     ids: set[str] = set()
     for record in records:
-        data = record.data
-        if isinstance(data, VideoInput):
-            named: tuple[object, ...] = (data.id, data.parent_id)
-        elif isinstance(data, Mapping):
-            named = (data.get("id"), data.get("parent_id"))
-        else:
-            continue
-        ids.update(value for value in named if isinstance(value, str))
+        ids.update(value for value in peek_ids(record.data) if value is not None)
     if not ids:
         return set()
     return {row["original_id"] for row in tx.run(_LOCK_TREES_OF, ids=sorted(ids))}
