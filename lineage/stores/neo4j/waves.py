@@ -20,6 +20,7 @@ query returns one row whatever each read finds.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
@@ -58,8 +59,13 @@ def _top_level(cypher: str) -> list[bool]:
     return outside
 
 
+@functools.lru_cache(maxsize=1024)
 def columns_of(cypher: str) -> tuple[str, ...] | None:
-    """The columns of a read's last top-level ``RETURN``, or None when not plain names."""
+    """The columns of a read's last top-level ``RETURN``, or None when not plain names.
+
+    Remembered per query text: reads are built from a few templates, and this
+    scans the text a character at a time.
+    """
     outside = _top_level(cypher)
     found = [m for m in _RETURN.finditer(cypher) if outside[m.start()]]
     if not found:
@@ -141,8 +147,10 @@ class WaveBatcher:
         asyncio.get_running_loop().create_task(self._flush(wave))
 
     async def _flush(self, wave: list[tuple[_Read[Any], asyncio.Future[Any]]]) -> None:
-        alone = [item for item in wave if columns_of(item[0].cypher) is None]
-        together = [item for item in wave if columns_of(item[0].cypher) is not None]
+        alone: list[tuple[_Read[Any], asyncio.Future[Any]]] = []
+        together: list[tuple[_Read[Any], asyncio.Future[Any]]] = []
+        for item in wave:
+            (together if columns_of(item[0].cypher) is not None else alone).append(item)
         if len(together) == 1:
             alone, together = alone + together, []
         sends = [self._one(read, future) for read, future in alone]
