@@ -112,11 +112,8 @@ def variant_groups(store: LineageStore, video_id: str, limit: int = 10) -> list[
     """The video's direct remixes grouped by variant key, by reach then key."""
     check_page_size(limit, "limit")
     require_video(store, video_id)
-    rows = store.variant_groups(video_id, limit)
-    tops = store.group_tops([(video_id, row.key) for row in rows])
     groups = []
-    for row in rows:
-        top = tops.get((video_id, row.key))
+    for row, top in store.variant_groups_with_tops(video_id, limit):
         if top is None:  # the group and its remixes are written together
             raise RuntimeError(f"variant group {row.key!r} of {video_id!r} has no remix")
         groups.append(VariantGroup(row.key, row.remix_count, row.reach, top))

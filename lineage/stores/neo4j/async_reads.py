@@ -21,7 +21,6 @@ from lineage.stores.neo4j.reads import (
     _read_children_many,
     _read_count_children,
     _read_generation_counts_many,
-    _read_group_tops,
     _read_lineage_path,
     _read_variant_groups,
     _read_variant_groups_with_tops,
@@ -113,11 +112,6 @@ class AsyncNeo4jReads:
         self, video_ids: Sequence[str]
     ) -> dict[str, list[GenerationCount]]:
         return await self._read(_read_generation_counts_many(video_ids))
-
-    async def group_tops(
-        self, groups: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], VideoRecord]:
-        return await self._read(_read_group_tops(groups))
 
     async def children_many(
         self, parent_ids: Sequence[str], order: VideoOrder, first: int
