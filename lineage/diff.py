@@ -56,9 +56,29 @@ class DiffFields(NamedTuple):
     ops: tuple[OpTuple, ...]
 
 
-@lru_cache(maxsize=8192)
+# Prompts longer than this are cached in a smaller cache, so hostile
+# 4,000-character prompts cannot make the caches hold gigabytes.
+_CACHED_TEXT_LIMIT = 512
+
+
 def _tokens(text: str) -> _Tokens:
-    # Cached because a popular parent's prompt is diffed against every remix.
+    # A popular parent's prompt is diffed against every remix: cache it.
+    if len(text) <= _CACHED_TEXT_LIMIT:
+        return _cached_tokens(text)
+    return _cached_long_tokens(text)
+
+
+@lru_cache(maxsize=8192)
+def _cached_tokens(text: str) -> _Tokens:
+    return _tokenize(text)
+
+
+@lru_cache(maxsize=256)
+def _cached_long_tokens(text: str) -> _Tokens:
+    return _tokenize(text)
+
+
+def _tokenize(text: str) -> _Tokens:
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -272,7 +292,25 @@ def diff_fields(parent_prompt: str, child_prompt: str) -> DiffFields:
     >>> diff_fields("a crocodile", "a hippo")
     DiffFields(summary='crocodile → hippo', variant_key='crocodile→hippo', \
 similarity=0.5, ops=(('replace', 'crocodile', 'hippo'),))
+
+    Notes
+    -----
+    Remixes of one parent often make the very same edit (thousands of
+    ``crocodile → hippo``), so the diffs of short prompt pairs are cached
+    (16,384 pairs of at most 512 characters together, least recently used
+    first out: at most about 128 MB, usually a few MB).
     """
+    if len(parent_prompt) + len(child_prompt) <= _CACHED_TEXT_LIMIT:
+        return _cached_diff_fields(parent_prompt, child_prompt)
+    return _diff_fields(parent_prompt, child_prompt)
+
+
+@lru_cache(maxsize=16384)
+def _cached_diff_fields(parent_prompt: str, child_prompt: str) -> DiffFields:
+    return _diff_fields(parent_prompt, child_prompt)
+
+
+def _diff_fields(parent_prompt: str, child_prompt: str) -> DiffFields:
     old, old_starts, old_ends = _tokens(parent_prompt)
     new, new_starts, new_ends = _tokens(child_prompt)
 

@@ -730,6 +730,7 @@ class _Planner:
         likes = [values[6] for values in fields]
         views = [values[7] for values in fields]
         hour_counts = plan.hour_counts
+        hours_of, counts_of = hour_counts.get, counts.get  # bound once: one pass per video
         for position in reversed(plan.order):
             parent = parent_index[position]
             if parent < 0:
@@ -737,9 +738,9 @@ class _Planner:
             likes[parent] += likes[position]
             views[parent] += views[position]
             created_at = fields[position][5]
-            below_hours = hour_counts.get(position)
+            below_hours = hours_of(position)
             if created_at is not None or below_hours:
-                parent_hours = hour_counts.get(parent)
+                parent_hours = hours_of(parent)
                 if parent_hours is None:
                     parent_hours = hour_counts[parent] = {}
                 if created_at is not None:
@@ -752,12 +753,12 @@ class _Planner:
             direct[parent] += 1
             if depth[position] + 1 > depth[parent]:
                 depth[parent] = depth[position] + 1
-            parent_counts = counts.get(parent)
+            parent_counts = counts_of(parent)
             if parent_counts is None:
                 parent_counts = counts[parent] = {}
             own_generation = generation[position]
             parent_counts[own_generation] = parent_counts.get(own_generation, 0) + 1
-            below = counts.get(position)
+            below = counts_of(position)
             if below:
                 for level, level_count in below.items():
                     parent_counts[level] = parent_counts.get(level, 0) + level_count

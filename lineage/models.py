@@ -56,6 +56,21 @@ def _parse_rfc3339(value: object) -> object:
         if value.tzinfo is None:
             raise ValueError("created_at must carry a time zone offset (RFC 3339)")
         return value.astimezone(UTC)
+    if (
+        isinstance(value, str)
+        and len(value) == 20
+        and value[19] == "Z"
+        and value[10] == "T"
+        and value[4] == value[7] == "-"
+        and value[13] == value[16] == ":"
+        and value[:4].isdigit()
+    ):
+        # The usual form, 2025-10-02T08:00:00Z, without the pattern: the
+        # separators fix RFC 3339's layout and fromisoformat checks the digits.
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the full check below names the problem
     matched = _RFC3339.match(value) if isinstance(value, str) else None
     if matched is None:
         raise ValueError(

@@ -108,13 +108,18 @@ def _plan_new_videos(planner: _Planner, rights: RightsPlan) -> None:
         parent = parent_index[position]
         if parent < 0:
             continue
-        parent_levels = below.setdefault(parent, {})
+        # get-then-set, not setdefault(parent, {}): no dict made per video.
+        parent_levels = below.get(parent)
+        if parent_levels is None:
+            parent_levels = below[parent] = {}
         level = generation[position]
         parent_levels[level] = parent_levels.get(level, 0) + fields[position][7]
-        for deeper, views in below.get(position, {}).items():
-            parent_levels[deeper] = parent_levels.get(deeper, 0) + views
+        deeper_levels = below.get(position)
+        if deeper_levels:
+            for deeper, views in deeper_levels.items():
+                parent_levels[deeper] = parent_levels.get(deeper, 0) + views
     for position, levels in below.items():
-        totals[fields[position][0]] = dict(levels)
+        totals[fields[position][0]] = levels  # below is not used after this
 
     removed = rights.removed_counts
     for position in plan.order:

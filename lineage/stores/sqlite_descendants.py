@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from lineage.descendants import closure_rows
@@ -40,13 +41,8 @@ _MARK = "descendant_closure_version"
 
 def write_closure(connection: sqlite3.Connection, plan: ImportPlan) -> None:
     """Write the closure rows of the plan's new videos (in the import's transaction)."""
-    batch: list[tuple[str, int, str]] = []
-    for row in closure_rows(plan):
-        batch.append(row)
-        if len(batch) >= _BATCH:
-            connection.executemany(_INSERT, batch)
-            batch = []
-    if batch:
+    rows = closure_rows(plan)
+    while batch := list(islice(rows, _BATCH)):
         connection.executemany(_INSERT, batch)
 
 
