@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from lineage.diff import diff_fields
 from lineage.errors import ErrorCode
-from lineage.models import MAX_PROMPT_LENGTH, VideoInput, VideoRecord, hour_of
+from lineage.models import MAX_PROMPT_LENGTH, VideoInput, VideoRecord, epoch_micros, hour_of
 from lineage.platform_import import from_platform
 from lineage.rights_plan import RightsPlan, plan_rights
 from lineage.store import PathNode, ReadView
@@ -59,7 +59,7 @@ NEW_VIDEO_COLUMNS = (
     "prompt",
     "title",
     "creator",
-    "created_at",
+    "created_us",  # microseconds since the epoch (models.epoch_micros), as both stores keep it
     "likes",
     "views",
     "generation",
@@ -80,7 +80,7 @@ NewVideoRow = tuple[
     str,
     str | None,
     str | None,
-    datetime | None,
+    int | None,
     int,
     int,
     int,
@@ -414,7 +414,7 @@ class ImportPlan:
                     prompt,
                     title,
                     creator,
-                    created_at,
+                    None if created_at is None else epoch_micros(created_at),
                     likes,
                     views,
                     self.generation[index],

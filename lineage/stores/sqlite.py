@@ -334,10 +334,7 @@ class SQLiteStore(SQLiteRights):
     def _write(self, connection: sqlite3.Connection, plan: ImportPlan, progress: bool) -> None:
         with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
             for batch in plan.video_rows():
-                connection.executemany(
-                    _INSERT_VIDEO,
-                    [(*row[:5], _to_micros(row[5]), *row[6:]) for row in batch],
-                )
+                connection.executemany(_INSERT_VIDEO, batch)
                 bar.update(len(batch))
         connection.executemany(_UPSERT_GENERATION, plan.generation_count_rows())
         connection.executemany(_UPDATE_AGGREGATES, plan.existing_video_deltas())

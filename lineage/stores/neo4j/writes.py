@@ -237,14 +237,13 @@ def _as_list(by_generation: dict[int, int], base: int) -> list[int]:
 
 def _video_row(row: tuple[Any, ...], counts: list[int] | None) -> list[Any]:
     """A plan row as the positional row the CREATE statements read."""
-    created_at = row[5]
     return [
         row[0],  # id
         row[2],  # prompt
         row[1],  # parent_id
         row[3],  # title
         row[4],  # creator
-        None if created_at is None else epoch_micros(created_at),
+        row[5],  # created_us
         *row[6:13],  # likes, views, generation, original_id, and the three counters
         counts or None,
         *row[13:17],  # summary, variant_key, similarity, ops (None for originals)
