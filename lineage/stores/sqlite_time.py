@@ -101,9 +101,6 @@ def write_time_aggregates(connection: sqlite3.Connection, plan: ImportPlan) -> N
             emptied.append((count, video_id, hour))
         else:
             rows.append((video_id, hour, parent_key, count))
-    # In primary-key order: SQLite appends to the B-tree instead of splitting
-    # pages all over it (a bulk import writes about one row per video).
-    rows.sort()
     connection.executemany(_ADD_HOUR, rows)
     connection.executemany(_TAKE_FROM_HOUR, emptied)
     connection.executemany(_DROP_EMPTY_HOUR, [row[1:] for row in emptied])
