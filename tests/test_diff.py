@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineage.diff import NO_CHANGE, diff_prompts, tokenize, variant_key
+from lineage.diff import NO_CHANGE, diff_fields, diff_prompts, tokenize, variant_key
 from lineage.models import DiffOp, PromptDiff
 
 
@@ -196,3 +196,19 @@ def test_diff_is_consistent(parent: str, child: str) -> None:
     assert kept_parent == kept_child
     total = len(tokenize(parent)) + len(tokenize(child))
     assert diff.similarity == pytest.approx(2 * kept_parent / total, abs=1e-4)
+
+
+@pytest.mark.parametrize("extra", [0, 300, 3900])
+def test_cached_and_uncached_pairs_give_the_same_diff(extra: int) -> None:
+    # Pairs up to 512 characters together come from the cache, longer ones
+    # are computed each time: both must give the diff the prompts call for.
+    tail = " and the garden" * (extra // 15)
+    parent = "A grandmother chases a crocodile out of the yard" + tail
+    child = "A grandmother chases a hippo out of the yard" + tail
+    first = diff_fields(parent, child)
+    assert first == diff_fields(parent, child)
+    assert first.variant_key == "crocodile→hippo"
+    assert first.ops == (("replace", "crocodile", "hippo"),)
+    assert first.similarity == round(
+        2 * (len(tokenize(parent)) - 1) / (2 * len(tokenize(parent))), 4
+    )

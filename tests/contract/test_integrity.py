@@ -103,6 +103,18 @@ REFUSALS = [
         r"created_at must be an RFC 3339 date-time",
         id="time-without-offset",
     ),
+    pytest.param(
+        {"id": "v", "prompt": "x", "created_at": "2025-1a-02T08:00:00Z"},
+        ErrorCode.INVALID_INPUT,
+        r"created_at must be an RFC 3339 date-time",
+        id="usual-layout-bad-digit",
+    ),
+    pytest.param(
+        {"id": "v", "prompt": "x", "created_at": "2025-13-02T08:00:00Z"},
+        ErrorCode.INVALID_INPUT,
+        r"month must be in 1\.\.12",
+        id="usual-layout-bad-month",
+    ),
     pytest.param({"prompt": "x"}, ErrorCode.INVALID_INPUT, r"id is required", id="missing-id"),
 ]
 
