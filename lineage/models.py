@@ -47,7 +47,8 @@ ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 # a full time and a mandatory offset. ``datetime.fromisoformat`` alone would
 # also accept naive times and bare dates.
 _RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$",
+    re.ASCII,  # digits 0-9 only, as RFC 3339 has them
 )
 
 
