@@ -119,7 +119,9 @@ def _plan_new_videos(planner: _Planner, rights: RightsPlan) -> None:
             for deeper, views in deeper_levels.items():
                 parent_levels[deeper] = parent_levels.get(deeper, 0) + views
     for position, levels in below.items():
-        totals[fields[position][0]] = levels  # below is not used after this
+        # Shared, not copied: below is only read after this, and _add below
+        # writes to stored videos' entries, never to these new videos'.
+        totals[fields[position][0]] = levels
 
     removed = rights.removed_counts
     for position in plan.order:
