@@ -21,6 +21,7 @@ client pages are never seen twice and never push one past the client.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from lineage.errors import InvalidInput
@@ -103,26 +104,38 @@ def closure_rows(plan: ImportPlan) -> Iterator[tuple[str, int, str]]:
 
     Notes
     -----
-    O(rows) time: one step per row written.
+    O(rows) time: each new parent's chain of non-original ancestors is built
+    once (the plan's order puts parents first) and each row is one step of a
+    ``zip`` over it. The chains of new parents are held until the last row.
     """
     fields, parent_index, generation = plan.fields, plan.parent_index, plan.generation
     paths = plan.ancestor_paths
+    parents = set(parent_index)
+    # A new parent's id and the ids of its non-original ancestors, top down.
+    chains: dict[int, tuple[str, ...]] = {}
+    stored_chains: dict[str, tuple[str, ...]] = {}
     for position in plan.order:
         level = generation[position]
-        if level < 2:
+        if level < 1:
             continue
         video_id = fields[position][0]
-        top, current = position, parent_index[position]
-        while current >= 0:
-            if generation[current] >= 1:
-                yield fields[current][0], level, video_id
-            top, current = current, parent_index[current]
-        if current == _EXTERNAL:
-            parent_id = fields[top][1]
-            assert parent_id is not None
-            for node in paths[parent_id]:
-                if node.generation >= 1:
-                    yield node.id, level, video_id
+        parent = parent_index[position]
+        if level == 1:
+            above: tuple[str, ...] = ()
+        elif parent >= 0:
+            above = chains[parent]
+        else:
+            parent_id = fields[position][1]
+            assert parent_id is not None  # a stored parent (_EXTERNAL)
+            stored = stored_chains.get(parent_id)
+            if stored is None:
+                stored = tuple(node.id for node in paths[parent_id] if node.generation >= 1)
+                stored_chains[parent_id] = stored
+            above = stored
+        if level >= 2:
+            yield from zip(above, repeat(level), repeat(video_id))
+        if position in parents:
+            chains[position] = (*above, video_id)
 
 
 def _is_closure_row(

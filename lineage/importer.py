@@ -156,7 +156,7 @@ def iter_jsonl(stream: IO[bytes] | IO[str], source: str) -> Iterator[SourcedReco
     """Yield the non-blank lines of a JSONL stream as :class:`SourcedRecord`."""
     lines: Iterable[str | bytes] = stream
     for number, line in enumerate(lines, start=1):
-        if line.strip():
+        if line and not line.isspace():  # no stripped copy of every line
             yield SourcedRecord(line, source, number)
 
 

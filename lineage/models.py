@@ -121,10 +121,13 @@ def format_timestamp(moment: datetime | None) -> str | None:
 
 
 VideoId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+# The constraints come before the trim in this list so that pydantic checks them
+# in its core, on the trimmed text (listed after a function validator, they
+# would each run as a Python call).
 Prompt = Annotated[
     str,
-    BeforeValidator(_trim_prompt),
     StringConstraints(min_length=1, max_length=MAX_PROMPT_LENGTH),
+    BeforeValidator(_trim_prompt),
 ]
 # Stored as 64-bit integers by both stores: larger counts are refused on input.
 Counter = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)]
