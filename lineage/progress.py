@@ -25,14 +25,14 @@ def wants_progress() -> bool:
 
 
 @contextmanager
-def progress_bar(total: int | None, description: str, *, enabled: bool) -> Iterator[Progress]:
+def progress_bar(
+    total: int | None, description: str, *, enabled: bool, unit: str = " videos"
+) -> Iterator[Progress]:
     """A tqdm bar on standard error when ``enabled``, otherwise a silent stand-in."""
     if not enabled:
         yield _Silent()
         return
     from tqdm import tqdm
 
-    with tqdm(
-        total=total, desc=description, unit=" videos", unit_scale=True, file=sys.stderr
-    ) as bar:
+    with tqdm(total=total, desc=description, unit=unit, unit_scale=True, file=sys.stderr) as bar:
         yield bar

@@ -34,6 +34,7 @@ from lineage.queries import NULL_TIME, measure_of
 from lineage.rights import VideoRights
 from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores import sqlite_descendants, sqlite_time
+from lineage.stores.sqlite_bulk import indexes_built_after
 from lineage.stores.sqlite_rights import (
     SQLiteRights,
     migrate_rights,
@@ -332,6 +333,10 @@ class SQLiteStore(SQLiteRights):
         return report
 
     def _write(self, connection: sqlite3.Connection, plan: ImportPlan, progress: bool) -> None:
+        with indexes_built_after(connection, plan.new_video_count, progress=progress):
+            self._write_rows(connection, plan, progress)
+
+    def _write_rows(self, connection: sqlite3.Connection, plan: ImportPlan, progress: bool) -> None:
         with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
             for batch in plan.video_rows():
                 connection.executemany(_INSERT_VIDEO, batch)
