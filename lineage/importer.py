@@ -353,6 +353,8 @@ class ImportPlan:
     tree_depth: list[int] = field(default_factory=list)
     # Only videos with derivatives have an entry: {generation: count}.
     generation_counts: dict[int, dict[int, int]] = field(default_factory=dict)
+    # The same videos' derivatives' views: {generation: views} (lineage.rights_plan).
+    generation_views: dict[int, dict[int, int]] = field(default_factory=dict)
     # Stored parents that receive new remixes: id -> prompt.
     external_prompts: dict[str, str] = field(default_factory=dict)
     existing: dict[str, _ExistingDelta] = field(default_factory=dict)
@@ -725,12 +727,13 @@ class _Planner:
         depth = [0] * count
         generation = plan.generation
         parent_index = plan.parent_index
-        counts = plan.generation_counts
+        counts, level_views = plan.generation_counts, plan.generation_views
         fields = plan.fields
         likes = [values[6] for values in fields]
         views = [values[7] for values in fields]
         hour_counts = plan.hour_counts
-        hours_of, counts_of = hour_counts.get, counts.get  # bound once: one pass per video
+        # Bound once: one pass per video.
+        hours_of, counts_of, level_views_of = hour_counts.get, counts.get, level_views.get
         for position in reversed(plan.order):
             parent = parent_index[position]
             if parent < 0:
@@ -762,6 +765,16 @@ class _Planner:
             if below:
                 for level, level_count in below.items():
                     parent_counts[level] = parent_counts.get(level, 0) + level_count
+            # In the same pass, the views of each generation below (rights).
+            parent_views = level_views_of(parent)
+            if parent_views is None:
+                parent_views = level_views[parent] = {}
+            own_views = fields[position][7]
+            parent_views[own_generation] = parent_views.get(own_generation, 0) + own_views
+            below_views = level_views_of(position)
+            if below_views:
+                for level, level_view_count in below_views.items():
+                    parent_views[level] = parent_views.get(level, 0) + level_view_count
         plan.derivative_count, plan.direct_remix_count, plan.tree_depth = derivative, direct, depth
         plan.subtree_likes, plan.subtree_views = likes, views
 

@@ -103,21 +103,8 @@ def _plan_new_videos(planner: _Planner, rights: RightsPlan) -> None:
     fields, parent_index, generation = plan.fields, plan.parent_index, plan.generation
     paths = planner._paths
     totals = rights.generation_views
-    below: dict[int, dict[int, int]] = {}
-    for position in reversed(plan.order):
-        parent = parent_index[position]
-        if parent < 0:
-            continue
-        # get-then-set, not setdefault(parent, {}): no dict made per video.
-        parent_levels = below.get(parent)
-        if parent_levels is None:
-            parent_levels = below[parent] = {}
-        level = generation[position]
-        parent_levels[level] = parent_levels.get(level, 0) + fields[position][7]
-        deeper_levels = below.get(position)
-        if deeper_levels:
-            for deeper, views in deeper_levels.items():
-                parent_levels[deeper] = parent_levels.get(deeper, 0) + views
+    # The aggregate pass summed each new video's derivatives' views by generation.
+    below = plan.generation_views
     for position, levels in below.items():
         # Shared, not copied: below is only read after this, and _add below
         # writes to stored videos' entries, never to these new videos'.
