@@ -39,9 +39,10 @@ _SECONDARY_INDEXES = (
 def rebuild_is_cheaper(connection: sqlite3.Connection, new_videos: int) -> bool:
     """Whether building the indexes afresh beats keeping them during the writes.
 
-    A rebuild sorts every row, old and new; keeping an index costs about twice
-    as much per new row as sorting one. So rebuild once the new videos are at
-    least as many as those already stored.
+    A rebuild sorts every row, old and new, while keeping the indexes costs
+    only for the new rows; so rebuild only when the new videos are at least as
+    many as those already stored (a first load), where the sort is about as
+    large as the inserts it replaces and its writes are in order.
     """
     if new_videos < BULK_MIN_NEW_VIDEOS:
         return False
