@@ -26,13 +26,21 @@ def wants_progress() -> bool:
 
 @contextmanager
 def progress_bar(
-    total: int | None, description: str, *, enabled: bool, unit: str = " videos"
+    total: int | None,
+    description: str,
+    *,
+    enabled: bool,
+    unit: str = " videos",
+    scaled: bool = True,
 ) -> Iterator[Progress]:
-    """A tqdm bar on standard error when ``enabled``, otherwise a silent stand-in."""
+    """A tqdm bar on standard error when ``enabled``, otherwise a silent stand-in.
+
+    ``scaled`` counts show as ``100k``; small counts read better without it.
+    """
     if not enabled:
         yield _Silent()
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=description, unit=unit, unit_scale=True, file=sys.stderr) as bar:
+    with tqdm(total=total, desc=description, unit=unit, unit_scale=scaled, file=sys.stderr) as bar:
         yield bar

@@ -69,7 +69,9 @@ def indexes_built_after(
     for name, _ in indexes:
         connection.execute(f'DROP INDEX "{name}"')
     yield
-    with progress_bar(len(indexes), "indexing", enabled=progress, unit=" indexes") as bar:
+    with progress_bar(
+        len(indexes), "indexing", enabled=progress, unit=" indexes", scaled=False
+    ) as bar:
         for _, create in indexes:
             connection.execute(create)
             bar.update(1)
