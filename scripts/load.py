@@ -27,10 +27,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
-import httpx
+import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 LINEAGE = [sys.executable, "-m", "lineage.cli"]
@@ -72,7 +74,13 @@ def lineage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 async def run_load(
-    base: str, token: str, ids: list[str], clients: int, seconds: float, write_share: float
+    base: str,
+    token: str,
+    ids: list[str],
+    clients: int,
+    seconds: float,
+    write_share: float,
+    run_tag: str,
 ) -> tuple[dict[str, list[float]], dict[str, int], list[str], int]:
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -81,16 +89,16 @@ async def run_load(
     server_errors = 0
     deadline = time.monotonic() + seconds
     parents = list(ids)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
-    async def client(number: int, http: httpx.AsyncClient) -> None:
+    async def client(number: int, http: aiohttp.ClientSession) -> None:
         nonlocal server_errors
         rng = random.Random(number)
         count = 0
         while time.monotonic() < deadline:
             if rng.random() < write_share:
                 name = "remix"
-                video_id = f"load-{number}-{count}"
+                # The run's tag keeps ids new when the same store is loaded again.
+                video_id = f"load-{run_tag}-{number}-{count}"
                 payload = {
                     "query": REMIX,
                     "variables": {
@@ -106,8 +114,14 @@ async def run_load(
             count += 1
             started = time.perf_counter()
             try:
-                reply = await http.post("/graphql", json=payload)
-            except httpx.HTTPError as error:
+                async with http.post("/graphql", json=payload) as reply:
+                    status = reply.status
+                    body = (
+                        await reply.json()
+                        if reply.content_type == "application/json"
+                        else {"_": await reply.read()}
+                    )
+            except (aiohttp.ClientError, TimeoutError) as error:
                 errors[f"{name}: {type(error).__name__}"] += 1
                 if len(transport_errors) < 5:
                     elapsed = time.perf_counter() - started
@@ -118,25 +132,23 @@ async def run_load(
                     )
                 continue
             latencies[name].append(time.perf_counter() - started)
-            if reply.status_code >= 500:
+            if status >= 500:
                 server_errors += 1
-            body = (
-                reply.json()
-                if reply.headers.get("content-type", "").startswith("application/json")
-                else {}
-            )
-            if reply.status_code != 200 or body.get("errors"):
+            if status != 200 or body.get("errors"):
                 codes = {e.get("extensions", {}).get("code") for e in body.get("errors") or []}
-                errors[f"{name}: {reply.status_code} {sorted(map(str, codes))}"] += 1
+                errors[f"{name}: {status} {sorted(map(str, codes))}"] += 1
             elif name == "remix":
                 acknowledged.append(video_id)
                 parents.append(video_id)
 
-    async with httpx.AsyncClient(
-        base_url=base,
+    # aiohttp's client costs about a tenth of httpx's CPU per request; on a
+    # 2-core machine shared with the server, a costlier client would measure
+    # its own queue rather than the server's latency.
+    async with aiohttp.ClientSession(
+        base,
         headers={"authorization": f"Bearer {token}"},
-        limits=limits,
-        timeout=30,
+        connector=aiohttp.TCPConnector(limit=clients),
+        timeout=aiohttp.ClientTimeout(total=30),
     ) as http:
         await asyncio.gather(*(client(n, http) for n in range(clients)))
     for line in transport_errors:
@@ -144,17 +156,23 @@ async def run_load(
     return latencies, errors, acknowledged, server_errors
 
 
+async def post_json(http: aiohttp.ClientSession, payload: dict[str, Any]) -> Any:
+    async with http.post("/graphql", json=payload, headers={"cache-control": "no-cache"}) as reply:
+        reply.raise_for_status()
+        return await reply.json()
+
+
 async def sample_ids(base: str) -> list[str]:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        reply = await http.post(
-            "/graphql",
-            json={
+    async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(total=30)) as http:
+        reply = await post_json(
+            http,
+            {
                 "query": '{ video(id: "grandma") { id remixes(first: 100) { edges { node { '
                 "child { id remixes(first: 20) { edges { node { child { id } } } } } } } } } "
                 "originals(first: 100) { edges { node { id } } } }"
             },
         )
-        data = reply.json()["data"]
+        data = reply["data"]
     found = {"grandma"}
     for edge in data["video"]["remixes"]["edges"]:
         child = edge["node"]["child"]
@@ -166,17 +184,13 @@ async def sample_ids(base: str) -> list[str]:
 
 async def missing_writes(base: str, acknowledged: list[str]) -> list[str]:
     missing: list[str] = []
-    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+    async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(total=60)) as http:
         for start in range(0, len(acknowledged), 25):
             batch = acknowledged[start : start + 25]
             query = "{ %s }" % " ".join(  # noqa: UP031
                 f'v{n}: video(id: "{video_id}") {{ id }}' for n, video_id in enumerate(batch)
             )
-            data = (
-                await http.post(
-                    "/graphql", json={"query": query}, headers={"cache-control": "no-cache"}
-                )
-            ).json()["data"]
+            data = (await post_json(http, {"query": query}))["data"]
             missing += [video_id for n, video_id in enumerate(batch) if data[f"v{n}"] is None]
     return missing
 
@@ -200,7 +214,8 @@ def main() -> int:
         if demo.returncode != 0:
             print(demo.stderr, file=sys.stderr)
             return 2
-    name = f"load-{os.getpid()}-{int(time.time())}"
+    run_tag = f"{os.getpid()}-{int(time.time())}"
+    name = f"load-{run_tag}"
     created = lineage("token", "create", name, "--role", "writer", env=env)
     if created.returncode != 0:
         print(created.stderr, file=sys.stderr)
@@ -230,9 +245,10 @@ def main() -> int:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as ready:
+                    if ready.status == 200:
+                        break
+            except OSError:
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 print("the server did not start", file=sys.stderr)
@@ -245,7 +261,7 @@ def main() -> int:
             flush=True,
         )
         latencies, errors, acknowledged, server_errors = asyncio.run(
-            run_load(base, token, ids, args.clients, args.seconds, args.write_share)
+            run_load(base, token, ids, args.clients, args.seconds, args.write_share, run_tag)
         )
         lost = asyncio.run(missing_writes(base, acknowledged))
     finally:
