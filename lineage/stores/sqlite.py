@@ -35,6 +35,7 @@ from lineage.rights import VideoRights
 from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores import sqlite_descendants, sqlite_time
 from lineage.stores.sqlite_bulk import indexes_built_after
+from lineage.stores.sqlite_checkpoint import BackgroundCheckpointer
 from lineage.stores.sqlite_rights import (
     SQLiteRights,
     migrate_rights,
@@ -243,6 +244,7 @@ class SQLiteStore(SQLiteRights):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writers = WriterQueue(self.path)
+        self._checkpointer = BackgroundCheckpointer(self._conn, self._writers.turn)
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -272,11 +274,11 @@ class SQLiteStore(SQLiteRights):
                 "busy_timeout = 30000",
                 "cache_size = -131072",  # 128 MiB
                 "temp_store = MEMORY",
-                # Checkpoint every ~40 MiB of WAL rather than SQLite's 4 MiB:
-                # a write batch dirties hundreds of pages, and copying them
-                # back to the database file after nearly every commit cost
-                # more than the commit itself (scripts/bench_over_time.py).
-                "wal_autocheckpoint = 10000",
+                # Checkpoints run in the background (sqlite_checkpoint); a
+                # writer checkpoints itself only past ~40 MiB of WAL, if the
+                # background thread falls behind (SQLite's default, 4 MiB,
+                # would put most of that work back on the commits).
+                "wal_autocheckpoint = 32768",
                 "journal_size_limit = 67108864",  # the WAL file shrinks back to 64 MiB
             ):
                 connection.execute(f"PRAGMA {pragma}")
@@ -298,6 +300,7 @@ class SQLiteStore(SQLiteRights):
             # Counted under the write lock; a failed COMMIT only costs a cache miss.
             self._commits += 1
             connection.execute("COMMIT")
+        self._checkpointer.committed()
 
     def data_version(self) -> object:
         # PRAGMA data_version changes when another connection (thread or
@@ -306,6 +309,7 @@ class SQLiteStore(SQLiteRights):
         return (version, self._commits)
 
     def close(self) -> None:
+        self._checkpointer.close()  # before its connection closes
         with self._lock:
             for connection in self._connections:
                 connection.close()
