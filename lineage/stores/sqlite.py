@@ -244,7 +244,7 @@ class SQLiteStore(SQLiteRights):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._writers = WriterQueue(self.path)
-        self._checkpointer = BackgroundCheckpointer(self._conn, self._writers.turn)
+        self._checkpointer = BackgroundCheckpointer(self._conn)
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -274,11 +274,11 @@ class SQLiteStore(SQLiteRights):
                 "busy_timeout = 30000",
                 "cache_size = -131072",  # 128 MiB
                 "temp_store = MEMORY",
-                # Checkpoints run in the background (sqlite_checkpoint); a
-                # writer checkpoints itself only past ~40 MiB of WAL, if the
-                # background thread falls behind (SQLite's default, 4 MiB,
-                # would put most of that work back on the commits).
-                "wal_autocheckpoint = 32768",
+                # Checkpoints run in the background (sqlite_checkpoint). A
+                # writer checkpoints too once the WAL holds 16,384 pages
+                # (64 MiB): by then little is left to copy, and the next
+                # writer can start the file over.
+                "wal_autocheckpoint = 16384",
                 "journal_size_limit = 67108864",  # the WAL file shrinks back to 64 MiB
             ):
                 connection.execute(f"PRAGMA {pragma}")

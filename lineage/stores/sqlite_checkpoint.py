@@ -10,20 +10,18 @@ engagement batch dirties about 1,000 pages) one commit in ten took 150 to
 thread of its own, soon after commits and at most once per ``interval``.
 A passive checkpoint never blocks readers or writers (SQLite's sqlite3
 module releases the GIL while it runs), so writers commit at the speed of
-the WAL append alone.
+the WAL append alone. The thread's connection never waits for a lock
+(``busy_timeout`` 0): a checkpoint that finds one is left to the next.
 
-Under steady writes the WAL would still only grow: a writer starts the WAL
-file over only when every frame in it has been copied back, and the next
-commit always lands before the passive checkpoint of the last one ends.
-So once the WAL holds ``restart_frames`` frames, all copied back, the
-thread takes its turn among the writers and runs a ``RESTART`` checkpoint,
-which copies the last few frames and lets the next writer start the file
-over. It does not wait for readers (``busy_timeout`` 0 on its connection):
-with a reader still on the WAL it tries again later. The connections keep
-SQLite's automatic checkpoint as a backstop (``wal_autocheckpoint``): if
-this thread falls behind, a writer checkpoints as before. Durability is
-unchanged: ``synchronous = NORMAL`` syncs the WAL at every checkpoint,
-whoever runs it.
+The WAL file itself starts over only when a writer finds every frame in it
+copied back, which steady writes never leave time for: the next commit
+always lands before the passive checkpoint of the last one ends. So the
+writers' own automatic checkpoint stays on (``wal_autocheckpoint``, set by
+the store) and bounds the file: once it holds that many pages, the writer
+that commits checkpoints too, which costs it only the frames this thread
+has not copied yet and the sync, and the next writer starts the file over.
+Durability is unchanged: ``synchronous = NORMAL`` syncs the WAL at every
+checkpoint, whoever runs it.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 
 __all__ = ["BackgroundCheckpointer"]
 
@@ -45,14 +42,9 @@ class BackgroundCheckpointer:
     connect : callable
         Returns the connection this thread checkpoints with (called on the
         thread, once; the thread sets its busy timeout to 0).
-    writer_turn : callable
-        Returns a context manager holding the writers' turn (no writer
-        commits inside it), for the ``RESTART`` checkpoints.
     interval : float
         Least time between two checkpoints, in seconds; commits in between
         are covered by the next one.
-    restart_frames : int
-        WAL size (frames, i.e. pages) from which the WAL is started over.
 
     Notes
     -----
@@ -62,24 +54,15 @@ class BackgroundCheckpointer:
     automatic checkpoint.
     """
 
-    def __init__(
-        self,
-        connect: Callable[[], sqlite3.Connection],
-        writer_turn: Callable[[], AbstractContextManager[object]],
-        interval: float = 0.05,
-        restart_frames: int = 16384,
-    ) -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], interval: float = 0.05) -> None:
         self._connect = connect
-        self._writer_turn = writer_turn
         self.interval = interval
-        self.restart_frames = restart_frames
         self._committed = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        # Checkpoints run (passive, restart), for tests and diagnostics.
+        # Checkpoints run, for tests and diagnostics.
         self.checkpoints = 0
-        self.restarts = 0
 
     def committed(self) -> None:
         """Note a commit: a checkpoint follows within ``interval``."""
@@ -117,10 +100,5 @@ class BackgroundCheckpointer:
                 return
 
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
-        busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         self.checkpoints += 1
-        if busy or frames < self.restart_frames or copied < frames:
-            return
-        with self._writer_turn():
-            (busy, _, _) = connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-        self.restarts += not busy
