@@ -107,7 +107,7 @@ def test_a_reader_on_the_wal_never_holds_up_writers_or_close(tmp_path: Path) -> 
     reopened.close()
 
 
-def test_close_stops_the_thread(tmp_path: Path) -> None:
+def test_close_stops_the_thread_and_a_reused_store_starts_one(tmp_path: Path) -> None:
     store, ids = _store_with_forest(tmp_path / "stop.db")
     _engagement(store, ids, 3)
     assert _wait_for(lambda: store._checkpointer.checkpoints > 0)
@@ -116,3 +116,9 @@ def test_close_stops_the_thread(tmp_path: Path) -> None:
     assert thread.is_alive()
     store.close()
     assert not thread.is_alive()
+
+    # A store used again after close checkpoints again, on a new thread.
+    before = store._checkpointer.checkpoints
+    _engagement(store, ids, 2)
+    assert _wait_for(lambda: store._checkpointer.checkpoints > before)
+    store.close()

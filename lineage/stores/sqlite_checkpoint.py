@@ -76,13 +76,18 @@ class BackgroundCheckpointer:
         self._committed.set()
 
     def close(self) -> None:
-        """Stop the thread (after the checkpoint under way, if any)."""
+        """Stop the thread (after the checkpoint under way, if any).
+
+        A commit after this starts a new one: the store reopens its
+        connections as needed, and so does this.
+        """
         with self._lock:
             self._stopping.set()
             self._committed.set()
             thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
+            if thread is not None:
+                thread.join()
+            self._stopping.clear()
 
     def _run(self) -> None:
         connection = self._connect()
