@@ -147,7 +147,7 @@ def latencies(
         reply = connection.getresponse()
         text = reply.read()
         samples.append((time.perf_counter() - started) * 1000)
-        if reply.status != 200 or b'"errors"' in text:
+        if reply.status != 200 or "errors" in json.loads(text):
             sys.exit(f"query failed: {text[:500]!r}")
     return samples
 

@@ -116,10 +116,11 @@ async def run_load(
             try:
                 async with http.post("/graphql", json=payload) as reply:
                     status = reply.status
-                    body = (
-                        await reply.json()
-                        if reply.content_type == "application/json"
-                        else {"_": await reply.read()}
+                    # Also application/graphql-response+json; any other body has no errors list.
+                    body: dict[str, Any] = (
+                        await reply.json(content_type=None)
+                        if reply.content_type.endswith("json")
+                        else {}
                     )
             except (aiohttp.ClientError, TimeoutError) as error:
                 errors[f"{name}: {type(error).__name__}"] += 1
