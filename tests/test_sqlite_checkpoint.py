@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from lineage.check import check_store
@@ -36,10 +37,10 @@ def _wal_state(path: Path) -> tuple[int, int]:
     return frames, copied
 
 
-def _wait_for(condition: object, seconds: float = 10.0) -> bool:
+def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         time.sleep(0.01)
     return False
@@ -90,8 +91,8 @@ def test_a_reader_on_the_wal_never_holds_up_writers_or_close(tmp_path: Path) -> 
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM videos").fetchone()  # holds its WAL snapshot
 
-    def in_time(work: object) -> None:
-        worker = threading.Thread(target=work)  # type: ignore[arg-type]
+    def in_time(work: Callable[[], object]) -> None:
+        worker = threading.Thread(target=work)
         worker.start()
         worker.join(timeout=20)
         assert not worker.is_alive()
