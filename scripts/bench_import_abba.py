@@ -80,23 +80,26 @@ def main() -> None:
         )
         try:
             codes = {"A": before, "B": ROOT}
-            totals: dict[str, list[float]] = {"A": [], "B": []}
+            users: dict[str, list[float]] = {"A": [], "B": []}
+            walls: dict[str, list[float]] = {"A": [], "B": []}
             for letter in args.order:
                 wall, user, system, peak = run_import(codes[letter], forest, work / "runs.db")
-                totals[letter].append(user)
+                users[letter].append(user)
+                walls[letter].append(wall)
                 print(
                     f"{letter} ({args.before if letter == 'A' else 'working tree'}): "
                     f"wall {wall:.1f} s, user {user:.1f} s, system {system:.1f} s, "
                     f"peak {peak / 1024:,.0f} MiB",
                     flush=True,
                 )
-            if totals["A"] and totals["B"]:
-                mean_a = sum(totals["A"]) / len(totals["A"])
-                mean_b = sum(totals["B"]) / len(totals["B"])
-                print(
-                    f"user CPU, mean: A {mean_a:.1f} s, B {mean_b:.1f} s "
-                    f"({(mean_b / mean_a - 1) * 100:+.1f}% for B)"
-                )
+            if users["A"] and users["B"]:
+                for name, runs in (("wall clock", walls), ("user CPU", users)):
+                    mean_a = sum(runs["A"]) / len(runs["A"])
+                    mean_b = sum(runs["B"]) / len(runs["B"])
+                    print(
+                        f"{name}, mean: A {mean_a:.1f} s, B {mean_b:.1f} s "
+                        f"({(mean_b / mean_a - 1) * 100:+.1f}% for B)"
+                    )
         finally:
             subprocess.run(
                 ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)],
