@@ -88,21 +88,32 @@ async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    await read_body(receive)
+    await send_json(send, _FIXED_ANSWER)
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks = []
     more = True
     while more:
         message = await receive()
+        chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def send_json(send: Send, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": 200,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(_FIXED_ANSWER)).encode()),
+                (b"content-length", str(len(body)).encode()),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": _FIXED_ANSWER})
+    await send({"type": "http.response.body", "body": body})
 
 
 _ANSWERS_VARIABLE = "BENCH_FLOORS_ANSWERS"
@@ -137,30 +148,13 @@ class EngineApp:
             return
         if not self.prepared:
             self._prepare()
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        request = json.loads(b"".join(chunks))
+        request = json.loads(await read_body(receive))
         schema, document, by_id = self.prepared[request["query"]]
         variables = request.get("variables") or {}
         result = execute_sync(
             schema, document, root_value=by_id[variables.get("id", "")], variable_values=variables
         )
-        body = json.dumps({"data": result.data}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, json.dumps({"data": result.data}).encode())
 
 
 engine_app = EngineApp()
@@ -238,24 +232,36 @@ def bare_server(
         server.wait(timeout=30)
 
 
-def http_floor(requests: int) -> dict[str, float]:
-    body = json.dumps({"query": "{ __typename }"})
+def one_client(
+    port: int, pid: int, query: str, requests: int, expect: Any = None
+) -> tuple[list[float], float, float]:
+    """Sequential POSTs of ``query`` on one keep-alive ``http.client`` connection,
+    after 200 to warm up (their ``data`` checked against ``expect`` when given):
+    latencies in ms, and the server's and this process's CPU ms per request."""
+    body = json.dumps({"query": query})
     headers = {"content-type": "application/json"}
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    for _ in range(200):
+        connection.request("POST", "/graphql", body=body, headers=headers)
+        answer = connection.getresponse().read()
+        if expect is not None and json.loads(answer)["data"] != expect:
+            sys.exit("the floor's answer differs from the service's")
+    samples: list[float] = []
+    server_before, client_before = cpu_seconds(pid), time.process_time()
+    for _ in range(requests):
+        started = time.perf_counter()
+        connection.request("POST", "/graphql", body=body, headers=headers)
+        connection.getresponse().read()
+        samples.append((time.perf_counter() - started) * 1000)
+    server_cpu = (cpu_seconds(pid) - server_before) / requests * 1000
+    client_cpu = (time.process_time() - client_before) / requests * 1000
+    connection.close()
+    return samples, server_cpu, client_cpu
+
+
+def http_floor(requests: int) -> dict[str, float]:
     with bare_server() as (port, pid):
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        samples: list[float] = []
-        for _ in range(200):  # warm-up
-            connection.request("POST", "/graphql", body=body, headers=headers)
-            connection.getresponse().read()
-        server_before, client_before = cpu_seconds(pid), time.process_time()
-        for _ in range(requests):
-            started = time.perf_counter()
-            connection.request("POST", "/graphql", body=body, headers=headers)
-            connection.getresponse().read()
-            samples.append((time.perf_counter() - started) * 1000)
-        server_cpu = (cpu_seconds(pid) - server_before) / requests * 1000
-        client_cpu = (time.process_time() - client_before) / requests * 1000
-        connection.close()
+        samples, server_cpu, client_cpu = one_client(port, pid, "{ __typename }", requests)
         aiohttp_cpu, aiohttp_server_cpu, rate = asyncio.run(
             aiohttp_clients(port, pid, requests, clients=8)
         )
@@ -286,24 +292,10 @@ def served_engine_floor(
     p50 from one keep-alive ``http.client`` connection, and server CPU per request."""
     path = workdir / "answers.json"
     path.write_text(json.dumps(answers), encoding="utf-8")
-    body = json.dumps({"query": HEADLINE})
-    headers = {"content-type": "application/json"}
     with bare_server("engine_app", {_ANSWERS_VARIABLE: str(path)}) as (port, pid):
-        connection = http.client.HTTPConnection("127.0.0.1", port)
-        for _ in range(200):  # warm-up
-            connection.request("POST", "/graphql", body=body, headers=headers)
-            reply = connection.getresponse()
-            if json.loads(reply.read())["data"] != answers[HEADLINE][""]:
-                sys.exit("the engine floor's answer differs from the service's")
-        samples = []
-        server_before = cpu_seconds(pid)
-        for _ in range(requests):
-            started = time.perf_counter()
-            connection.request("POST", "/graphql", body=body, headers=headers)
-            connection.getresponse().read()
-            samples.append((time.perf_counter() - started) * 1000)
-        server_cpu = (cpu_seconds(pid) - server_before) / requests * 1000
-        connection.close()
+        samples, server_cpu, _ = one_client(
+            port, pid, HEADLINE, requests, expect=answers[HEADLINE][""]
+        )
     return {
         "served engine: headline p50 ms": statistics.median(samples),
         "served engine: headline server CPU ms/request": server_cpu,
