@@ -37,7 +37,7 @@ All CPU figures are CPU time (``time.process_time`` or ``/proc``), the
 steadier measure on a shared machine; latencies are wall clock.
 
 Usage: scripts/bench_floors.py [--requests N] [--load-seconds S] [--neo4j-rows N]
-(about 2 minutes; 4 more with Neo4j)
+(about 2 minutes on SQLite alone, 3 with Neo4j)
 """
 
 from __future__ import annotations
