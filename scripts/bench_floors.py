@@ -158,7 +158,10 @@ class EngineApp:
         result = execute_sync(
             schema, document, root_value=by_id[variables.get("id", "")], variable_values=variables
         )
-        await send_json(send, json.dumps({"data": result.data}).encode())
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [error.formatted for error in result.errors]
+        await send_json(send, json.dumps(answer).encode())
 
 
 engine_app = EngineApp()
@@ -208,7 +211,8 @@ def bare_server(
     workers: int = 1,
     factory: bool = False,
 ) -> Iterator[tuple[int, int]]:
-    """uvicorn serving ``app`` of this module on a loopback port, one process: (port, pid)."""
+    """uvicorn serving ``app`` of this module on a loopback port in ``workers``
+    processes: (port, pid of uvicorn's first process)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -324,8 +328,10 @@ def served_engine_load(
                 payload = {"query": query, "variables": {"id": rng.choice(ids)}}
                 started = time.perf_counter()
                 async with http.post("/graphql", json=payload) as reply:
-                    await reply.json()
+                    answer = await reply.json()
                 latencies.append(time.perf_counter() - started)
+                if "errors" in answer:
+                    sys.exit(f"the engine floor failed: {answer['errors']}")
 
         connector = aiohttp.TCPConnector(limit=32)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as http:
