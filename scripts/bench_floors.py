@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import http.client
 import json
@@ -61,13 +62,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from graphql import build_schema, execute_sync, parse, validate
+from graphql import GraphQLSchema, build_schema, execute_sync, parse, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench_scale import HEADLINE, REMIX  # noqa: E402
-from load import READS  # noqa: E402
+from load import READS, free_port, percentile  # noqa: E402
 
 from lineage.store import VideoOrder  # noqa: E402
 
@@ -124,6 +125,12 @@ async def send_json(send: Send, body: bytes) -> None:
 _ANSWERS_VARIABLE = "BENCH_FLOORS_ANSWERS"
 
 
+@functools.cache
+def contract_schema() -> GraphQLSchema:
+    """The contract's SDL as a graphql-core schema (built once per process)."""
+    return build_schema((ROOT / "schema" / "lineage.graphql").read_text(encoding="utf-8"))
+
+
 class EngineApp:
     """An ASGI app that answers GraphQL with graphql-core alone, over stored answers.
 
@@ -139,7 +146,7 @@ class EngineApp:
         self.prepared: dict[str, tuple[Any, Any, dict[str, Any]]] = {}
 
     def _prepare(self) -> None:
-        schema = build_schema((ROOT / "schema" / "lineage.graphql").read_text(encoding="utf-8"))
+        schema = contract_schema()
         answers = json.loads(Path(os.environ[_ANSWERS_VARIABLE]).read_text(encoding="utf-8"))
         for query, by_id in answers.items():
             document = parse(query)
@@ -213,9 +220,7 @@ def bare_server(
 ) -> Iterator[tuple[int, int]]:
     """uvicorn serving ``app`` of this module on a loopback port in ``workers``
     processes: (port, pid of uvicorn's first process)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", f"bench_floors:{app}", "--app-dir",
          str(ROOT / "scripts"), "--port", str(port), "--log-level", "warning",
@@ -292,12 +297,11 @@ def framework_floor(requests: int) -> dict[str, float]:
 
 
 def served_engine_floor(
-    answers: dict[str, dict[str, Any]], workdir: Path, requests: int
+    answers: dict[str, dict[str, Any]], path: Path, requests: int
 ) -> dict[str, float]:
     """The headline query through uvicorn and graphql-core alone (:class:`EngineApp`):
-    p50 from one keep-alive ``http.client`` connection, and server CPU per request."""
-    path = workdir / "answers.json"
-    path.write_text(json.dumps(answers), encoding="utf-8")
+    p50 from one keep-alive ``http.client`` connection, and server CPU per request.
+    ``path`` holds ``answers`` as JSON."""
     with bare_server("engine_app", {_ANSWERS_VARIABLE: str(path)}) as (port, pid):
         samples, server_cpu, _ = one_client(
             port, pid, HEADLINE, requests, expect=answers[HEADLINE][""]
@@ -309,12 +313,11 @@ def served_engine_floor(
 
 
 def served_engine_load(
-    answers: dict[str, dict[str, Any]], workdir: Path, seconds: float
+    answers: dict[str, dict[str, Any]], path: Path, seconds: float
 ) -> dict[str, float]:
     """load.py's reads (no writes) against :class:`EngineApp` in 2 uvicorn workers,
-    32 aiohttp clients without pause: throughput and read latency p50 / p99."""
-    path = workdir / "answers.json"
-    path.write_text(json.dumps(answers), encoding="utf-8")
+    32 aiohttp clients without pause: throughput and read latency p50 / p99.
+    ``path`` holds ``answers`` as JSON."""
     reads = [(query, list(answers[query])) for query in READS.values()]
 
     async def run(port: int) -> list[float]:
@@ -340,12 +343,11 @@ def served_engine_load(
 
     with bare_server("engine_app", {_ANSWERS_VARIABLE: str(path)}, workers=2) as (port, _):
         asyncio.run(warm_up(port, reads))
-        latencies = sorted(asyncio.run(run(port)))
+        latencies = asyncio.run(run(port))
     return {
         "served engine, 2 workers, 32 clients: reads/s": len(latencies) / seconds,
-        "served engine, 2 workers, 32 clients: read p50 ms": latencies[len(latencies) // 2] * 1000,
-        "served engine, 2 workers, 32 clients: read p99 ms": latencies[int(len(latencies) * 0.99)]
-        * 1000,
+        "served engine, 2 workers, 32 clients: read p50 ms": percentile(latencies, 0.5) * 1000,
+        "served engine, 2 workers, 32 clients: read p99 ms": percentile(latencies, 0.99) * 1000,
     }
 
 
@@ -398,7 +400,7 @@ def best_cpu_ms(run: Callable[[], object], count: int, rounds: int = 5) -> float
 
 def engine_floor(query: str, answer: dict[str, Any], variables: dict[str, Any] | None) -> float:
     """graphql-core alone: ``query`` on the contract's SDL over its own answer."""
-    schema = build_schema((ROOT / "schema" / "lineage.graphql").read_text(encoding="utf-8"))
+    schema = contract_schema()
     document = parse(query)
     if errors := validate(schema, document):
         sys.exit(f"the contract's SDL refuses the query: {errors}")
@@ -604,8 +606,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         project, answers = project_figures(Path(workdir), args.requests)
         figures |= project
-        figures |= served_engine_floor(answers, Path(workdir), args.requests)
-        figures |= served_engine_load(answers, Path(workdir), args.load_seconds)
+        answers_path = Path(workdir) / "answers.json"
+        answers_path.write_text(json.dumps(answers), encoding="utf-8")
+        figures |= served_engine_floor(answers, answers_path, args.requests)
+        figures |= served_engine_load(answers, answers_path, args.load_seconds)
     if os.environ.get("NEO4J_URI"):
         figures |= neo4j_figures(args.neo4j_rows)
     width = max(len(name) for name in figures)
