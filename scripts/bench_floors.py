@@ -67,7 +67,7 @@ from graphql import GraphQLSchema, build_schema, execute_sync, parse, validate
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_scale import HEADLINE, REMIX  # noqa: E402
+from bench_scale import HEADLINE, REMIX, latencies  # noqa: E402
 from load import READS, free_port, percentile  # noqa: E402
 
 from lineage.store import VideoOrder  # noqa: E402
@@ -123,6 +123,7 @@ async def send_json(send: Send, body: bytes) -> None:
 
 
 _ANSWERS_VARIABLE = "BENCH_FLOORS_ANSWERS"
+_JSON_BODY = {"content-type": "application/json"}
 
 
 @functools.cache
@@ -246,24 +247,18 @@ def bare_server(
 def one_client(
     port: int, pid: int, query: str, requests: int, expect: Any = None
 ) -> tuple[list[float], float, float]:
-    """Sequential POSTs of ``query`` on one keep-alive ``http.client`` connection,
+    """:func:`bench_scale.latencies` of ``query`` on one keep-alive connection,
     after 200 to warm up (their ``data`` checked against ``expect`` when given):
     latencies in ms, and the server's and this process's CPU ms per request."""
-    body = json.dumps({"query": query})
-    headers = {"content-type": "application/json"}
     connection = http.client.HTTPConnection("127.0.0.1", port)
+    body = json.dumps({"query": query})
     for _ in range(200):
-        connection.request("POST", "/graphql", body=body, headers=headers)
+        connection.request("POST", "/graphql", body=body, headers=_JSON_BODY)
         answer = connection.getresponse().read()
         if expect is not None and json.loads(answer)["data"] != expect:
             sys.exit("the floor's answer differs from the service's")
-    samples: list[float] = []
     server_before, client_before = cpu_seconds(pid), time.process_time()
-    for _ in range(requests):
-        started = time.perf_counter()
-        connection.request("POST", "/graphql", body=body, headers=headers)
-        connection.getresponse().read()
-        samples.append((time.perf_counter() - started) * 1000)
+    samples = latencies(connection, query, requests, cached=False)
     server_cpu = (cpu_seconds(pid) - server_before) / requests * 1000
     client_cpu = (time.process_time() - client_before) / requests * 1000
     connection.close()
@@ -321,7 +316,7 @@ def served_engine_load(
     reads = [(query, list(answers[query])) for query in READS.values()]
 
     async def run(port: int) -> list[float]:
-        latencies: list[float] = []
+        samples: list[float] = []
         deadline = time.monotonic() + seconds
 
         async def client(number: int, http: aiohttp.ClientSession) -> None:
@@ -332,22 +327,22 @@ def served_engine_load(
                 started = time.perf_counter()
                 async with http.post("/graphql", json=payload) as reply:
                     answer = await reply.json()
-                latencies.append(time.perf_counter() - started)
+                samples.append(time.perf_counter() - started)
                 if "errors" in answer:
                     sys.exit(f"the engine floor failed: {answer['errors']}")
 
         connector = aiohttp.TCPConnector(limit=32)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as http:
             await asyncio.gather(*(client(number, http) for number in range(32)))
-        return latencies
+        return samples
 
     with bare_server("engine_app", {_ANSWERS_VARIABLE: str(path)}, workers=2) as (port, _):
         asyncio.run(warm_up(port, reads))
-        latencies = asyncio.run(run(port))
+        samples = asyncio.run(run(port))
     return {
-        "served engine, 2 workers, 32 clients: reads/s": len(latencies) / seconds,
-        "served engine, 2 workers, 32 clients: read p50 ms": percentile(latencies, 0.5) * 1000,
-        "served engine, 2 workers, 32 clients: read p99 ms": percentile(latencies, 0.99) * 1000,
+        "served engine, 2 workers, 32 clients: reads/s": len(samples) / seconds,
+        "served engine, 2 workers, 32 clients: read p50 ms": percentile(samples, 0.5) * 1000,
+        "served engine, 2 workers, 32 clients: read p99 ms": percentile(samples, 0.99) * 1000,
     }
 
 
