@@ -24,7 +24,11 @@ allows on these cores:
    process (parser and validation caches warm): what every request pays
    before its first field; and, served, Strawberry's FastAPI router on a
    one-field schema with nothing else (8 aiohttp clients): the framework's
-   server CPU per request.
+   server CPU per request. Then that app in 2 workers under load.py's 32
+   clients: the latency of a request that runs the framework and does
+   nothing else, at load.py's concurrency; and, for contrast, the service
+   itself (``api.main.create_app`` on the demo) answering the same request
+   from its response cache, which does not run the framework.
 4. **The store.** The headline query's four SQLite reads on the demo, and
    one remix's share of a batch of 8 into grandma.
 5. **Neo4j** (when ``NEO4J_URI`` is set; the database is not touched
@@ -37,7 +41,7 @@ All CPU figures are CPU time (``time.process_time`` or ``/proc``), the
 steadier measure on a shared machine; latencies are wall clock.
 
 Usage: scripts/bench_floors.py [--requests N] [--load-seconds S] [--neo4j-rows N]
-(about 2 minutes on SQLite alone, 3 with Neo4j)
+(about 3 minutes on SQLite alone, 4 with Neo4j)
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ from load import READS, free_port, percentile  # noqa: E402
 from lineage.store import VideoOrder  # noqa: E402
 
 _FIXED_ANSWER = b'{"data":{"__typename":"Query"}}'
+_TYPENAME = {"query": "{ __typename }"}
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 Scope = MutableMapping[str, Any]
@@ -315,35 +320,76 @@ def served_engine_load(
     ``path`` holds ``answers`` as JSON."""
     reads = [(query, list(answers[query])) for query in READS.values()]
 
-    async def run(port: int) -> list[float]:
-        samples: list[float] = []
-        deadline = time.monotonic() + seconds
-
-        async def client(number: int, http: aiohttp.ClientSession) -> None:
-            rng = random.Random(number)
-            while time.monotonic() < deadline:
-                query, ids = rng.choice(reads)
-                payload = {"query": query, "variables": {"id": rng.choice(ids)}}
-                started = time.perf_counter()
-                async with http.post("/graphql", json=payload) as reply:
-                    answer = await reply.json()
-                samples.append(time.perf_counter() - started)
-                if "errors" in answer:
-                    sys.exit(f"the engine floor failed: {answer['errors']}")
-
-        connector = aiohttp.TCPConnector(limit=32)
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as http:
-            await asyncio.gather(*(client(number, http) for number in range(32)))
-        return samples
+    def read(rng: random.Random) -> dict[str, Any]:
+        query, ids = rng.choice(reads)
+        return {"query": query, "variables": {"id": rng.choice(ids)}}
 
     with bare_server("engine_app", {_ANSWERS_VARIABLE: str(path)}, workers=2) as (port, _):
         asyncio.run(warm_up(port, reads))
-        samples = asyncio.run(run(port))
+        samples = asyncio.run(closed_loop(port, seconds, read))
+    return load_figures("served engine", samples, seconds)
+
+
+def served_framework_load(seconds: float) -> dict[str, float]:
+    """``{ __typename }`` through FastAPI and Strawberry (:func:`strawberry_app`) in 2
+    uvicorn workers, 32 aiohttp clients without pause: the least any request that
+    runs the framework waits at load.py's concurrency."""
+    with bare_server("strawberry_app", workers=2, factory=True) as (port, _):
+        asyncio.run(warm_up(port, [("{ __typename }", [""])]))
+        samples = asyncio.run(closed_loop(port, seconds, lambda _: _TYPENAME))
+    return load_figures("FastAPI + Strawberry { __typename }", samples, seconds)
+
+
+def served_cache_load(database: Path, seconds: float) -> dict[str, float]:
+    """The service itself (:func:`service_app` on ``database``) answering
+    ``{ __typename }`` from its response cache, 2 workers, 32 aiohttp clients: a
+    request that does not run the framework, at load.py's concurrency."""
+    env = {"LINEAGE_DB": str(database), "LINEAGE_ACCESS_LOG": "false"}
+    with bare_server("service_app", env, workers=2, factory=True) as (port, _):
+        asyncio.run(warm_up(port, [("{ __typename }", [""])]))
+        samples = asyncio.run(closed_loop(port, seconds, lambda _: _TYPENAME))
+    return load_figures("service, cached { __typename }", samples, seconds)
+
+
+def service_app() -> Any:
+    """``lineage serve``'s application (``uvicorn --factory``), store from the environment."""
+    from api.main import create_app
+
+    return create_app()
+
+
+def load_figures(name: str, samples: list[float], seconds: float) -> dict[str, float]:
     return {
-        "served engine, 2 workers, 32 clients: reads/s": len(samples) / seconds,
-        "served engine, 2 workers, 32 clients: read p50 ms": percentile(samples, 0.5) * 1000,
-        "served engine, 2 workers, 32 clients: read p99 ms": percentile(samples, 0.99) * 1000,
+        f"{name}, 2 workers, 32 clients: reads/s": len(samples) / seconds,
+        f"{name}, 2 workers, 32 clients: read p50 ms": percentile(samples, 0.5) * 1000,
+        f"{name}, 2 workers, 32 clients: read p99 ms": percentile(samples, 0.99) * 1000,
     }
+
+
+async def closed_loop(
+    port: int, seconds: float, payload: Callable[[random.Random], dict[str, Any]]
+) -> list[float]:
+    """32 aiohttp clients, each sending ``payload(its rng)`` without pause for
+    ``seconds``, as load.py's do: the latencies in seconds. Any GraphQL error ends
+    the benchmark."""
+    samples: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def client(number: int, http: aiohttp.ClientSession) -> None:
+        rng = random.Random(number)
+        while time.monotonic() < deadline:
+            body = payload(rng)
+            started = time.perf_counter()
+            async with http.post("/graphql", json=body) as reply:
+                answer = await reply.json()
+            samples.append(time.perf_counter() - started)
+            if "errors" in answer:
+                sys.exit(f"the floor failed: {answer['errors']}")
+
+    connector = aiohttp.TCPConnector(limit=32)
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as http:
+        await asyncio.gather(*(client(number, http) for number in range(32)))
+    return samples
 
 
 async def warm_up(port: int, reads: list[tuple[str, list[str]]]) -> None:
@@ -358,12 +404,11 @@ async def warm_up(port: int, reads: list[tuple[str, list[str]]]) -> None:
 async def aiohttp_clients(
     port: int, pid: int, requests: int, clients: int
 ) -> tuple[float, float, float]:
-    payload = {"query": "{ __typename }"}
     per_client = requests // clients
 
     async def client(http: aiohttp.ClientSession) -> None:
         for _ in range(per_client):
-            async with http.post("/graphql", json=payload) as reply:
+            async with http.post("/graphql", json=_TYPENAME) as reply:
                 await reply.read()
 
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
@@ -605,6 +650,8 @@ def main() -> None:
         answers_path.write_text(json.dumps(answers), encoding="utf-8")
         figures |= served_engine_floor(answers, answers_path, args.requests)
         figures |= served_engine_load(answers, answers_path, args.load_seconds)
+        figures |= served_framework_load(args.load_seconds)
+        figures |= served_cache_load(Path(workdir) / "floors.db", args.load_seconds)
     if os.environ.get("NEO4J_URI"):
         figures |= neo4j_figures(args.neo4j_rows)
     width = max(len(name) for name in figures)
@@ -664,6 +711,15 @@ def report(f: dict[str, float]) -> None:
         f"{f['served engine, 2 workers, 32 clients: read p50 ms']:.1f} / "
         f"{f['served engine, 2 workers, 32 clients: read p99 ms']:.1f} ms (target p99 < 50 ms)"
     )
+    for name, what in [
+        ("FastAPI + Strawberry { __typename }", "FastAPI + Strawberry answering nothing"),
+        ("service, cached { __typename }", "the service's response cache (no framework run)"),
+    ]:
+        print(
+            f"{what}, 2 workers, 32 clients: {f[f'{name}, 2 workers, 32 clients: reads/s']:,.0f}"
+            f"/s, p50 / p99 {f[f'{name}, 2 workers, 32 clients: read p50 ms']:.1f} / "
+            f"{f[f'{name}, 2 workers, 32 clients: read p99 ms']:.1f} ms (target p99 < 50 ms)"
+        )
     remix = (
         per_request
         + f["engine: remix mutation CPU ms"]
