@@ -344,11 +344,29 @@ def served_cache_load(database: Path, seconds: float) -> dict[str, float]:
     """The service itself (:func:`service_app` on ``database``) answering
     ``{ __typename }`` from its response cache, 2 workers, 32 aiohttp clients: a
     request that does not run the framework, at load.py's concurrency."""
-    env = {"LINEAGE_DB": str(database), "LINEAGE_ACCESS_LOG": "false"}
+    env = {
+        "LINEAGE_STORE": "sqlite",
+        "LINEAGE_DB": str(database),
+        "LINEAGE_ACCESS_LOG": "false",
+        # The defaults, whatever the caller's environment says.
+        "LINEAGE_API_RESPONSE_CACHE_ENTRIES": "512",
+        "LINEAGE_API_PUBLIC_READS": "true",
+    }
     with bare_server("service_app", env, workers=2, factory=True) as (port, _):
         asyncio.run(warm_up(port, [("{ __typename }", [""])]))
         samples = asyncio.run(closed_loop(port, seconds, lambda _: _TYPENAME))
+        asyncio.run(expect_cache_hit(port))
     return load_figures("service, cached { __typename }", samples, seconds)
+
+
+async def expect_cache_hit(port: int) -> None:
+    """Stop the benchmark unless the service answers ``{ __typename }`` from its cache."""
+    async with (
+        aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http,
+        http.post("/graphql", json=_TYPENAME) as reply,
+    ):
+        if reply.headers.get("x-lineage-cache") != "hit":
+            sys.exit("the service did not answer from its response cache")
 
 
 def service_app() -> Any:
