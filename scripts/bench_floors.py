@@ -335,9 +335,7 @@ def served_framework_load(seconds: float) -> dict[str, float]:
     """``{ __typename }`` through FastAPI and Strawberry (:func:`strawberry_app`) in 2
     uvicorn workers, 32 aiohttp clients without pause: the least any request that
     runs the framework waits at load.py's concurrency."""
-    with bare_server("strawberry_app", workers=2, factory=True) as (port, _):
-        asyncio.run(warm_up(port, [("{ __typename }", [""])]))
-        samples = asyncio.run(closed_loop(port, seconds, lambda _: _TYPENAME))
+    samples = typename_load("strawberry_app", seconds)
     return load_figures("FastAPI + Strawberry { __typename }", samples, seconds)
 
 
@@ -353,14 +351,22 @@ def served_cache_load(database: Path, seconds: float) -> dict[str, float]:
         "LINEAGE_API_RESPONSE_CACHE_ENTRIES": "512",
         "LINEAGE_API_PUBLIC_READS": "true",
     }
-    with bare_server("service_app", env, workers=2, factory=True) as (port, _):
-        asyncio.run(warm_up(port, [("{ __typename }", [""])]))
-        cache = Counter[str]()
-        samples = asyncio.run(closed_loop(port, seconds, lambda _: _TYPENAME, cache))
+    cache = Counter[str]()
+    samples = typename_load("service_app", seconds, env, cache)
     # Each worker's first answer is a miss (the warm-up may reach one worker only).
     if cache["hit"] < 0.99 * len(samples):
         sys.exit(f"the service's cache did not answer the load: {dict(cache)}")
     return load_figures("service, cached { __typename }", samples, seconds)
+
+
+def typename_load(
+    app: str, seconds: float, env: dict[str, str] | None = None, cache: Counter[str] | None = None
+) -> list[float]:
+    """:func:`closed_loop` of ``{ __typename }`` against the factory ``app`` of this
+    module in 2 uvicorn workers, after a warm-up."""
+    with bare_server(app, env, workers=2, factory=True) as (port, _):
+        asyncio.run(warm_up(port, [(_TYPENAME["query"], [""])]))
+        return asyncio.run(closed_loop(port, seconds, lambda _: _TYPENAME, cache))
 
 
 def service_app() -> Any:
