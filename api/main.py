@@ -25,10 +25,10 @@ from api.routes import export, health, metrics
 from api.routes.explorer import mount_explorer
 from api.security import cache_partition
 from api.timelimit import RequestTimeLimit
+from lineage.access.tokens import TokenStore, token_store_for
 from lineage.config import LineageSettings, read_settings
 from lineage.store import LineageStore
 from lineage.stores import open_store
-from lineage.tokens import TokenStore, token_store_for
 
 __all__ = ["create_app"]
 

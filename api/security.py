@@ -20,8 +20,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from api.metrics import REFUSALS
+from lineage.access.tokens import Role, TokenInfo, TokenStore
 from lineage.errors import ErrorCode, LineageError
-from lineage.tokens import Role, TokenInfo, TokenStore
 
 __all__ = [
     "Access",

@@ -3,6 +3,7 @@
 This package is the domain layer; it never imports the web stack.
 """
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from lineage.diff import diff_prompts
@@ -17,8 +18,13 @@ from lineage.errors import (
 from lineage.models import DiffOp, GenerationCount, PromptDiff, VideoInput, VideoRecord
 from lineage.store import LineageStore, VideoOrder
 
+try:
+    __version__ = version("remix-lineage")
+except PackageNotFoundError:  # imported from a checkout that was never installed
+    __version__ = "0+unknown"
+
 if TYPE_CHECKING:
-    from lineage.export import to_networkx
+    from lineage.export.formats import to_networkx
 
 __all__ = [
     "ConflictError",
@@ -34,6 +40,7 @@ __all__ = [
     "VideoNotFound",
     "VideoOrder",
     "VideoRecord",
+    "__version__",
     "diff_prompts",
     "to_networkx",
 ]
@@ -42,7 +49,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # networkx loads only when a notebook asks for the bridge.
     if name == "to_networkx":
-        from lineage.export import to_networkx
+        from lineage.export.formats import to_networkx
 
         return to_networkx
     raise AttributeError(f"module 'lineage' has no attribute {name!r}")

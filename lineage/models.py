@@ -148,7 +148,7 @@ class VideoInput(BaseModel):
     created_at: Timestamp | None = None
     likes: Counter = 0
     views: Counter = 0
-    # Rights (see lineage.rights): a removed video comes with its reason.
+    # Rights (see lineage.rights.policy): a removed video comes with its reason.
     status: Literal["ACTIVE", "REMOVED"] = "ACTIVE"
     removed_reason: OptionalText = None
     removed_at: Timestamp | None = None

@@ -5,7 +5,7 @@ lineage aggregates, and keeps the aggregates exact in the same transaction
 as every write. Reads of a video's counters are single lookups.
 
 Writes go through :meth:`LineageStore.import_videos`, which hands the
-backend-independent planner in :mod:`lineage.importer` a read view bound to
+backend-independent planner in :mod:`lineage.importing.planner` a read view bound to
 the write transaction, so the plan and the write see the same data.
 """
 
@@ -21,9 +21,9 @@ from lineage.models import GenerationCount, VideoRecord
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from lineage.engagement import EngagementEvent
-    from lineage.importer import ImportReport, SourcedRecord
-    from lineage.rights import RightsChange, VideoRights
+    from lineage.importing.planner import ImportReport, SourcedRecord
+    from lineage.over_time.engagement import EngagementEvent
+    from lineage.rights.policy import RightsChange, VideoRights
 
 __all__ = [
     "ANY_TREE",
@@ -140,7 +140,7 @@ class LineageStore(Protocol):
     def import_videos(
         self, records: Iterable[SourcedRecord], *, atomic: bool = False, progress: bool = False
     ) -> ImportReport:
-        """Validate, plan and write records (any order); see :mod:`lineage.importer`."""
+        """Validate, plan and write records (any order); see :mod:`lineage.importing.planner`."""
         ...
 
     def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
@@ -183,7 +183,7 @@ class LineageStore(Protocol):
         """Every stored (video id, hour, parent id or '', remix count) bucket."""
         ...
 
-    # -- descendants (lineage.descendants) --------------------------------------
+    # -- descendants (lineage.tree.descendants) --------------------------------------
     def descendant_page(
         self,
         video_id: str,
@@ -281,7 +281,7 @@ class LineageStore(Protocol):
 
     def count_videos(self) -> int: ...
 
-    # -- rights (lineage.rights) ----------------------------------------------
+    # -- rights (lineage.rights.policy) ----------------------------------------------
     def set_status(
         self, video_id: str, status: str, reason: str | None, actor: str | None, at: datetime
     ) -> RightsChange | None:

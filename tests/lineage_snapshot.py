@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lineage import queries
-from lineage.check import check_store
 from lineage.store import LineageStore, VideoOrder
+from lineage.tree import queries
+from lineage.tree.check import check_store
 
 from .forests import Reference
 

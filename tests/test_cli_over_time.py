@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage.cli import main
+from lineage.cli.main import main
 from lineage.stores.sqlite import SQLiteStore
 from tests.test_cli import RECORDS, write_jsonl
 

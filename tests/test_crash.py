@@ -21,10 +21,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lineage.check import check_store
-from lineage.cli import main as lineage_main
+from lineage.access.tokens import Role, token_store_for
+from lineage.cli.main import main as lineage_main
 from lineage.stores.sqlite import SQLiteStore
-from lineage.tokens import Role, token_store_for
+from lineage.tree.check import check_store
 from tests.api.live import wait_ready
 from tests.forests import Shape, build_forest
 
@@ -53,7 +53,7 @@ def _kill_import_then_reimport(tmp_path: Path, size: int, kill_after: float) -> 
     database = tmp_path / "crash.db"
     SQLiteStore(database).close()
     importer = subprocess.Popen(
-        [sys.executable, "-m", "lineage.cli", "import", str(source)],
+        [sys.executable, "-m", "lineage.cli.main", "import", str(source)],
         env=_env(database),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -101,7 +101,7 @@ def _free_port() -> int:
 
 def _serve(database: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "lineage.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "lineage.cli.main", "serve", "--port", str(port), "--workers", "2"],
         env={**_env(database), "LINEAGE_API_WRITE_RATE": "100000/minute"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from lineage.check import check_store
 from lineage.stores.neo4j import Neo4jStore
+from lineage.tree.check import check_store
 from tests.conftest import wipe_neo4j
 from tests.forests import Shape, build_forest
 from tests.neo4j_server import ROOT, Neo4jServer
@@ -78,7 +78,7 @@ def _kill_server_mid_import(neo4j: Neo4jServer, tmp_path: Path, size: int) -> No
     source.write_text("".join(json.dumps(r, default=str) + "\n" for r in records), "utf-8")
     pid = _local_pid(neo4j)
     importer = subprocess.Popen(
-        [sys.executable, "-m", "lineage.cli", "import", str(source)],
+        [sys.executable, "-m", "lineage.cli.main", "import", str(source)],
         env=_env(neo4j),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -110,7 +110,7 @@ def _kill_server_mid_import(neo4j: Neo4jServer, tmp_path: Path, size: int) -> No
     finally:
         store.close()
     again = subprocess.run(
-        [sys.executable, "-m", "lineage.cli", "import", str(source)],
+        [sys.executable, "-m", "lineage.cli.main", "import", str(source)],
         env=_env(neo4j),
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""The demo tree (``lineage.demo``): its shape, its determinism, and loading it twice."""
+"""The demo tree (``lineage.demo.tree``): its shape, its determinism, and loading it twice."""
 
 from __future__ import annotations
 
@@ -12,19 +12,19 @@ from typing import Any
 
 import pytest
 
-from lineage import queries
-from lineage.check import check_store
-from lineage.cli import main
-from lineage.demo import (
+from lineage.cli.main import main
+from lineage.demo.tree import (
     DEMO_DIRECT_REMIXES,
     DEMO_ORIGINAL_ID,
     DEMO_SECOND_ORIGINAL_ID,
     demo_records,
 )
-from lineage.importer import SourcedRecord
+from lineage.importing.planner import SourcedRecord
 from lineage.models import VideoInput
 from lineage.store import LineageStore, VideoOrder
 from lineage.stores.sqlite import SQLiteStore
+from lineage.tree import queries
+from lineage.tree.check import check_store
 
 from .lineage_snapshot import snapshot
 

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from api.core.config import ApiSettings
 from api.main import create_app
-from lineage.check import check_store
-from lineage.importer import iter_jsonl
+from lineage.access.tokens import Role, token_store_for
+from lineage.importing.planner import iter_jsonl
 from lineage.store import LineageStore
-from lineage.tokens import Role, token_store_for
+from lineage.tree.check import check_store
 from tests.api.conftest import SMALL_TREE, load
 
 FUZZ = settings(

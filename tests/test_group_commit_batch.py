@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from lineage.check import check_store
 from lineage.errors import ErrorCode
-from lineage.group_commit import GroupCommitter
-from lineage.importer import ImportReport, SourcedRecord
-from lineage.rights import takedown
+from lineage.importing.group_commit import GroupCommitter
+from lineage.importing.planner import ImportReport, SourcedRecord
+from lineage.rights.policy import takedown
 from lineage.store import LineageStore
+from lineage.tree.check import check_store
 from tests.api.conftest import PROMPT, SMALL_TREE, load
 
 pytestmark = pytest.mark.anyio

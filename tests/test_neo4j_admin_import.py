@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from lineage.check import check_store
-from lineage.export import export_lineage
-from lineage.queries import lineage_stats
+from lineage.export.formats import export_lineage
 from lineage.stores.neo4j import Neo4jStore
 from lineage.stores.sqlite import SQLiteStore
+from lineage.tree.check import check_store
+from lineage.tree.queries import lineage_stats
 from tests.api.conftest import SMALL_TREE, load
 from tests.forests import Shape, build_forest
 from tests.lineage_snapshot import snapshot

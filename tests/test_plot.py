@@ -1,4 +1,4 @@
-"""The lineage figure (``lineage.plot``): formats, refusals, and what it shows."""
+"""The lineage figure (``lineage.analysis.plot``): formats, refusals, and what it shows."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from lineage import trending
-from lineage.demo import DEMO_ORIGINAL_ID, DEMO_SECOND_ORIGINAL_ID, demo_records
+from lineage.analysis.plot import plot_lineage
+from lineage.demo.tree import DEMO_ORIGINAL_ID, DEMO_SECOND_ORIGINAL_ID, demo_records
 from lineage.errors import InvalidInput, LimitExceeded, VideoNotFound
-from lineage.importer import SourcedRecord
-from lineage.plot import plot_lineage
-from lineage.plot_hours import HOURS_IN_WEEK
+from lineage.importing.planner import SourcedRecord
+from lineage.over_time import trending
+from lineage.over_time.plot import HOURS_IN_WEEK
 from lineage.store import LineageStore, VideoOrder
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.conftest import SMALL_TREE, load

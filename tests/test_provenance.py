@@ -9,9 +9,9 @@ import orjson
 import pytest
 from PIL import Image
 
-from lineage.cli import main
-from lineage.importer import SourcedRecord
-from lineage.provenance import read_provenance
+from lineage.cli.main import main
+from lineage.importing.planner import SourcedRecord
+from lineage.rights.provenance import read_provenance
 from lineage.stores.sqlite import SQLiteStore
 
 from .c2pa_signing import GENERATOR, LocalSigner

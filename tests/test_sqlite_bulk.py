@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from lineage.check import check_store
-from lineage.importer import SourcedRecord
-from lineage.stores import sqlite_bulk, sqlite_descendants
+from lineage.importing.planner import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
+from lineage.stores.sqlite import bulk as sqlite_bulk
+from lineage.stores.sqlite import descendants as sqlite_descendants
+from lineage.tree.check import check_store
 
 from .forests import Record, Reference, Shape, build_forest
 from .lineage_snapshot import assert_matches_reference

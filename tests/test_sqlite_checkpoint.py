@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lineage.check import check_store
-from lineage.engagement import EngagementEvent
-from lineage.importer import SourcedRecord
+from lineage.importing.planner import SourcedRecord
+from lineage.over_time.engagement import EngagementEvent
 from lineage.stores.sqlite import SQLiteStore
+from lineage.tree.check import check_store
 
 from .forests import Shape, build_forest
 

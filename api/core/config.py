@@ -7,6 +7,7 @@ knobs, all prefixed ``LINEAGE_API_``.
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +16,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["DEFAULT_WEB_DIST", "ApiSettings"]
 
-# Where scripts/bootstrap builds the explorer and GraphiQL (web/, npm + Vite).
-DEFAULT_WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+# The explorer and GraphiQL pages the package carries (api/static: in a
+# checkout a link to web/dist, where scripts/build-web builds them; in a
+# wheel, a copy).
+DEFAULT_WEB_DIST = Path(str(files("api") / "static"))
 
 
 class ApiSettings(BaseSettings):
@@ -44,7 +47,7 @@ class ApiSettings(BaseSettings):
     # Cache-Control max-age (seconds) of successful GET /graphql answers, which
     # also carry an ETag (If-None-Match answers 304); see README, "HTTP caching".
     http_max_age: int = Field(default=0, ge=0)
-    # Group commit (lineage/group_commit.py): remixes into one tree that
+    # Group commit (lineage/importing/group_commit.py): remixes into one tree that
     # arrive while its previous batch is being written, or within this many
     # milliseconds of the first, share one transaction. Negative: off, every
     # remix is its own transaction.

@@ -21,7 +21,7 @@ from api.cache import TREES
 from api.core.config import ApiSettings
 from api.graphql.live import LiveHub
 from api.security import Access, ConnectionAccessDep
-from lineage.group_commit import GroupCommitter
+from lineage.importing.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 

@@ -4,7 +4,7 @@ Attached to :class:`api.graphql.types.Video`. Each edge's node is the remix
 edge of one derivative (its ``child`` is the derivative, its ``parent`` that
 derivative's parent). The cursor is the derivative's ``(generation, id)``,
 so remixes written while a client pages never repeat or skip an item; a page
-is one index range read (:mod:`lineage.descendants`). ``totalCount`` counts
+is one index range read (:mod:`lineage.tree.descendants`). ``totalCount`` counts
 what the arguments select, from the maintained counts: the derivative count,
 or with ``generation`` that generation's count.
 """
@@ -17,8 +17,8 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.cursors import decode_descendant_cursor, encode_descendant_cursor
-from lineage import queries
-from lineage.descendants import check_generation, descendant_total
+from lineage.tree import queries
+from lineage.tree.descendants import check_generation, descendant_total
 
 if TYPE_CHECKING:
     from api.graphql.types import RemixConnection

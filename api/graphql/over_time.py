@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from lineage import queries
-from lineage.engagement import MAX_EVENTS_PER_CALL, EngagementEvent
 from lineage.errors import LimitExceeded, VideoNotFound
+from lineage.over_time.engagement import MAX_EVENTS_PER_CALL, EngagementEvent
+from lineage.over_time.trending import Window as DomainWindow
+from lineage.over_time.trending import window_hours
 from lineage.store import ANY_TREE
-from lineage.trending import Window as DomainWindow
-from lineage.trending import window_hours
+from lineage.tree import queries
 
 if TYPE_CHECKING:
     from api.graphql.types import LineageInfo, Remix, Video

@@ -20,7 +20,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from api.ratelimit import RateLimited, WriteRateLimiter
-from lineage.tokens import Role
+from lineage.access.tokens import Role
 
 __all__ = [
     "ADMIN",

@@ -18,9 +18,9 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from lineage import rights
-from lineage.rights import DEFAULT_RIGHTS, VideoRights
-from lineage.tokens import Role, TokenInfo
+from lineage.access.tokens import Role, TokenInfo
+from lineage.rights import policy as rights
+from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
 
 if TYPE_CHECKING:
     from api.graphql.context import LineageContext

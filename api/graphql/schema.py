@@ -52,10 +52,10 @@ from lineage.errors import (
     LineageError,
     VideoNotFound,
 )
-from lineage.importer import Rejection, SourcedRecord
+from lineage.importing.planner import Rejection, SourcedRecord
 from lineage.models import VideoRecord
+from lineage.over_time.trending import Window as DomainWindow
 from lineage.store import ANY_TREE, VideoOrder
-from lineage.trending import Window as DomainWindow
 
 __all__ = ["LineageSchema", "build_schema", "print_sdl"]
 

@@ -20,12 +20,12 @@ from api.graphql import rights as rights_fields
 from api.graphql.context import LineageContext
 from api.graphql.cursors import decode_cursor, encode_cursor
 from api.graphql.over_time import Window as _Window  # noqa: F401  (registers the enum)
-from lineage import queries
 from lineage.errors import VideoNotFound
 from lineage.models import PromptDiff as PromptDiffModel
 from lineage.models import VideoRecord
+from lineage.over_time.trending import Window as DomainWindow
 from lineage.store import VideoOrder as DomainVideoOrder
-from lineage.trending import Window as DomainWindow
+from lineage.tree import queries
 
 if TYPE_CHECKING:
     from api.graphql.over_time import TrendingRemix

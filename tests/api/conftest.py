@@ -12,9 +12,9 @@ from fastapi import FastAPI
 
 from api.core.config import ApiSettings
 from api.main import create_app
-from lineage.importer import SourcedRecord
+from lineage.access.tokens import Role, TokenStore, token_store_for
+from lineage.importing.planner import SourcedRecord
 from lineage.store import LineageStore
-from lineage.tokens import Role, TokenStore, token_store_for
 
 PROMPT = "A grandmother chases a crocodile out of the yard"
 

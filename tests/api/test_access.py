@@ -13,11 +13,11 @@ from api.core.config import ApiSettings
 from api.graphql.permissions import CanRead, IsAdmin, IsWriter, WithinWriteRate
 from api.graphql.schema import Mutation, Query
 from api.main import create_app
-from lineage.cli import main as lineage_main
+from lineage.access.tokens import Role, TokenStore, hash_token
+from lineage.cli.main import main as lineage_main
 from lineage.errors import ConflictError, InvalidInput
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
-from lineage.tokens import Role, TokenStore, hash_token
 from tests.api.conftest import PROMPT, client_of
 
 pytestmark = pytest.mark.anyio
@@ -67,7 +67,7 @@ def test_tokens_are_kept_as_hashes_and_names_are_unique(tokens: TokenStore) -> N
 
 
 def test_sqlite_keeps_no_token_text(tmp_path: Any) -> None:
-    from lineage.stores.sqlite_tokens import SQLiteTokenStore
+    from lineage.stores.sqlite.tokens import SQLiteTokenStore
 
     path = tmp_path / "t.db"
     SQLiteStore(path).close()
@@ -193,7 +193,7 @@ def test_token_cli_prints_the_token_once_on_its_last_line(
     assert "writer" in listing
     assert token not in listing
     store = SQLiteStore(database)
-    from lineage.tokens import token_store_for
+    from lineage.access.tokens import token_store_for
 
     assert token_store_for(store).authenticate(token) is not None
     assert lineage_main(["token", "revoke", "deploy", "--db", database]) == 0

@@ -14,11 +14,11 @@ import pytest
 
 from api.core.config import ApiSettings
 from api.main import create_app
-from lineage.check import check_store
-from lineage.cli import main as lineage_main
+from lineage.access.tokens import Role, token_store_for
+from lineage.cli.main import main as lineage_main
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
-from lineage.tokens import Role, token_store_for
+from lineage.tree.check import check_store
 from tests.api.conftest import PROMPT, load
 from tests.api.live import serve_in_thread
 from tests.conftest import FULL_RUN

@@ -14,8 +14,8 @@ import pytest
 
 from api.core.config import ApiSettings
 from api.main import create_app
-from lineage.check import check_store
 from lineage.store import LineageStore
+from lineage.tree.check import check_store
 from tests.api.conftest import PROMPT, SMALL_TREE, client_of, load
 
 pytestmark = pytest.mark.anyio

@@ -14,10 +14,10 @@ from gql.transport.httpx import HTTPXTransport
 
 from api.core.config import ApiSettings
 from api.main import create_app
-from lineage.demo import DEMO_ORIGINAL_ID, demo_records
-from lineage.importer import SourcedRecord
+from lineage.access.tokens import Role, token_store_for
+from lineage.demo.tree import DEMO_ORIGINAL_ID, demo_records
+from lineage.importing.planner import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
-from lineage.tokens import Role, token_store_for
 from tests.api.live import serve_in_thread
 
 PAGE_QUERY = """query Page($after: String) {

@@ -23,9 +23,9 @@ import websockets
 
 from api.core.config import ApiSettings
 from api.main import create_app
+from lineage.access.tokens import Role, token_store_for
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
-from lineage.tokens import Role, token_store_for
 from tests.api.conftest import SMALL_TREE, load
 from tests.api.live import serve_in_thread
 from tests.conftest import BACKENDS, open_neo4j_store, wipe_neo4j

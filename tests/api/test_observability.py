@@ -132,7 +132,7 @@ def test_serve_with_two_workers_adds_up_metrics_and_logs_json(tmp_path: Path) ->
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "lineage.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "lineage.cli.main", "serve", "--port", str(port), "--workers", "2"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -174,6 +174,6 @@ async def test_a_remix_counts_in_its_hour_at_once(client: GraphQLClient) -> None
 
 
 def test_the_fixture_tree_is_consistent(timed_tree: LineageStore) -> None:
-    from lineage.check import check_store
+    from lineage.tree.check import check_store
 
     assert check_store(timed_tree) == []

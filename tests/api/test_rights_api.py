@@ -7,8 +7,8 @@ import json
 import httpx
 import pytest
 
-from lineage.check import check_store
 from lineage.store import LineageStore
+from lineage.tree.check import check_store
 from tests.api.conftest import PROMPT, GraphQLClient, load
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("small_tree")]

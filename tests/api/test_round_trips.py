@@ -28,7 +28,7 @@ from tests.api.conftest import PROMPT, client_of, load
 from tests.conftest import open_neo4j_store, wipe_neo4j
 from tests.neo4j_server import Neo4jServer
 
-# The headline query of scripts/bench_scale.py.
+# The headline query of benchmarks/bench_scale.py.
 HEADLINE = (
     '{ video(id: "grandma") { derivativeCount treeDepth generationCounts { generation count } '
     "topVariants(limit: 10) { child { id derivativeCount } promptDiff { summary variantKey } } "

@@ -13,12 +13,12 @@ import random
 
 import pytest
 
-from lineage.check import check_store
-from lineage.descendants import descendant_page
 from lineage.errors import InvalidInput, LimitExceeded, VideoNotFound
-from lineage.importer import SourcedRecord
+from lineage.importing.planner import SourcedRecord
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
+from lineage.tree.check import check_store
+from lineage.tree.descendants import descendant_page
 
 from ..conftest import StoreFactory
 from ..forests import Record, Reference, Shape, build_forest, random_topological_order
@@ -211,8 +211,8 @@ def test_an_old_sqlite_file_gets_its_closure_when_opened(tmp_path: object) -> No
 def test_a_page_is_one_index_range_on_sqlite(tmp_path: object) -> None:
     from pathlib import Path
 
-    from lineage.stores.sqlite import _RECORD_COLUMNS
-    from lineage.stores.sqlite_descendants import descendant_page_query
+    from lineage.stores.sqlite.descendants import descendant_page_query
+    from lineage.stores.sqlite.store import _RECORD_COLUMNS
 
     store = SQLiteStore(Path(str(tmp_path)) / "plan.db")
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage.importer import ImportReport, SourcedRecord, split_by_lineage
+from lineage.importing.planner import ImportReport, SourcedRecord, split_by_lineage
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
 

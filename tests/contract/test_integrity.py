@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lineage.errors import ErrorCode
-from lineage.importer import SourcedRecord
+from lineage.importing.planner import SourcedRecord
 from lineage.store import LineageStore
 
 from ..lineage_snapshot import snapshot
@@ -250,7 +250,7 @@ def test_failed_write_rolls_back_everything(
     seeded: LineageStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A crash half-way through writing a plan leaves the store as it was."""
-    from lineage import importer
+    from lineage.importing import planner as importer
 
     before = snapshot(seeded)
 

@@ -7,10 +7,10 @@ from datetime import date
 import neo4j as driver_module
 import pytest
 
-from lineage import trending
-from lineage.check import check_store
-from lineage.importer import SourcedRecord
+from lineage.importing.planner import SourcedRecord
+from lineage.over_time import trending
 from lineage.store import VideoOrder
+from lineage.tree.check import check_store
 from tests.api.conftest import SMALL_TREE, load
 from tests.conftest import open_neo4j_store, wipe_neo4j
 from tests.neo4j_server import Neo4jServer

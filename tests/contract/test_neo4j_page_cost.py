@@ -15,9 +15,8 @@ from typing import Any
 import neo4j as driver_module
 import pytest
 
-from lineage.demo import DEMO_DIRECT_REMIXES, DEMO_ORIGINAL_ID, demo_records
-from lineage.importer import SourcedRecord
-from lineage.queries import measure_of
+from lineage.demo.tree import DEMO_DIRECT_REMIXES, DEMO_ORIGINAL_ID, demo_records
+from lineage.importing.planner import SourcedRecord
 from lineage.store import VideoOrder
 from lineage.stores.neo4j import Neo4jStore
 from lineage.stores.neo4j.descendants import read_descendant_page
@@ -29,6 +28,7 @@ from lineage.stores.neo4j.reads import (
     _read_variant_groups,
     _read_variant_groups_with_tops,
 )
+from lineage.tree.queries import measure_of
 from tests.conftest import open_neo4j_store, wipe_neo4j
 from tests.neo4j_server import Neo4jServer
 
@@ -208,7 +208,7 @@ def test_a_keyset_page_continues_the_ranking_exactly(demo: Neo4jStore) -> None:
 
 
 def test_the_demo_is_clean_under_lineage_check(demo: Neo4jStore) -> None:
-    from lineage.check import check_store
+    from lineage.tree.check import check_store
 
     assert check_store(demo) == []
 
@@ -221,7 +221,7 @@ def test_check_finds_a_rank_key_that_drifted(demo: Neo4jStore, neo4j: Neo4jServe
             database_=neo4j.database,
         )
         try:
-            from lineage.check import check_store
+            from lineage.tree.check import check_store
 
             names = {(m.video_id, m.aggregate) for m in check_store(demo)}
             assert names == {(DEMO_ORIGINAL_ID, "rank_likes")}

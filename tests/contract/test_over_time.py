@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from lineage import trending
-from lineage.check import check_store
-from lineage.engagement import EngagementEvent
 from lineage.errors import InvalidInput, VideoNotFound
-from lineage.importer import SourcedRecord
+from lineage.importing.planner import SourcedRecord
 from lineage.models import hour_of
+from lineage.over_time import trending
+from lineage.over_time.engagement import EngagementEvent
+from lineage.over_time.trending import Window, window_hours
 from lineage.store import LineageStore
-from lineage.trending import Window, window_hours
+from lineage.tree.check import check_store
 
 from ..conftest import StoreFactory
 from ..forests import Record, Shape, build_forest, random_topological_order

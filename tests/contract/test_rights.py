@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from lineage import rights
-from lineage.check import check_store
 from lineage.errors import InvalidInput, VideoNotFound
-from lineage.export import iter_jsonl_lines
-from lineage.importer import SourcedRecord
-from lineage.rights import AttributionPolicy
+from lineage.export.formats import iter_jsonl_lines
+from lineage.importing.planner import SourcedRecord
+from lineage.rights import policy as rights
+from lineage.rights.policy import AttributionPolicy
 from lineage.store import LineageStore
+from lineage.tree.check import check_store
 
 from ..conftest import StoreFactory
 from ..forests import Record, Reference, Shape, build_forest, random_topological_order

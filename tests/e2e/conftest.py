@@ -21,8 +21,8 @@ import pytest
 
 from api.core.config import DEFAULT_WEB_DIST, ApiSettings
 from api.main import create_app
-from lineage.demo import demo_records
-from lineage.importer import SourcedRecord
+from lineage.demo.tree import demo_records
+from lineage.importing.planner import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.live import serve_in_thread
 

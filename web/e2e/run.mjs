@@ -71,7 +71,7 @@ const scenarios = {
       consoleErrors,
     };
   },
-  // First views of "/" in fresh browser contexts (cold cache), for scripts/bench_explorer.py.
+  // First views of "/" in fresh browser contexts (cold cache), for benchmarks/bench_explorer.py.
   async firstview() {
     const times = [];
     for (let i = 0; i < Number(args[0] ?? 5); i++) {

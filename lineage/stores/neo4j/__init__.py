@@ -7,7 +7,7 @@ property of each video (index 0 is the generation just below it); variant
 groups are ``(:VariantGroup {parent_id, key, remix_count, reach})`` nodes.
 
 Writes are managed write transactions (retried by the driver on transient
-errors and deadlocks): the planner of :mod:`lineage.importer` reads through
+errors and deadlocks): the planner of :mod:`lineage.importing.planner` reads through
 the transaction and the plan is written in ``UNWIND`` batches in the same
 transaction, aggregates included, so counts never drift. Before it reads a
 stored tree, a writer takes the write lock of that tree's original, so
@@ -38,7 +38,7 @@ Modules: :mod:`~lineage.stores.neo4j.reads` (the read queries),
 """
 
 from lineage.stores.neo4j.async_reads import AsyncNeo4jReads
-from lineage.stores.neo4j.schema import SCHEMA_DIR, apply_schema, schema_statements
+from lineage.stores.neo4j.schema import apply_schema, schema_statements
 from lineage.stores.neo4j.store import Neo4jStore
 from lineage.stores.neo4j.writes import BATCH_SIZE, GROUP_SIZE, PART_SIZE
 
@@ -46,7 +46,6 @@ __all__ = [
     "BATCH_SIZE",
     "GROUP_SIZE",
     "PART_SIZE",
-    "SCHEMA_DIR",
     "AsyncNeo4jReads",
     "Neo4jStore",
     "apply_schema",

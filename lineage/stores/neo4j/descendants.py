@@ -1,4 +1,4 @@
-"""The Neo4j store's descendant pages (:mod:`lineage.descendants`).
+"""The Neo4j store's descendant pages (:mod:`lineage.tree.descendants`).
 
 An original's derivatives are read through the index
 ``video_original_generation (:Video)(original_id, generation, id)``; any
@@ -17,10 +17,10 @@ from typing import Any
 
 import neo4j
 
-from lineage.descendants import closure_rows
-from lineage.importer import ImportPlan
+from lineage.importing.planner import ImportPlan
 from lineage.models import VideoRecord
 from lineage.stores.neo4j.reads import _VIDEO, _Read, _record
+from lineage.tree.descendants import closure_rows
 
 __all__ = ["BACKFILL", "read_closure_rows", "read_descendant_page", "write_closure"]
 

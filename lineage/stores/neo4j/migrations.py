@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import neo4j
 
-from lineage.engagement import ORIGINAL_PARENT_KEY
+from lineage.over_time.engagement import ORIGINAL_PARENT_KEY
 from lineage.stores.neo4j.descendants import BACKFILL as DESCENDANT_CLOSURE
 from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES, SET_SUBTREE_RANKS
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lineage.queries import NULL_TIME
 from lineage.store import VideoOrder
+from lineage.tree.queries import NULL_TIME
 
 __all__ = [
     "NULL_TIME_RANK",

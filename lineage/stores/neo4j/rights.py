@@ -17,8 +17,8 @@ from typing import Any
 import neo4j
 
 from lineage.models import epoch_micros, from_epoch_micros
-from lineage.rights import ACTIVE, REMOVED, RightsChange, VideoRights
-from lineage.rights_plan import RightsPlan
+from lineage.rights.plan import RightsPlan
+from lineage.rights.policy import ACTIVE, REMOVED, RightsChange, VideoRights
 from lineage.stores.neo4j.reads import T, _Read
 from lineage.stores.neo4j.tree_lock import LOCK_TREE
 

@@ -15,9 +15,8 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from lineage.engagement import ORIGINAL_PARENT_KEY, EngagementEvent
 from lineage.errors import LimitExceeded, StoreUnavailable
-from lineage.importer import (
+from lineage.importing.planner import (
     ImportReport,
     SourcedRecord,
     plan_import,
@@ -29,18 +28,19 @@ from lineage.models import (
     GenerationCount,
     VideoRecord,
 )
+from lineage.over_time.engagement import ORIGINAL_PARENT_KEY, EngagementEvent
 from lineage.progress import progress_bar
 from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
 from lineage.stores.neo4j.descendants import read_closure_rows, read_descendant_page
-from lineage.stores.neo4j.engagement import (
+from lineage.stores.neo4j.migrations import migrate
+from lineage.stores.neo4j.over_time import (
     read_remixes_in_many,
     read_trending,
     record_engagement,
 )
-from lineage.stores.neo4j.migrations import migrate
 from lineage.stores.neo4j.ranks import rank_key_mismatches
 from lineage.stores.neo4j.reads import (
     _VIDEO,
@@ -326,7 +326,7 @@ class Neo4jStore(Neo4jRights):
             video_id, hour, parent_key, count = row.values()
             yield video_id, hour, "" if parent_key == ORIGINAL_PARENT_KEY else parent_key, count
 
-    # -- descendants (lineage.descendants) -------------------------------------------------
+    # -- descendants (lineage.tree.descendants) -------------------------------------------------
     def descendant_page(
         self,
         video_id: str,

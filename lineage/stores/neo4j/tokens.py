@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import neo4j
 from neo4j.exceptions import ConstraintError
 
-from lineage.tokens import (
+from lineage.access.tokens import (
     LAST_USED_RESOLUTION_S,
     Role,
     TokenInfo,
@@ -60,7 +60,7 @@ def _revoke(tx: neo4j.ManagedTransaction, name: str) -> int:
 
 
 class Neo4jTokenStore:
-    """A :class:`~lineage.tokens.TokenStore` on the lineage store's Neo4j driver."""
+    """A :class:`~lineage.access.tokens.TokenStore` on the lineage store's Neo4j driver."""
 
     def __init__(self, driver: neo4j.Driver, database: str) -> None:
         self.driver = driver

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import neo4j
 
-from lineage.importer import SourcedRecord, peek_ids
+from lineage.importing.planner import SourcedRecord, peek_ids
 
 __all__ = ["LOCK_TREE", "bump_tree_versions", "lock_trees_first"]
 

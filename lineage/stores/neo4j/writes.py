@@ -8,7 +8,7 @@ from typing import Any
 import neo4j
 
 from lineage.errors import LimitExceeded, StoreUnavailable
-from lineage.importer import (
+from lineage.importing.planner import (
     ImportPlan,
     SourcedRecord,
 )
@@ -18,10 +18,10 @@ from lineage.models import (
     epoch_micros,
 )
 from lineage.progress import progress_bar
-from lineage.rights import VideoRights
+from lineage.rights.policy import VideoRights
 from lineage.store import PathNode
 from lineage.stores.neo4j.descendants import write_closure
-from lineage.stores.neo4j.engagement import write_time_aggregates
+from lineage.stores.neo4j.over_time import write_time_aggregates
 from lineage.stores.neo4j.ranks import newest_rank
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
@@ -195,7 +195,7 @@ def _parents_first_parts(
     whole subtrees where it can: few of its records attach to videos of
     earlier parts, and each part updates few stored ancestors.
 
-    Records must be validated (:func:`~lineage.importer.validated` hands
+    Records must be validated (:func:`~lineage.importing.planner.validated` hands
     them on as :class:`~lineage.models.VideoInput`) and free of cycles.
     """
     lines_of: dict[str, list[int]] = {}

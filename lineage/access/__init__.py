@@ -1,0 +1,1 @@
+"""Access: API tokens and roles (:mod:`~lineage.access.tokens`)."""
