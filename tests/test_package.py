@@ -34,9 +34,7 @@ from tests.conftest import wipe_neo4j
 from tests.neo4j_server import Neo4jServer
 
 ROOT = Path(__file__).resolve().parents[1]
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-    "version"
-]
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 # grandma's derivatives in the demo tree (README, lineage demo).
 DEMO_DERIVATIVES = 41_640
 
@@ -232,10 +230,10 @@ def test_demo_and_serve_on_neo4j(installed: Installed, serve: object, neo4j: Neo
     result = installed.run("demo", env=env)
     assert result.returncode == 0, result.stderr
     assert f"{DEMO_DERIVATIVES:,}" in result.stdout
-    with driver_module.GraphDatabase.driver(
-        neo4j.uri, auth=(neo4j.user, neo4j.password)
-    ) as driver:
-        records, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name", database_=neo4j.database)
+    with driver_module.GraphDatabase.driver(neo4j.uri, auth=(neo4j.user, neo4j.password)) as driver:
+        records, _, _ = driver.execute_query(
+            "SHOW CONSTRAINTS YIELD name", database_=neo4j.database
+        )
     assert "video_id" in {record["name"] for record in records}
     _check_served(serve(env))  # type: ignore[operator]
     wipe_neo4j(neo4j)
@@ -251,7 +249,9 @@ def test_a_store_without_its_schema_refuses_to_start(
     for script in (broken.venv / "bin").iterdir():  # console scripts name their interpreter
         if script.is_file() and not script.is_symlink():
             text = script.read_bytes()
-            script.write_bytes(text.replace(str(installed.venv).encode(), str(broken.venv).encode()))
+            script.write_bytes(
+                text.replace(str(installed.venv).encode(), str(broken.venv).encode())
+            )
     schema = broken.site_packages() / "lineage" / "_schema"
     assert str(broken.venv) in str(schema)
     (schema / "sqlite" / "schema.sql").unlink()
