@@ -153,7 +153,7 @@ def measure(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
                 str(VENV_BIN / "uvicorn"),
                 "bench_api_floor:app",
                 "--app-dir",
-                str(ROOT / "scripts"),
+                str(ROOT / "benchmarks"),
                 "--port",
                 str(floor_port),
                 "--workers",

@@ -230,7 +230,7 @@ def bare_server(
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", f"bench_floors:{app}", "--app-dir",
-         str(ROOT / "scripts"), "--port", str(port), "--log-level", "warning",
+         str(ROOT / "benchmarks"), "--port", str(port), "--log-level", "warning",
          "--no-access-log", "--workers", str(workers), *(["--factory"] if factory else [])],
         env={**os.environ, **(env or {})},
     )  # fmt: skip
