@@ -281,9 +281,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Workers are separate processes that read the store from the environment.
     os.environ["LINEAGE_STORE"] = settings.store
     os.environ["LINEAGE_DB"] = str(settings.db)
-    if settings.store == "sqlite":
-        # Open (and create) the store once before the workers start.
-        _store(args).close()
+    # Open the store once before the workers start: the SQLite file is
+    # created, and the schema and migrations run here, once, never in
+    # workers that start while others serve.
+    _store(args).close()
     _prepare_metrics_dir(args.workers)
     # The API writes its own access line (no query strings: variables travel there).
     os.environ["LINEAGE_ACCESS_LOG"] = "true" if args.access_log else "false"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
+from pathlib import Path
 
 import neo4j as driver_module
 import pytest
 
 from lineage.importing.planner import SourcedRecord
 from lineage.over_time import trending
-from lineage.store import VideoOrder
+from lineage.store import LineageStore, VideoOrder
 from lineage.tree.check import check_store
 from tests.api.conftest import SMALL_TREE, load
 from tests.conftest import open_neo4j_store, wipe_neo4j
@@ -164,3 +166,81 @@ def test_check_reports_missing_rank_keys(neo4j: Neo4jServer) -> None:
         assert found == {("hippo", "rank_views"), ("hippo", "variant_key")}
     finally:
         store.close()
+
+
+def test_migrations_take_each_trees_lock_and_bump_its_version(neo4j: Neo4jServer) -> None:
+    """A migration writes a tree's aggregates only while it holds the tree's lock, so it
+    cannot interleave with a writer into the tree, and bumps the tree's version (cached
+    answers about the tree are invalidated)."""
+    wipe_neo4j(neo4j)
+    store = open_neo4j_store(neo4j)
+    store.import_videos(SourcedRecord(record) for record in _TIMED)
+    before = store.tree_versions(["o", "p"])
+    store.close()
+    _run(neo4j, _BEFORE_OVER_TIME)
+
+    with (
+        driver_module.GraphDatabase.driver(neo4j.uri, auth=(neo4j.user, neo4j.password)) as driver,
+        driver.session(database=neo4j.database) as session,
+    ):
+        # A writer holds tree o's lock (as a remix into it does) while the store opens.
+        holder = session.begin_transaction()
+        holder.run("MATCH (l:TreeLock {original_id: 'o'}) SET l.write_seq = l.write_seq").consume()
+        opened: list[object] = []
+        opener = threading.Thread(target=lambda: opened.append(open_neo4j_store(neo4j)))
+        opener.start()
+        opener.join(timeout=5)
+        # Tree o's totals wait for its lock: the store has not finished opening.
+        assert opener.is_alive()
+        assert opened == []
+        missing = _run(neo4j, "MATCH (v:Video {id: 'o'}) RETURN v.subtree_likes AS likes")
+        assert missing[0]["likes"] is None
+        holder.commit()
+    opener.join(timeout=120)
+    assert not opener.is_alive()
+    (migrated,) = opened
+    assert isinstance(migrated, LineageStore)
+    try:
+        assert check_store(migrated) == []
+        after = migrated.tree_versions(["o", "p"])
+        assert all(int(after[tree]) > int(before[tree]) for tree in ("o", "p"))  # type: ignore[call-overload]
+    finally:
+        migrated.close()
+
+
+def test_serve_migrates_once_before_its_workers_start(
+    neo4j: Neo4jServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``lineage serve`` on Neo4j opens the store (schema and migrations) before uvicorn
+    starts any worker, so workers never migrate while others serve."""
+    import uvicorn
+
+    from lineage.cli.main import main
+
+    wipe_neo4j(neo4j)
+    store = open_neo4j_store(neo4j)
+    store.import_videos(SourcedRecord(record) for record in _TIMED)
+    store.close()
+    _run(neo4j, _BEFORE_OVER_TIME)
+    seen: list[list[str]] = []
+
+    def run(*args: object, **kwargs: object) -> None:
+        names = _run(neo4j, "MATCH (m:Migration) RETURN collect(m.name) AS names")[0]["names"]
+        seen.append(sorted(names))
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    # serve sets these for its workers: monkeypatch puts them back afterwards.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    monkeypatch.setenv("LINEAGE_ACCESS_LOG", "false")
+    monkeypatch.setenv("LINEAGE_DB", str(tmp_path / "unused.db"))
+    for name, value in {
+        "LINEAGE_STORE": "neo4j",
+        "NEO4J_URI": neo4j.uri,
+        "NEO4J_USER": neo4j.user,
+        "NEO4J_PASSWORD": neo4j.password,
+        "NEO4J_DATABASE": neo4j.database,
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "--port", "9", "--workers", "2"]) == 0
+    assert len(seen) == 1
+    assert "subtree_totals_and_hours" in seen[0]

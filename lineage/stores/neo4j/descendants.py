@@ -29,13 +29,11 @@ _CREATE = (
     "{ancestor_id: row[0], generation: row[1], descendant_id: row[2]})"
 )
 
-# The closure of the stored videos (the ``descendant_closure`` migration);
-# MERGE, so a run cut short can run again.
+# The closure rows of one stored video ``d`` (the ``descendant_closure``
+# migration runs it per tree); MERGE, so a run cut short can run again.
 BACKFILL = (
-    "MATCH (d:Video) WHERE d.generation >= 2 CALL (d) { "
     "MATCH (d)-[:REMIX_OF*1..]->(a:Video) WHERE a.generation >= 1 "
-    "MERGE (:Descent {ancestor_id: a.id, generation: d.generation, descendant_id: d.id}) "
-    "} IN TRANSACTIONS OF 5000 ROWS"
+    "MERGE (:Descent {ancestor_id: a.id, generation: d.generation, descendant_id: d.id})"
 )
 
 # (label, key property, generation property, id property) of the two sources.

@@ -41,6 +41,7 @@ import neo4j
 from lineage.over_time.engagement import ORIGINAL_PARENT_KEY
 from lineage.stores.neo4j.descendants import BACKFILL as DESCENDANT_CLOSURE
 from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES, SET_SUBTREE_RANKS
+from lineage.stores.neo4j.tree_lock import per_tree
 
 __all__ = ["MIGRATIONS", "migrate"]
 
@@ -51,17 +52,20 @@ _HOUR_OF_D = (
     "ELSE -((-d.created_us - 1) / 3600000000) - 1 END"
 )
 
-_SUBTREE_TOTALS = (
-    "MATCH (a:Video) CALL (a) { "
+_TREE_VIDEOS = "MATCH (a:Video {original_id: o.id})"
+
+_SUBTREE_TOTALS = per_tree(
+    _TREE_VIDEOS,
+    "a",
     "MATCH (d:Video)-[:REMIX_OF*0..]->(a) "
     "WITH a, sum(coalesce(d.likes, 0)) AS likes, sum(coalesce(d.views, 0)) AS views "
     "SET a.subtree_likes = likes, a.subtree_views = views, "
-    "a.rank_subtree_likes = -likes, a.rank_subtree_views = -views "
-    "} IN TRANSACTIONS OF 1000 ROWS"
+    "a.rank_subtree_likes = -likes, a.rank_subtree_views = -views",
 )
 
-_REMIX_HOURS = (
-    "MATCH (a:Video) WHERE a.derivative_count > 0 CALL (a) { "
+_REMIX_HOURS = per_tree(
+    f"{_TREE_VIDEOS} WHERE a.derivative_count > 0",
+    "a",
     "OPTIONAL MATCH (d:Video)-[:REMIX_OF*1..]->(a) WHERE d.created_us IS NOT NULL "
     f"WITH a, {_HOUR_OF_D} AS hour, count(d) AS remixes "
     "WITH a, collect(CASE WHEN remixes > 0 THEN [hour, remixes] END) AS buckets "
@@ -70,22 +74,33 @@ _REMIX_HOURS = (
     f"SET h.parent_key = coalesce(a.parent_id, {ORIGINAL_PARENT_KEY!r}), h.count = bucket[1]) "
     "WITH a, [bucket IN buckets | bucket[0]] AS hours "
     "OPTIONAL MATCH (stale:RemixHour {video_id: a.id}) WHERE NOT stale.hour IN hours "
-    "DELETE stale "
-    "} IN TRANSACTIONS OF 1000 ROWS"
+    "DELETE stale",
 )
 
 MIGRATIONS: dict[str, list[str]] = {
     "rank_keys": [
-        "MATCH (v:Video) OPTIONAL MATCH (v)-[r:REMIX_OF]->() "
-        f"CALL (v, r) {{ {SET_RANKS_FROM_MEASURES} }} IN TRANSACTIONS OF 10000 ROWS",
-        "MATCH (g:VariantGroup) CALL (g) { SET g.rank_reach = -g.reach } "
-        "IN TRANSACTIONS OF 10000 ROWS",
+        per_tree(
+            "MATCH (v:Video {original_id: o.id}) OPTIONAL MATCH (v)-[r:REMIX_OF]->()",
+            "v, r",
+            SET_RANKS_FROM_MEASURES,
+        ),
+        per_tree(
+            "MATCH (p:Video {original_id: o.id}) MATCH (g:VariantGroup {parent_id: p.id})",
+            "g",
+            "SET g.rank_reach = -g.reach",
+        ),
     ],
     "subtree_rank_keys": [
-        f"MATCH (v:Video) CALL (v) {{ SET {SET_SUBTREE_RANKS} }} IN TRANSACTIONS OF 10000 ROWS",
+        per_tree("MATCH (v:Video {original_id: o.id})", "v", f"SET {SET_SUBTREE_RANKS}"),
     ],
     "subtree_totals_and_hours": [_SUBTREE_TOTALS, _REMIX_HOURS],
-    "descendant_closure": [DESCENDANT_CLOSURE],
+    "descendant_closure": [
+        per_tree(
+            "MATCH (d:Video {original_id: o.id}) WHERE d.generation >= 2",
+            "d",
+            DESCENDANT_CLOSURE,
+        )
+    ],
 }
 
 

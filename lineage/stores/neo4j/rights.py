@@ -20,7 +20,7 @@ from lineage.models import epoch_micros, from_epoch_micros
 from lineage.rights.plan import RightsPlan
 from lineage.rights.policy import ACTIVE, REMOVED, RightsChange, VideoRights
 from lineage.stores.neo4j.reads import T, _Read
-from lineage.stores.neo4j.tree_lock import LOCK_TREE
+from lineage.stores.neo4j.tree_lock import LOCK_TREE, per_tree
 
 __all__ = [
     "Neo4jRights",
@@ -127,7 +127,6 @@ def write_rights_plan(tx: neo4j.ManagedTransaction, rights: RightsPlan) -> None:
 # with derivatives and no list yet (imports always write one beside the
 # generation counts, zeros included).
 _BACKFILL_VIEWS = (
-    "MATCH (a:Video) WHERE a.derivative_count > 0 AND a.generation_views IS NULL "
     "CALL (a) { "
     "MATCH (d:Video)-[:REMIX_OF*1..]->(a) "
     "WITH d.generation - a.generation - 1 AS offset, sum(coalesce(d.views, 0)) AS views "
@@ -146,7 +145,16 @@ def migrate_rights(driver: neo4j.Driver, database: str) -> None:
     )
     if records:
         return
-    driver.execute_query(_BACKFILL_VIEWS, database_=database)
+    # CALL ... IN TRANSACTIONS runs only in an auto-commit transaction.
+    with driver.session(database=database) as session:
+        session.run(
+            per_tree(
+                "MATCH (a:Video {original_id: o.id}) "
+                "WHERE a.derivative_count > 0 AND a.generation_views IS NULL",
+                "a",
+                _BACKFILL_VIEWS,
+            )
+        ).consume()
     driver.execute_query(
         "MERGE (m:StoreMeta {key: 'rights_version'}) SET m.value = '1'", database_=database
     )

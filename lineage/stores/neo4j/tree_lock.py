@@ -29,7 +29,7 @@ import neo4j
 
 from lineage.importing.planner import SourcedRecord, peek_ids
 
-__all__ = ["LOCK_TREE", "bump_tree_versions", "lock_trees_first"]
+__all__ = ["LOCK_TREE", "bump_tree_versions", "lock_trees_first", "per_tree"]
 
 LOCK_TREE = (
     "CALL (original_id) { "
@@ -102,3 +102,29 @@ def bump_tree_versions(
     tx.run(
         _BUMP_TREE_VERSIONS, originals=sorted(originals), video_ids=video_ids, locked=sorted(locked)
     ).consume()
+
+
+def per_tree(rows: str, bound: str, body: str) -> str:
+    """One statement that runs ``body`` on the rows a tree's ``rows`` match, a tree at a time.
+
+    Each tree is its own transaction, which first takes the tree's write lock
+    (:data:`~lineage.stores.neo4j.tree_lock.LOCK_TREE`, bumping its version):
+    a writer into the tree waits for the migration's values and the
+    migration for the writer's, so every value it sets is exact at its
+    commit, and cached answers about the tree are invalidated with it.
+
+    Parameters
+    ----------
+    rows : str
+        Cypher matching the rows of the tree of the original ``o``.
+    bound : str
+        The variables of those rows that ``body`` uses.
+    body : str
+        Cypher run for each row (a unit subquery).
+    """
+    return (
+        "MATCH (o:Video) WHERE o.generation = 0 "
+        f"CALL (o) {{ WITH o, o.id AS original_id {LOCK_TREE}"
+        f"WITH o {rows} CALL ({bound}) {{ {body} }} "
+        "} IN TRANSACTIONS OF 1 ROWS"
+    )
