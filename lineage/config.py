@@ -22,7 +22,8 @@ class LineageSettings(BaseSettings):
     ``LINEAGE_DB`` is the SQLite file; ``NEO4J_URI``, ``NEO4J_USER``,
     ``NEO4J_PASSWORD`` and ``NEO4J_DATABASE`` reach a Neo4j server;
     ``LINEAGE_NEO4J_IMPORT_GROUP`` bounds the records in flight in a large
-    Neo4j import (for a server with a small heap).
+    Neo4j import (for a server with a small heap); ``LINEAGE_SQLITE_CACHE_MIB``
+    is the page cache that all of a SQLite store's connections share.
     """
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
@@ -43,6 +44,12 @@ class LineageSettings(BaseSettings):
     )
     neo4j_database: str = Field(
         default="neo4j", validation_alias=AliasChoices("NEO4J_DATABASE", "neo4j_database")
+    )
+    # SQLite's page cache, shared by the store's connections (one per thread).
+    sqlite_cache_mib: int = Field(
+        default=128,
+        ge=1,
+        validation_alias=AliasChoices("LINEAGE_SQLITE_CACHE_MIB", "sqlite_cache_mib"),
     )
     # Records in flight in a large Neo4j import (None: the store's default).
     neo4j_import_group: int | None = Field(

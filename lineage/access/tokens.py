@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lineage.store import LineageStore
 
 __all__ = [
+    "LAST_USED_MAX_WAIT_S",
     "LAST_USED_RESOLUTION_S",
     "Role",
     "TokenInfo",
@@ -41,6 +42,10 @@ __all__ = [
 # Last use is written at most this often per token, so authenticated reads
 # are not turned into writes.
 LAST_USED_RESOLUTION_S = 60
+# The last-use note is best effort on every store: it never waits behind a
+# writer longer than this, and a note that fails is skipped (the next
+# request after the resolution tries again); authentication itself is a read.
+LAST_USED_MAX_WAIT_S = 0.5
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 _PREFIX = "lin_"

@@ -15,7 +15,7 @@ def open_store(settings: LineageSettings | None = None) -> LineageStore:
     if settings.store == "sqlite":
         from lineage.stores.sqlite import SQLiteStore
 
-        return SQLiteStore(settings.db)
+        return SQLiteStore(settings.db, cache_bytes=settings.sqlite_cache_mib * 1024 * 1024)
     from lineage.stores.neo4j import Neo4jStore
 
     password = settings.neo4j_password.get_secret_value()

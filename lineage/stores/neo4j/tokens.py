@@ -10,13 +10,15 @@ transaction log before the call returns.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
 import neo4j
-from neo4j.exceptions import ConstraintError
+from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
 
 from lineage.access.tokens import (
+    LAST_USED_MAX_WAIT_S,
     LAST_USED_RESOLUTION_S,
     Role,
     TokenInfo,
@@ -28,6 +30,8 @@ from lineage.access.tokens import (
 )
 
 __all__ = ["Neo4jTokenStore"]
+
+_log = logging.getLogger(__name__)
 
 _CREATE = "CREATE (:ApiToken {name: $name, role: $role, token_hash: $hash, created_us: $now})"
 _LIST = (
@@ -106,10 +110,18 @@ class Neo4jTokenStore:
         now = time.time_ns() // 1000
         stale = now - LAST_USED_RESOLUTION_S * 1_000_000
         if used is None or used <= stale:
-            self.driver.execute_query(
-                _TOUCH, name=record["name"], stale=stale, now=now, database_=self.database
-            )
-            used = now
+            try:
+                self.driver.execute_query(
+                    neo4j.Query(_TOUCH, timeout=LAST_USED_MAX_WAIT_S),
+                    name=record["name"],
+                    stale=stale,
+                    now=now,
+                    database_=self.database,
+                )
+                used = now
+            except (Neo4jError, DriverError) as error:
+                # Best effort, as on SQLite: the caller is authenticated all the same.
+                _log.warning("last use of token %r not recorded: %s", record["name"], error)
         return TokenInfo(
             record["name"],
             Role.parse(record["role"]),

@@ -46,7 +46,15 @@ from lineage.stores.sqlite.rights import (
 from lineage.stores.sqlite.writer_lock import WriterQueue
 from lineage.tree.queries import NULL_TIME, measure_of
 
-__all__ = ["SQLiteStore"]
+__all__ = ["DEFAULT_CACHE_BYTES", "SQLiteStore"]
+
+# SQLite keeps a page cache per connection, and the store opens one per
+# thread (the API's thread pool has dozens): they share one budget, each
+# connection ``cache_bytes / connections`` (at least MIN_CACHE_KIB), so a
+# lone importer gets all of it and a busy API a slice each. A connection
+# whose share shrank gives the rest back at its next use.
+DEFAULT_CACHE_BYTES = 128 * 1024 * 1024
+MIN_CACHE_KIB = 256
 
 # SQLite's default limit on host parameters is 32766 on current builds, but
 # older ones allow only 999: stay below.
@@ -229,19 +237,23 @@ class SQLiteStore(SQLiteRights):
     path : str or Path
         The database file; created with the schema if missing. ``":memory:"``
         is refused because each thread opens its own connection.
+    cache_bytes : int
+        The page cache all its connections share (``LINEAGE_SQLITE_CACHE_MIB``).
     """
 
     # Reads are in-process and take microseconds: an event loop may call them
     # directly instead of paying for a thread hop.
     in_process = True
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         if str(path) == ":memory:":
             raise ValueError("SQLiteStore needs a file path (each thread opens its own connection)")
         self.path = Path(path)
         self._local = threading.local()
         self._commits = 0
         self._connections: list[sqlite3.Connection] = []
+        self.cache_bytes = cache_bytes
+        self._cache_share_kib = cache_bytes // 1024
         self._lock = threading.Lock()
         self._writers = WriterQueue(self.path)
         self._checkpointer = BackgroundCheckpointer(self._conn)
@@ -273,7 +285,6 @@ class SQLiteStore(SQLiteRights):
                 "synchronous = NORMAL",  # WAL: durable at checkpoints, never corrupt
                 "foreign_keys = ON",
                 "busy_timeout = 30000",
-                "cache_size = -131072",  # 128 MiB
                 "temp_store = MEMORY",
                 # Checkpoints run in the background (checkpoints). A
                 # writer checkpoints too once the WAL holds 16,384 pages
@@ -286,6 +297,14 @@ class SQLiteStore(SQLiteRights):
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
+                self._cache_share_kib = max(
+                    MIN_CACHE_KIB, self.cache_bytes // 1024 // len(self._connections)
+                )
+        if getattr(self._local, "cache_kib", None) != self._cache_share_kib:
+            # Each connection takes its share of the page cache (and gives back
+            # what is over it) in its own thread, the next time it is used.
+            self._local.cache_kib = self._cache_share_kib
+            connection.execute(f"PRAGMA cache_size = -{self._cache_share_kib}")
         return connection
 
     @contextmanager

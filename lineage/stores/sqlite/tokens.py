@@ -115,8 +115,9 @@ class SQLiteTokenStore:
         now = _now_us()
         if used is None or now - used >= LAST_USED_RESOLUTION_S * 1_000_000:
             connection = self._conn()
-            # Never wait long behind a large import for a best-effort note.
-            connection.execute("PRAGMA busy_timeout = 200")
+            # A best-effort note never waits behind a writer: the API
+            # authenticates in-process stores on its event loop.
+            connection.execute("PRAGMA busy_timeout = 0")
             try:
                 connection.execute(
                     "UPDATE api_tokens SET last_used_us = ? WHERE name = ?", (now, name)

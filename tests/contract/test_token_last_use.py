@@ -1,0 +1,96 @@
+"""A token's last-use note is best effort on every store: it never waits behind a writer.
+
+Authentication is a read. Noting the last use is a write, at most once a
+minute per token; while another writer holds what it needs (SQLite's write
+lock, the token's node on Neo4j), the note is skipped at once (SQLite) or
+after a short transaction timeout (Neo4j), the caller is authenticated all
+the same, and the next authentication notes it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import neo4j as driver_module
+import pytest
+
+from lineage.access.tokens import LAST_USED_MAX_WAIT_S, Role, TokenInfo, token_store_for
+from lineage.store import LineageStore
+from lineage.stores.sqlite import SQLiteStore
+from tests.conftest import StoreFactory
+from tests.neo4j_server import Neo4jServer
+
+
+@contextmanager
+def _sqlite_writer(store: SQLiteStore) -> Iterator[None]:
+    connection = sqlite3.connect(store.path, isolation_level=None)
+    connection.execute("UPDATE api_tokens SET last_used_us = 0")
+    connection.execute("BEGIN IMMEDIATE")  # the write lock, as an import holds it
+    connection.execute("UPDATE api_tokens SET last_used_us = 0")
+    try:
+        yield
+    finally:
+        connection.execute("ROLLBACK")
+        connection.close()
+
+
+@contextmanager
+def _neo4j_writer(server: Neo4jServer) -> Iterator[None]:
+    with (
+        driver_module.GraphDatabase.driver(
+            server.uri, auth=(server.user, server.password)
+        ) as driver,
+        driver.session(database=server.database) as session,
+    ):
+        session.run("MATCH (t:ApiToken) SET t.last_used_us = 0").consume()
+        transaction = session.begin_transaction()
+        transaction.run("MATCH (t:ApiToken) SET t.last_used_us = 0").consume()  # its lock
+        try:
+            yield
+        finally:
+            transaction.rollback()
+
+
+def _authenticate_within(store: LineageStore, token: str, seconds: float) -> TokenInfo:
+    found: list[TokenInfo | None] = []
+    thread = threading.Thread(
+        target=lambda: found.append(token_store_for(store).authenticate(token))
+    )
+    thread.start()
+    thread.join(timeout=seconds)
+    assert not thread.is_alive(), f"authentication waited over {seconds} s behind a writer"
+    (info,) = found
+    assert info is not None
+    return info
+
+
+def test_authentication_never_waits_for_its_last_use_note(
+    make_store: StoreFactory, backend: str, request: pytest.FixtureRequest
+) -> None:
+    store = make_store()
+    token = token_store_for(store).create("reader", Role.READER)
+    writer = (
+        _sqlite_writer(store)  # type: ignore[arg-type]
+        if backend == "sqlite"
+        else _neo4j_writer(request.getfixturevalue("neo4j"))
+    )
+    with writer:
+        started = time.monotonic()
+        info = _authenticate_within(store, token, 10)
+        waited = time.monotonic() - started
+        assert info.name == "reader"
+        # The note was skipped: the stored last use (the epoch) is what it reports.
+        assert info.last_used_at is not None
+        assert info.last_used_at < datetime.now(UTC) - timedelta(days=1)
+        if backend == "sqlite":  # on the event loop: no busy wait at all
+            assert waited < 0.15
+        else:
+            assert waited < LAST_USED_MAX_WAIT_S + 5
+    noted = _authenticate_within(store, token, 10)
+    assert noted.last_used_at is not None
+    assert noted.last_used_at > datetime.now(UTC) - timedelta(minutes=1)
