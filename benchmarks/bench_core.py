@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from lineage.demo.synthetic import synthetic_forest  # noqa: E402
 from lineage.demo.tree import demo_records  # noqa: E402
-from lineage.importing.planner import SourcedRecord  # noqa: E402
+from lineage.importing.records import SourcedRecord  # noqa: E402
 from lineage.stores.sqlite import SQLiteStore  # noqa: E402
 
 

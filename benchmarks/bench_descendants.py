@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_over_time import open_bench_store  # noqa: E402
 
 from lineage.demo.tree import DEMO_ORIGINAL_ID, demo_records  # noqa: E402
-from lineage.importing.planner import SourcedRecord  # noqa: E402
+from lineage.importing.records import SourcedRecord  # noqa: E402
 from lineage.store import LineageStore, VideoOrder  # noqa: E402
 
 EDGE = 50  # pages measured at each end

@@ -485,7 +485,7 @@ def project_figures(
     from api.graphql.context import LineageContext
     from api.graphql.schema import build_schema as build_project_schema
     from lineage.demo.tree import demo_records
-    from lineage.importing.planner import SourcedRecord
+    from lineage.importing.records import SourcedRecord
     from lineage.stores.sqlite import SQLiteStore
 
     store = SQLiteStore(workdir / "floors.db")
@@ -564,7 +564,7 @@ def project_figures(
 
 def remix_batches(store: Any, batches: int = 60) -> float:
     """CPU ms per remix, importing batches of 8 remixes of grandma (as group commit does)."""
-    from lineage.importing.planner import SourcedRecord
+    from lineage.importing.records import SourcedRecord
 
     def batch(number: int) -> list[SourcedRecord]:
         return [

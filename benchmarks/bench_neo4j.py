@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from lineage.demo.synthetic import synthetic_forest  # noqa: E402
 from lineage.demo.tree import DEMO_ORIGINAL_ID, demo_records  # noqa: E402
-from lineage.importing.planner import SourcedRecord  # noqa: E402
+from lineage.importing.records import SourcedRecord  # noqa: E402
 from lineage.stores.neo4j import BATCH_SIZE, Neo4jStore  # noqa: E402
 
 NAIVE = "MATCH (:Video {id: $id})<-[:REMIX_OF*]-(d) RETURN count(d) AS n"

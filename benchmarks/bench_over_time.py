@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lineage.demo.tree import demo_records  # noqa: E402
-from lineage.importing.planner import SourcedRecord  # noqa: E402
+from lineage.importing.records import SourcedRecord  # noqa: E402
 from lineage.over_time.engagement import MAX_EVENTS_PER_CALL, EngagementEvent  # noqa: E402
 from lineage.over_time.trending import Window, busiest_day, end_of_day, window_hours  # noqa: E402
 from lineage.store import LineageStore  # noqa: E402

@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 from lineage.access.tokens import Role, token_store_for  # noqa: E402
 from lineage.demo.synthetic import synthetic_forest  # noqa: E402
 from lineage.demo.tree import demo_records  # noqa: E402
-from lineage.importing.planner import SourcedRecord  # noqa: E402
+from lineage.importing.records import SourcedRecord  # noqa: E402
 from lineage.store import LineageStore, VideoOrder  # noqa: E402
 from lineage.tree.check import check_store  # noqa: E402
 

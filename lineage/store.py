@@ -21,7 +21,7 @@ from lineage.models import GenerationCount, VideoRecord
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from lineage.importing.planner import ImportReport, SourcedRecord
+    from lineage.importing.records import ImportReport, SourcedRecord
     from lineage.over_time.engagement import EngagementEvent
     from lineage.rights.policy import RightsChange, VideoRights
 

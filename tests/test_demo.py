@@ -19,7 +19,7 @@ from lineage.demo.tree import (
     DEMO_SECOND_ORIGINAL_ID,
     demo_records,
 )
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.models import VideoInput
 from lineage.store import LineageStore, VideoOrder
 from lineage.stores.sqlite import SQLiteStore

@@ -26,7 +26,7 @@ from lineage.export.formats import (
     iter_lineage,
     to_networkx,
 )
-from lineage.importing.planner import iter_jsonl
+from lineage.importing.records import iter_jsonl
 from lineage.store import LineageStore
 from tests.api.conftest import SMALL_TREE, load
 from tests.conftest import StoreFactory

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.access.tokens import Role, token_store_for
-from lineage.importing.planner import iter_jsonl
+from lineage.importing.records import iter_jsonl
 from lineage.store import LineageStore
 from lineage.tree.check import check_store
 from tests.api.conftest import SMALL_TREE, load

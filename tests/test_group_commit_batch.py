@@ -18,7 +18,7 @@ import pytest
 
 from lineage.errors import ErrorCode
 from lineage.importing.group_commit import GroupCommitter
-from lineage.importing.planner import ImportReport, SourcedRecord
+from lineage.importing.records import ImportReport, SourcedRecord
 from lineage.rights.policy import takedown
 from lineage.store import LineageStore
 from lineage.tree.check import check_store

@@ -16,7 +16,7 @@ from matplotlib.image import imread
 from lineage.analysis.plot import plot_lineage
 from lineage.demo.tree import DEMO_ORIGINAL_ID, DEMO_SECOND_ORIGINAL_ID, demo_records
 from lineage.errors import InvalidInput, LimitExceeded, VideoNotFound
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.over_time import trending
 from lineage.over_time.plot import HOURS_IN_WEEK
 from lineage.store import LineageStore, VideoOrder

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from lineage.cli.main import main
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.rights.provenance import read_provenance
 from lineage.stores.sqlite import SQLiteStore
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
 from lineage.stores.sqlite import bulk as sqlite_bulk
 from lineage.stores.sqlite import descendants as sqlite_descendants

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.over_time.engagement import EngagementEvent
 from lineage.stores.sqlite import SQLiteStore
 from lineage.tree.check import check_store

@@ -52,7 +52,7 @@ from lineage.errors import (
     LineageError,
     VideoNotFound,
 )
-from lineage.importing.planner import Rejection, SourcedRecord
+from lineage.importing.records import Rejection, SourcedRecord
 from lineage.models import VideoRecord
 from lineage.over_time.trending import Window as DomainWindow
 from lineage.store import ANY_TREE, VideoOrder

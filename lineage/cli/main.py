@@ -21,7 +21,7 @@ from lineage.cli.engagement import add_engagement_command
 from lineage.cli.rights import add_rights_commands
 from lineage.config import LineageSettings, read_settings
 from lineage.errors import LineageError, VideoNotFound
-from lineage.importing.planner import ImportReport, SourcedRecord, iter_jsonl
+from lineage.importing.records import ImportReport, SourcedRecord, iter_jsonl
 from lineage.over_time.stats import time_stats
 from lineage.progress import progress_bar, wants_progress
 from lineage.store import LineageStore

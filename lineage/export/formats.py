@@ -125,7 +125,7 @@ def iter_lineage(
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from lineage.importing.planner import SourcedRecord
+    >>> from lineage.importing.records import SourcedRecord
     >>> from lineage.stores.sqlite import SQLiteStore
     >>> store = SQLiteStore(pathlib.Path(tempfile.mkdtemp()) / "doc.db")
     >>> _ = store.import_videos([SourcedRecord({"id": "a", "prompt": "a cat"}),
@@ -542,7 +542,7 @@ def to_networkx(store: LineageStore, original_id: str | None = None) -> nx.DiGra
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from lineage.importing.planner import SourcedRecord
+    >>> from lineage.importing.records import SourcedRecord
     >>> from lineage.stores.sqlite import SQLiteStore
     >>> store = SQLiteStore(pathlib.Path(tempfile.mkdtemp()) / "doc.db")
     >>> _ = store.import_videos([

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lineage.importing.planner import ImportReport, Rejection, SourcedRecord, peek_ids
+from lineage.importing.records import ImportReport, Rejection, SourcedRecord
+from lineage.importing.validation import peek_ids
 from lineage.models import VideoRecord
 from lineage.store import LineageStore
 

@@ -24,12 +24,12 @@ from lineage.errors import ErrorCode
 from lineage.models import epoch_micros
 
 if TYPE_CHECKING:
-    from lineage.importing.planner import _Planner
+    from lineage.importing.resolution import PlanningState
 
 __all__ = ["RightsPlan", "plan_rights"]
 
 _CHUNK = 500
-_ROOT, _EXTERNAL = -1, -2  # as in lineage.importing.planner
+_ROOT, _EXTERNAL = -1, -2  # ROOT and EXTERNAL of lineage.importing.plan
 
 
 @dataclass(slots=True)
@@ -54,7 +54,7 @@ class RightsPlan:
         ]
 
 
-def _settle_stored_lines(planner: _Planner, rights: RightsPlan) -> None:
+def _settle_stored_lines(planner: PlanningState, rights: RightsPlan) -> None:
     plan, report = planner.plan, planner.report
     stored = [
         plan.fields[position][0]
@@ -98,10 +98,10 @@ def _add(totals: dict[str, dict[int, int]], video_id: str, level: int, views: in
     levels[level] = levels.get(level, 0) + views
 
 
-def _plan_new_videos(planner: _Planner, rights: RightsPlan) -> None:
+def _plan_new_videos(planner: PlanningState, rights: RightsPlan) -> None:
     plan = planner.plan
     fields, parent_index, generation = plan.fields, plan.parent_index, plan.generation
-    paths = planner._paths
+    paths = planner.paths
     totals = rights.generation_views
     # The aggregate pass summed each new video's derivatives' views by generation.
     below = plan.generation_views
@@ -146,7 +146,7 @@ def _plan_new_videos(planner: _Planner, rights: RightsPlan) -> None:
                 removed[node.id] = removed.get(node.id, 0) + 1
 
 
-def _plan_view_changes(planner: _Planner, rights: RightsPlan) -> None:
+def _plan_view_changes(planner: PlanningState, rights: RightsPlan) -> None:
     updates = planner.plan.metadata_updates
     changed = list(updates)
     for start in range(0, len(changed), _CHUNK):
@@ -164,7 +164,7 @@ def _plan_view_changes(planner: _Planner, rights: RightsPlan) -> None:
                 _add(rights.generation_views, node.id, path[0].generation, delta)
 
 
-def plan_rights(planner: _Planner) -> RightsPlan:
+def plan_rights(planner: PlanningState) -> RightsPlan:
     """The rights part of the plan the planner has made (see the module)."""
     rights = RightsPlan()
     _settle_stored_lines(planner, rights)

@@ -29,7 +29,7 @@ from lineage.models import VideoRecord
 from lineage.tree.queries import check_page_size, require_video
 
 if TYPE_CHECKING:
-    from lineage.importing.planner import ImportPlan
+    from lineage.importing.plan import ImportPlan
     from lineage.store import LineageRow, LineageStore
     from lineage.tree.check import Mismatch
 
@@ -41,7 +41,7 @@ __all__ = [
     "descendant_total",
 ]
 
-_EXTERNAL = -2  # as in lineage.importing.planner: the parent is already stored
+_EXTERNAL = -2  # EXTERNAL of lineage.importing.plan: the parent is already stored
 
 
 def check_generation(generation: int | None) -> None:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.access.tokens import Role, TokenStore, token_store_for
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.store import LineageStore
 
 PROMPT = "A grandmother chases a crocodile out of the yard"

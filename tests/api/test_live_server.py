@@ -16,7 +16,7 @@ from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.access.tokens import Role, token_store_for
 from lineage.demo.tree import DEMO_ORIGINAL_ID, demo_records
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.live import serve_in_thread
 

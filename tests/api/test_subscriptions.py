@@ -13,7 +13,7 @@ from api.core.config import ApiSettings
 from api.graphql.context import LineageContext
 from api.graphql.live import LiveHub
 from api.graphql.schema import build_schema
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.models import VideoRecord
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.conftest import SMALL_TREE, load

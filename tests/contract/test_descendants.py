@@ -14,7 +14,7 @@ import random
 import pytest
 
 from lineage.errors import InvalidInput, LimitExceeded, VideoNotFound
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
 from lineage.tree.check import check_store

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 
 from ..conftest import FULL_RUN, StoreFactory
 from ..forests import Record, Reference, Shape, build_forest, forests, random_topological_order

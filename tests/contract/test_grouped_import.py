@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lineage.importing.planner import ImportReport, SourcedRecord, split_by_lineage
+from lineage.importing.planner import split_by_lineage
+from lineage.importing.records import ImportReport, SourcedRecord
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lineage.errors import ErrorCode
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.store import LineageStore
 
 from ..lineage_snapshot import snapshot
@@ -250,14 +250,14 @@ def test_failed_write_rolls_back_everything(
     seeded: LineageStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A crash half-way through writing a plan leaves the store as it was."""
-    from lineage.importing import planner as importer
+    from lineage.importing.plan import ImportPlan
 
     before = snapshot(seeded)
 
-    def exploding(plan: importer.ImportPlan) -> object:
+    def exploding(plan: ImportPlan) -> object:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer.ImportPlan, "variant_group_rows", exploding)
+    monkeypatch.setattr(ImportPlan, "variant_group_rows", exploding)
     with pytest.raises(RuntimeError, match="disk full"):
         seeded.import_videos(
             _records({"id": "giraffe", "parent_id": "hippo", "prompt": "a giraffe"})

@@ -9,7 +9,7 @@ from pathlib import Path
 import neo4j as driver_module
 import pytest
 
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.over_time import trending
 from lineage.store import LineageStore, VideoOrder
 from lineage.tree.check import check_store

@@ -16,7 +16,7 @@ import neo4j as driver_module
 import pytest
 
 from lineage.demo.tree import DEMO_DIRECT_REMIXES, DEMO_ORIGINAL_ID, demo_records
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.store import VideoOrder
 from lineage.stores.neo4j import Neo4jStore
 from lineage.stores.neo4j.descendants import read_descendant_page

@@ -6,7 +6,7 @@ import neo4j as driver_module
 import pytest
 
 from lineage.errors import InvalidInput
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.stores import open_store
 from lineage.stores.neo4j import Neo4jStore, schema_statements
 from tests.conftest import open_neo4j_store, wipe_neo4j

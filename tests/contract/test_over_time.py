@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from lineage.errors import InvalidInput, VideoNotFound
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.models import hour_of
 from lineage.over_time import trending
 from lineage.over_time.engagement import EngagementEvent

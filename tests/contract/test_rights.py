@@ -16,7 +16,7 @@ import pytest
 
 from lineage.errors import InvalidInput, VideoNotFound
 from lineage.export.formats import iter_jsonl_lines
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.rights import policy as rights
 from lineage.rights.policy import AttributionPolicy
 from lineage.store import LineageStore

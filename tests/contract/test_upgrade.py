@@ -17,7 +17,7 @@ import neo4j as driver_module
 import pytest
 
 from lineage.access.tokens import token_store_for
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
 from lineage.tree.check import check_store

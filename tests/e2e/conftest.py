@@ -22,7 +22,7 @@ import pytest
 from api.core.config import DEFAULT_WEB_DIST, ApiSettings
 from api.main import create_app
 from lineage.demo.tree import demo_records
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.live import serve_in_thread
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import neo4j
 
-from lineage.importing.planner import ImportPlan
+from lineage.importing.plan import ImportPlan
 from lineage.models import VideoRecord
 from lineage.stores.neo4j.reads import _VIDEO, _Read, _record
 from lineage.tree.descendants import closure_rows

@@ -17,7 +17,7 @@ from typing import Any
 
 import neo4j
 
-from lineage.importing.planner import ImportPlan
+from lineage.importing.plan import ImportPlan
 from lineage.over_time.engagement import (
     ORIGINAL_PARENT_KEY,
     EngagementEvent,

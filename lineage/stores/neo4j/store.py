@@ -16,14 +16,9 @@ from neo4j.exceptions import (
 )
 
 from lineage.errors import LimitExceeded, StoreUnavailable
-from lineage.importing.planner import (
-    ImportReport,
-    SourcedRecord,
-    plan_import,
-    sort_rejections,
-    split_by_lineage,
-    validated,
-)
+from lineage.importing.planner import plan_import, sort_rejections, split_by_lineage
+from lineage.importing.records import ImportReport, SourcedRecord
+from lineage.importing.validation import validated
 from lineage.models import (
     GenerationCount,
     VideoRecord,

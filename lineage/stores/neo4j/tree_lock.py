@@ -27,7 +27,8 @@ from collections.abc import Sequence
 
 import neo4j
 
-from lineage.importing.planner import SourcedRecord, peek_ids
+from lineage.importing.records import SourcedRecord
+from lineage.importing.validation import peek_ids
 
 __all__ = ["LOCK_TREE", "bump_tree_versions", "lock_trees_first", "per_tree"]
 

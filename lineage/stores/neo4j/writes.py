@@ -8,10 +8,8 @@ from typing import Any
 import neo4j
 
 from lineage.errors import LimitExceeded, StoreUnavailable
-from lineage.importing.planner import (
-    ImportPlan,
-    SourcedRecord,
-)
+from lineage.importing.plan import ImportPlan
+from lineage.importing.records import SourcedRecord
 from lineage.models import (
     VideoInput,
     VideoRecord,
@@ -195,7 +193,7 @@ def _parents_first_parts(
     whole subtrees where it can: few of its records attach to videos of
     earlier parts, and each part updates few stored ancestors.
 
-    Records must be validated (:func:`~lineage.importing.planner.validated` hands
+    Records must be validated (:func:`~lineage.importing.validation.validated` hands
     them on as :class:`~lineage.models.VideoInput`) and free of cycles.
     """
     lines_of: dict[str, list[int]] = {}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 
-from lineage.importing.planner import ImportPlan
+from lineage.importing.plan import ImportPlan
 from lineage.tree.descendants import closure_rows
 
 __all__ = ["descendant_page_query", "iter_closure_rows", "upgrade", "write_closure"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 
-from lineage.importing.planner import ImportPlan
+from lineage.importing.plan import ImportPlan
 from lineage.over_time.engagement import (
     EngagementEvent,
     EngagementNode,

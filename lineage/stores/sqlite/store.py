@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from lineage.errors import StoreUnavailable
-from lineage.importing.planner import ImportPlan, ImportReport, SourcedRecord, plan_import
+from lineage.importing.plan import ImportPlan
+from lineage.importing.planner import plan_import
+from lineage.importing.records import ImportReport, SourcedRecord
 from lineage.models import (
     DiffOp,
     GenerationCount,
