@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
 from lineage.stores.sqlite.store import MIN_CACHE_KIB
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lineage.errors import StoreUnavailable
-from lineage.importing.planner import SourcedRecord
+from lineage.importing.records import SourcedRecord
 from lineage.stores.sqlite import SQLiteStore
 from lineage.stores.sqlite.writer_lock import WriterQueue
 
