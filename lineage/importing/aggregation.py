@@ -26,7 +26,7 @@ __all__ = ["aggregate_new_subtrees", "propagate_to_store", "propagate_updates"]
 
 
 def aggregate_new_subtrees(plan: ImportPlan) -> None:
-    """Step 4: aggregates of the new videos, children before parents."""
+    """Step 5: aggregates of the new videos, children before parents."""
     count = len(plan.fields)
     derivative = [0] * count
     direct = [0] * count
@@ -86,7 +86,7 @@ def aggregate_new_subtrees(plan: ImportPlan) -> None:
 
 
 def propagate_to_store(plan: ImportPlan, paths: dict[str, list[PathNode]]) -> None:
-    """Step 5: what the new subtrees add to stored ancestors.
+    """Step 6: what the new subtrees add to stored ancestors.
 
     ``paths`` holds the lineage path of every stored parent of a new remix.
     """

@@ -76,10 +76,12 @@ def plan_import(
     read_records(state, records)
     stored_indexes = compare_with_store(state)
     resolve_parents(state, stored_indexes)
+    # Before the aggregates: a later line that repeats a new video with other
+    # likes, views or time wins, and the subtree totals must sum its values.
+    settle_repeats(state)
     aggregate_new_subtrees(state.plan)
     propagate_to_store(state.plan, state.paths)
     state.plan.ancestor_paths = state.paths
-    settle_repeats(state)
     # Rights first: it refuses stored lines that change a status, and the
     # engagement increments then cover only the updates that stay.
     state.plan.rights = plan_rights(state)

@@ -326,7 +326,7 @@ def _reject_unreached(state: PlanningState, reached: set[int]) -> None:
 
 
 def settle_repeats(state: PlanningState) -> None:
-    """Step 6: later lines that repeat an id."""
+    """Step 4: later lines that repeat an id (the last one wins, before any aggregate)."""
     plan = state.plan
     for first, source, line, values in state.repeats:
         video_id = values[0]
