@@ -119,3 +119,27 @@ async def test_two_committers_into_one_tree_lose_nothing(
     assert check_store(store) == []
     retried = [r.getMessage() for r in caplog.records if "retried" in r.getMessage()]
     assert retried == []
+
+
+async def test_each_caller_learns_its_own_outcome(store: LineageStore) -> None:
+    """A batch mixing a new remix, a retry of a stored one and a stored one with new likes:
+    each caller's report (and so the API's import metrics) says what became of its line."""
+    load(store, SMALL_TREE)
+    stored = store.get_video("hippo")
+    assert stored is not None
+    committer = GroupCommitter(store, asyncio.to_thread, window=0.05)
+    retry = SourcedRecord(
+        {"id": "hippo", "parent_id": "grandma", "prompt": stored.prompt}, "api", 0
+    )
+    liked = SourcedRecord(
+        {"id": "giraffe", "parent_id": "grandma", "prompt": store.get_video("giraffe").prompt,  # type: ignore[union-attr]
+         "likes": 99},
+        "api",
+        0,
+    )  # fmt: skip
+    new = remix("brand-new", "grandma")
+    reports = await asyncio.gather(*(committer.submit("grandma", r) for r in (new, retry, liked)))
+    assert committer.batches == 1
+    outcomes = [(r.added, r.updated, r.unchanged, len(r.rejected)) for r in reports]
+    assert outcomes == [(1, 0, 0, 0), (0, 0, 1, 0), (0, 1, 0, 0)]
+    assert check_store(store) == []

@@ -148,7 +148,12 @@ class GroupCommitter:
             rejection = refused.get(position)
             own = ImportReport()
             if rejection is None:
-                own.added = 1  # written or already stored: the caller reads it back
+                # Its own outcome: added, or stored already (updated, unchanged).
+                outcome = report.outcome_of("batch", position)
+                if outcome == "added":
+                    own.added = 1
+                else:
+                    own.note_stored(pending.record.source, pending.record.line, outcome)
             else:
                 own.rejected.append(
                     Rejection(

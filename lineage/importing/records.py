@@ -15,7 +15,7 @@ from typing import IO, NamedTuple
 
 from lineage.models import VideoInput
 
-__all__ = ["ImportReport", "Rejection", "SourcedRecord", "iter_jsonl"]
+__all__ = ["LINE_OUTCOMES_MAX", "ImportReport", "Rejection", "SourcedRecord", "iter_jsonl"]
 
 
 class SourcedRecord(NamedTuple):
@@ -50,6 +50,10 @@ class Rejection:
         return f"{self.location}: {self.reason}"
 
 
+# Lines whose own outcome a report keeps (see ImportReport.outcome_of).
+LINE_OUTCOMES_MAX = 10_000
+
+
 @dataclass(slots=True)
 class ImportReport:
     """What an import did; every input line is counted exactly once."""
@@ -60,10 +64,39 @@ class ImportReport:
     rejected: list[Rejection] = field(default_factory=list)
     # False when --atomic refused the whole input.
     written: bool = True
+    # (source, line) of the first LINE_OUTCOMES_MAX lines that were stored
+    # already, updated or unchanged: a small input (a group-commit batch)
+    # learns each line's own outcome; a large one keeps its memory bounded.
+    stored_lines: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
         return self.added + self.updated + self.unchanged + len(self.rejected)
+
+    def note_stored(self, source: str, line: int, outcome: str) -> None:
+        """Count a line whose video was stored already (``updated`` or ``unchanged``)."""
+        if outcome == "updated":
+            self.updated += 1
+        else:
+            self.unchanged += 1
+        if len(self.stored_lines) < LINE_OUTCOMES_MAX:
+            self.stored_lines[(source, line)] = outcome
+
+    def outcome_of(self, source: str, line: int) -> str:
+        """``added``, ``updated``, ``unchanged`` or ``rejected``: what became of one line.
+
+        Exact for inputs of at most :data:`LINE_OUTCOMES_MAX` lines.
+
+        Examples
+        --------
+        >>> report = ImportReport(added=1)
+        >>> report.note_stored("in", 2, "unchanged")
+        >>> report.outcome_of("in", 1), report.outcome_of("in", 2)
+        ('added', 'unchanged')
+        """
+        if any(r.source == source and r.line == line for r in self.rejected):
+            return "rejected"
+        return self.stored_lines.get((source, line), "added")
 
     def add(self, other: ImportReport) -> None:
         """Count another part of the same input into this report."""
@@ -71,6 +104,9 @@ class ImportReport:
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.rejected += other.rejected
+        for key, outcome in other.stored_lines.items():
+            if len(self.stored_lines) < LINE_OUTCOMES_MAX:
+                self.stored_lines[key] = outcome
 
 
 def iter_jsonl(stream: IO[bytes] | IO[str], source: str) -> Iterator[SourcedRecord]:

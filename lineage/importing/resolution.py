@@ -167,9 +167,9 @@ def compare_with_store(state: PlanningState) -> set[int]:
                 state.reject(source, line, video_id, ErrorCode.CONFLICT, conflict)
             elif _metadata(values) != _metadata(record):
                 state.plan.metadata_updates[video_id] = values
-                state.report.updated += 1
+                state.report.note_stored(source, line, "updated")
             else:
-                state.report.unchanged += 1
+                state.report.note_stored(source, line, "unchanged")
     state.stored_indexes = stored_indexes
     return stored_indexes
 
@@ -354,6 +354,6 @@ def settle_repeats(state: PlanningState) -> None:
             plan.fields[first] = values
             if first in state.stored_indexes:
                 plan.metadata_updates[video_id] = values
-            state.report.updated += 1
+            state.report.note_stored(source, line, "updated")
         else:
-            state.report.unchanged += 1
+            state.report.note_stored(source, line, "unchanged")
