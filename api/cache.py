@@ -23,6 +23,12 @@ those versions and ``Cache-Control: max-age=N, must-revalidate``
 (``LINEAGE_API_HTTP_MAX_AGE``, default 0). A ``GET`` whose ``If-None-Match``
 names the current tag gets ``304 Not Modified`` without executing the query.
 
+Answers that read the clock (``remixesIn`` and the trending fields without
+``asOf``: their window ends now) change when the UTC hour does, with no
+write. The GraphQL context notes the hours they read (:data:`HOURS`); such
+an entry records its hour and is served only within it, its ETag includes
+the current hour, and its ``max-age`` ends with the hour.
+
 Only successful query operations are stored (the GraphQL layer marks them,
 see :class:`MarkCacheable`); mutations and errors never are. Clients may
 bypass the cache with ``Cache-Control: no-cache``.
@@ -42,14 +48,18 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from api.metrics import CACHE_LOOKUPS
+from lineage.models import hour_of
+from lineage.over_time import clock
 from lineage.store import ANY_TREE, LineageStore
 
-__all__ = ["CACHEABLE", "TREES", "MarkCacheable", "ResponseCache"]
+__all__ = ["CACHEABLE", "HOURS", "TREES", "MarkCacheable", "ResponseCache"]
 
 # The ASGI scope key through which the GraphQL layer marks a cacheable answer.
 CACHEABLE = "lineage.cacheable"
 # The ASGI scope key of the set of trees (original ids) a request read.
 TREES = "lineage.trees"
+# The ASGI scope key of the set of UTC hours a request's answer read as "now".
+HOURS = "lineage.hours"
 _MAX_ENTRY_BYTES = 256 * 1024
 # Queries whose trees are remembered (for ETags) when bodies are not cached.
 _LEARNED_ENTRIES = 512
@@ -75,10 +85,16 @@ class MarkCacheable(SchemaExtension):
 
 @dataclass(slots=True)
 class _Entry:
-    """What is known about one request: the trees it reads and, once cached, its answer."""
+    """What is known about one request: the trees it reads and, once cached, its answer.
+
+    ``timed``: its answer reads the clock; ``hour`` is then the UTC hour the
+    cached answer (and its versions) belong to.
+    """
 
     trees: tuple[str, ...]
+    timed: bool = False
     versions: tuple[object, ...] | None = None
+    hour: int | None = None
     headers: list[Any] | None = None
     body: bytes | None = None
 
@@ -92,8 +108,13 @@ async def _store_versions(store: LineageStore, trees: Sequence[str]) -> dict[str
     return await run_in_threadpool(store.tree_versions, list(trees))
 
 
-def _etag(key: tuple[Any, ...], trees: tuple[str, ...], versions: tuple[object, ...]) -> bytes:
-    digest = hashlib.blake2b(repr((key, trees, versions)).encode(), digest_size=12).hexdigest()
+def _etag(
+    key: tuple[Any, ...], trees: tuple[str, ...], versions: tuple[object, ...], hour: int | None
+) -> bytes:
+    # The hour (None for an answer that does not read the clock) changes the
+    # tag of an answer that does when the hour turns.
+    text = repr((key, trees, versions, hour))
+    digest = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
     return f'W/"{digest}"'.encode()
 
 
@@ -142,7 +163,7 @@ class ResponseCache:
         self.max_entries = max_entries
         self.keep_bodies = max_entries > 0
         self.capacity = max_entries if self.keep_bodies else _LEARNED_ENTRIES
-        self.cache_control = f"max-age={http_max_age}, must-revalidate".encode()
+        self.http_max_age = http_max_age
         self.path = path
         self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.hits = 0
@@ -193,19 +214,20 @@ class ResponseCache:
             before, entry = None, None
         if entry is not None and before is not None:
             current = tuple(before[tree] for tree in entry.trees)
-            etag = _etag(key, entry.trees, current)
+            hour = clock.current_hour() if entry.timed else None
+            etag = _etag(key, entry.trees, current, hour)
             if method == "GET" and _matches(headers.get(b"if-none-match", b""), etag):
                 self.not_modified += 1
                 self.entries.move_to_end(key)
-                await _send(send, 304, [(b"etag", etag), (b"cache-control", self.cache_control)])
+                await _send(send, 304, self._tagged(etag, hour))
                 return
-            if entry.body is not None and entry.versions == current:
+            if entry.body is not None and entry.versions == current and entry.hour == hour:
                 self.hits += 1
                 CACHE_LOOKUPS.labels("hit").inc()
                 self.entries.move_to_end(key)
                 extra = [(b"x-lineage-cache", b"hit")]
                 if method == "GET":
-                    extra += [(b"etag", etag), (b"cache-control", self.cache_control)]
+                    extra += self._tagged(etag, hour)
                 await _send(send, 200, [*(entry.headers or []), *extra], entry.body)
                 return
         self.misses += 1
@@ -227,18 +249,20 @@ class ResponseCache:
         response_headers = list(start.get("headers", []))
         extra = [(b"x-lineage-cache", b"miss")] if self.keep_bodies else []
         stored = None
-        if scope.get(CACHEABLE) and start.get("status") == 200 and before is not None:
-            stored = await self._remember(key, entry, before, scope.get(TREES) or set(), store)
-        elif scope.get(CACHEABLE) and start.get("status") == 200:
-            self._learn(key, tuple(sorted(scope.get(TREES) or ())))
+        if scope.get(CACHEABLE) and start.get("status") == 200:
+            hours: set[int] = scope.get(HOURS) or set()
+            read: set[str] = scope.get(TREES) or set()
+            if before is not None and len(hours) <= 1:
+                hour = next(iter(hours)) if hours else None
+                stored = await self._remember(key, entry, before, read, hour, store)
+            else:  # or it read two hours (it ran across the turn of one): learn only
+                self._learn(key, tuple(sorted(read)), timed=bool(hours))
         if stored is not None:
             if len(response_body) <= _MAX_ENTRY_BYTES and self.keep_bodies:
                 stored.headers, stored.body = response_headers, response_body
             if method == "GET" and stored.versions is not None:
-                extra += [
-                    (b"etag", _etag(key, stored.trees, stored.versions)),
-                    (b"cache-control", self.cache_control),
-                ]
+                etag = _etag(key, stored.trees, stored.versions, stored.hour)
+                extra += self._tagged(etag, stored.hour)
         await send({**start, "headers": [*response_headers, *extra]})
         await send({"type": "http.response.body", "body": response_body})
 
@@ -248,12 +272,17 @@ class ResponseCache:
         entry: _Entry | None,
         before: dict[str, object],
         read: set[str],
+        hour: int | None,
         store: LineageStore,
     ) -> _Entry | None:
-        """The entry for an answer computed after ``before`` was read, if it is exact."""
+        """The entry for an answer computed after ``before`` was read, if it is exact.
+
+        ``hour``: the UTC hour the answer read as now (None: it did not).
+        """
+        timed = hour is not None
         if entry is not None:
             if not read <= set(entry.trees):  # it read more trees than it did before
-                self._learn(key, tuple(sorted(read | set(entry.trees))))
+                self._learn(key, tuple(sorted(read | set(entry.trees))), timed)
                 return None
             trees = entry.trees
             versions = tuple(before[tree] for tree in trees)
@@ -266,15 +295,24 @@ class ResponseCache:
             except Exception:
                 return None
             if after[ANY_TREE] != before[ANY_TREE]:
-                self._learn(key, trees)
+                self._learn(key, trees, timed)
                 return None
             versions = tuple(after[tree] for tree in trees)
-        stored = self._learn(key, trees)
-        stored.versions = versions
+        stored = self._learn(key, trees, timed)
+        stored.versions, stored.hour = versions, hour
         return stored
 
-    def _learn(self, key: tuple[Any, ...], trees: tuple[str, ...]) -> _Entry:
-        entry = self.entries[key] = _Entry(trees)
+    def _tagged(self, etag: bytes, hour: int | None) -> list[tuple[bytes, bytes]]:
+        """The HTTP caching headers of a ``GET`` answer (``hour``: the one it read as now)."""
+        max_age = self.http_max_age
+        if hour is not None:  # a shared cache must not keep it past its hour
+            now = clock.now()
+            left = clock.seconds_left_in_hour(now) if hour_of(now) == hour else 0
+            max_age = min(max_age, left)
+        return [(b"etag", etag), (b"cache-control", f"max-age={max_age}, must-revalidate".encode())]
+
+    def _learn(self, key: tuple[Any, ...], trees: tuple[str, ...], timed: bool) -> _Entry:
+        entry = self.entries[key] = _Entry(trees, timed)
         self.entries.move_to_end(key)
         while len(self.entries) > self.capacity:
             self.entries.popitem(last=False)
