@@ -114,13 +114,6 @@ def create_app(
     app.include_router(export.router)
     app.include_router(metrics.router)
     mount_explorer(app, settings.web_dist)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["content-type", "accept", "authorization"],
-        )
     app.add_middleware(
         ResponseCache,
         store=lambda: app.state.store,
@@ -128,6 +121,15 @@ def create_app(
         http_max_age=settings.http_max_age,
         partition=cache_partition(settings.public_reads),
     )
+    if settings.cors_origins:
+        # Outside the response cache: the allowed origin is the asking one,
+        # computed per request, never replayed from a cached answer.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["content-type", "accept", "authorization"],
+        )
     app.add_middleware(RequestTimeLimit, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outermost: every response (refusals included) carries the request id.
