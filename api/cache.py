@@ -22,6 +22,8 @@ HTTP caching: successful ``GET`` answers carry a weak ``ETag`` derived from
 those versions and ``Cache-Control: max-age=N, must-revalidate``
 (``LINEAGE_API_HTTP_MAX_AGE``, default 0). A ``GET`` whose ``If-None-Match``
 names the current tag gets ``304 Not Modified`` without executing the query.
+Who may share them (``private``, ``Vary``) is :mod:`api.cache_headers`'
+part, around this middleware; CORS runs around both.
 
 Answers that read the clock (``remixesIn`` and the trending fields without
 ``asOf``: their window ends now) change when the UTC hour does, with no

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.cache import ResponseCache
+from api.cache_headers import PrivateAnswers
 from api.core.config import ApiSettings
 from api.graphql.context import make_context_getter
 from api.graphql.http import LineageGraphQLRouter
@@ -121,6 +122,8 @@ def create_app(
         http_max_age=settings.http_max_age,
         partition=cache_partition(settings.public_reads),
     )
+    # Around the cache: its hits and 304s are marked like fresh answers.
+    app.add_middleware(PrivateAnswers)
     if settings.cors_origins:
         # Outside the response cache: the allowed origin is the asking one,
         # computed per request, never replayed from a cached answer.

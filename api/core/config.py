@@ -45,7 +45,8 @@ class ApiSettings(BaseSettings):
     # The built web pages (the explorer at /, GraphiQL at /graphql).
     web_dist: Path = DEFAULT_WEB_DIST
     # Cache-Control max-age (seconds) of successful GET /graphql answers, which
-    # also carry an ETag (If-None-Match answers 304); see README, "HTTP caching".
+    # also carry an ETag (If-None-Match answers 304) and are private when the
+    # request sends Authorization; see README, "HTTP caching".
     http_max_age: int = Field(default=0, ge=0)
     # Group commit (lineage/importing/group_commit.py): remixes into one tree that
     # arrive while its previous batch is being written, or within this many
