@@ -31,6 +31,13 @@ write. The GraphQL context notes the hours they read (:data:`HOURS`); such
 an entry records its hour and is served only within it, its ETag includes
 the current hour, and its ``max-age`` ends with the hour.
 
+Memory: an entry is keyed by a digest of the request (method, query
+string, body, ``Accept``, ``Content-Type``, audience), never the request
+itself, and the cache is bounded by the bytes its entries hold
+(``LINEAGE_API_RESPONSE_CACHE_BYTES``) as well as by their number; an
+answer larger than a sixteenth of that budget is not kept (its trees are,
+for its ETag).
+
 Only successful query operations are stored (the GraphQL layer marks them,
 see :class:`MarkCacheable`); mutations and errors never are. Clients may
 bypass the cache with ``Cache-Control: no-cache``.
@@ -39,7 +46,6 @@ bypass the cache with ``Cache-Control: no-cache``.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +55,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from api.keys import DIGEST_BYTES, digest
+from api.lru import ByteBoundedLRU
 from api.metrics import CACHE_LOOKUPS
 from lineage.models import hour_of
 from lineage.over_time import clock
@@ -62,9 +70,16 @@ CACHEABLE = "lineage.cacheable"
 TREES = "lineage.trees"
 # The ASGI scope key of the set of UTC hours a request's answer read as "now".
 HOURS = "lineage.hours"
-_MAX_ENTRY_BYTES = 256 * 1024
+# The default byte budget; an answer beyond 1/_ENTRY_SHARE of it is not kept.
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+_ENTRY_SHARE = 16
 # Queries whose trees are remembered (for ETags) when bodies are not cached.
 _LEARNED_ENTRIES = 512
+# What Python spends on an entry beyond the bytes it holds (the entry, its
+# tuples and lists, the map's node), and on each object in it (a header
+# name or value, a tree id, a version): measured with sys.getsizeof, rounded up.
+_ENTRY_OVERHEAD = 512
+_OBJECT_OVERHEAD = 80
 
 
 class MarkCacheable(SchemaExtension):
@@ -100,6 +115,17 @@ class _Entry:
     headers: list[Any] | None = None
     body: bytes | None = None
 
+    def size(self) -> int:
+        """The bytes it holds, for the cache's budget."""
+        size = _ENTRY_OVERHEAD + DIGEST_BYTES
+        size += sum(len(tree) + _OBJECT_OVERHEAD for tree in self.trees)
+        size += _OBJECT_OVERHEAD * len(self.versions or ())
+        for name, value in self.headers or ():
+            size += len(name) + len(value) + 3 * _OBJECT_OVERHEAD
+        if self.body is not None:
+            size += len(self.body) + _OBJECT_OVERHEAD
+        return size
+
 
 async def _store_versions(store: LineageStore, trees: Sequence[str]) -> dict[str, object]:
     async_reads = getattr(store, "async_reads", None)
@@ -111,7 +137,7 @@ async def _store_versions(store: LineageStore, trees: Sequence[str]) -> dict[str
 
 
 def _etag(
-    key: tuple[Any, ...], trees: tuple[str, ...], versions: tuple[object, ...], hour: int | None
+    key: bytes, trees: tuple[str, ...], versions: tuple[object, ...], hour: int | None
 ) -> bytes:
     # The hour (None for an answer that does not read the clock) changes the
     # tag of an answer that does when the hour turns.
@@ -137,6 +163,9 @@ class ResponseCache:
     max_entries : int
         Answers kept; least recently used ones are dropped beyond this
         (0: no answers are kept, ETags still work).
+    max_bytes : int
+        The bytes all entries may hold; least recently used ones are dropped
+        beyond this, and an answer over a sixteenth of it is not kept.
     http_max_age : int
         ``max-age`` of ``Cache-Control`` on successful ``GET`` answers.
     path : str
@@ -152,6 +181,7 @@ class ResponseCache:
         app: ASGIApp,
         store: Callable[[], LineageStore],
         max_entries: int = 512,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         http_max_age: int = 0,
         path: str = "/graphql",
         partition: Callable[[Scope], Awaitable[str | None]] | None = None,
@@ -164,10 +194,13 @@ class ResponseCache:
         self.partition = partition
         self.max_entries = max_entries
         self.keep_bodies = max_entries > 0
-        self.capacity = max_entries if self.keep_bodies else _LEARNED_ENTRIES
         self.http_max_age = http_max_age
         self.path = path
-        self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self.entries: ByteBoundedLRU[bytes, _Entry] = ByteBoundedLRU(
+            max_bytes,
+            max_entries if self.keep_bodies else _LEARNED_ENTRIES,
+            max_bytes // _ENTRY_SHARE,
+        )
         self.hits = 0
         self.misses = 0
         self.not_modified = 0
@@ -196,7 +229,8 @@ class ResponseCache:
         else:
             await self.app(scope, receive, send)
             return
-        key = (
+        # A digest: a key holding the body would keep every distinct body alive.
+        key = digest(
             method,
             scope["query_string"],
             body,
@@ -220,13 +254,11 @@ class ResponseCache:
             etag = _etag(key, entry.trees, current, hour)
             if method == "GET" and _matches(headers.get(b"if-none-match", b""), etag):
                 self.not_modified += 1
-                self.entries.move_to_end(key)
                 await _send(send, 304, self._tagged(etag, hour))
                 return
             if entry.body is not None and entry.versions == current and entry.hour == hour:
                 self.hits += 1
                 CACHE_LOOKUPS.labels("hit").inc()
-                self.entries.move_to_end(key)
                 extra = [(b"x-lineage-cache", b"hit")]
                 if method == "GET":
                     extra += self._tagged(etag, hour)
@@ -260,8 +292,12 @@ class ResponseCache:
             else:  # or it read two hours (it ran across the turn of one): learn only
                 self._learn(key, tuple(sorted(read)), timed=bool(hours))
         if stored is not None:
-            if len(response_body) <= _MAX_ENTRY_BYTES and self.keep_bodies:
+            if self.keep_bodies:
                 stored.headers, stored.body = response_headers, response_body
+            if not self.entries.put(key, stored, stored.size()):
+                # Over its share of the budget: keep what its ETag needs.
+                stored.headers = stored.body = None
+                self.entries.put(key, stored, stored.size())
             if method == "GET" and stored.versions is not None:
                 etag = _etag(key, stored.trees, stored.versions, stored.hour)
                 extra += self._tagged(etag, stored.hour)
@@ -270,14 +306,15 @@ class ResponseCache:
 
     async def _remember(
         self,
-        key: tuple[Any, ...],
+        key: bytes,
         entry: _Entry | None,
         before: dict[str, object],
         read: set[str],
         hour: int | None,
         store: LineageStore,
     ) -> _Entry | None:
-        """The entry for an answer computed after ``before`` was read, if it is exact.
+        """The entry (not yet stored) for an answer computed after ``before`` was
+        read, if it is exact.
 
         ``hour``: the UTC hour the answer read as now (None: it did not).
         """
@@ -300,9 +337,7 @@ class ResponseCache:
                 self._learn(key, trees, timed)
                 return None
             versions = tuple(after[tree] for tree in trees)
-        stored = self._learn(key, trees, timed)
-        stored.versions, stored.hour = versions, hour
-        return stored
+        return _Entry(trees, timed, versions, hour)
 
     def _tagged(self, etag: bytes, hour: int | None) -> list[tuple[bytes, bytes]]:
         """The HTTP caching headers of a ``GET`` answer (``hour``: the one it read as now)."""
@@ -313,12 +348,10 @@ class ResponseCache:
             max_age = min(max_age, left)
         return [(b"etag", etag), (b"cache-control", f"max-age={max_age}, must-revalidate".encode())]
 
-    def _learn(self, key: tuple[Any, ...], trees: tuple[str, ...], timed: bool) -> _Entry:
-        entry = self.entries[key] = _Entry(trees, timed)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
-        return entry
+    def _learn(self, key: bytes, trees: tuple[str, ...], timed: bool) -> None:
+        """Remember which trees a request reads (and whether it reads the clock)."""
+        entry = _Entry(trees, timed)
+        self.entries.put(key, entry, entry.size())
 
 
 async def _send(send: Send, status: int, headers: list[Any], body: bytes = b"") -> None:

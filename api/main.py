@@ -119,6 +119,7 @@ def create_app(
         ResponseCache,
         store=lambda: app.state.store,
         max_entries=settings.response_cache_entries,
+        max_bytes=settings.response_cache_bytes,
         http_max_age=settings.http_max_age,
         partition=cache_partition(settings.public_reads),
     )
