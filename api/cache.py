@@ -22,6 +22,21 @@ HTTP caching: successful ``GET`` answers carry a weak ``ETag`` derived from
 those versions and ``Cache-Control: max-age=N, must-revalidate``
 (``LINEAGE_API_HTTP_MAX_AGE``, default 0). A ``GET`` whose ``If-None-Match``
 names the current tag gets ``304 Not Modified`` without executing the query.
+Who may share them (``private``, ``Vary``) is :mod:`api.cache_headers`'
+part, around this middleware; CORS runs around both.
+
+Answers that read the clock (``remixesIn`` and the trending fields without
+``asOf``: their window ends now) change when the UTC hour does, with no
+write. The GraphQL context notes the hours they read (:data:`HOURS`); such
+an entry records its hour and is served only within it, its ETag includes
+the current hour, and its ``max-age`` ends with the hour.
+
+Memory: an entry is keyed by a digest of the request (method, query
+string, body, ``Accept``, ``Content-Type``, audience), never the request
+itself, and the cache is bounded by the bytes its entries hold
+(``LINEAGE_API_RESPONSE_CACHE_BYTES``) as well as by their number; an
+answer larger than a sixteenth of that budget is not kept (its trees are,
+for its ETag).
 
 Only successful query operations are stored (the GraphQL layer marks them,
 see :class:`MarkCacheable`); mutations and errors never are. Clients may
@@ -31,7 +46,6 @@ bypass the cache with ``Cache-Control: no-cache``.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,18 +55,31 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from api.keys import DIGEST_BYTES, digest
+from api.lru import ByteBoundedLRU
 from api.metrics import CACHE_LOOKUPS
+from lineage.models import hour_of
+from lineage.over_time import clock
 from lineage.store import ANY_TREE, LineageStore
 
-__all__ = ["CACHEABLE", "TREES", "MarkCacheable", "ResponseCache"]
+__all__ = ["CACHEABLE", "HOURS", "TREES", "MarkCacheable", "ResponseCache"]
 
 # The ASGI scope key through which the GraphQL layer marks a cacheable answer.
 CACHEABLE = "lineage.cacheable"
 # The ASGI scope key of the set of trees (original ids) a request read.
 TREES = "lineage.trees"
-_MAX_ENTRY_BYTES = 256 * 1024
+# The ASGI scope key of the set of UTC hours a request's answer read as "now".
+HOURS = "lineage.hours"
+# The default byte budget; an answer beyond 1/_ENTRY_SHARE of it is not kept.
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+_ENTRY_SHARE = 16
 # Queries whose trees are remembered (for ETags) when bodies are not cached.
 _LEARNED_ENTRIES = 512
+# What Python spends on an entry beyond the bytes it holds (the entry, its
+# tuples and lists, the map's node), and on each object in it (a header
+# name or value, a tree id, a version): measured with sys.getsizeof, rounded up.
+_ENTRY_OVERHEAD = 512
+_OBJECT_OVERHEAD = 80
 
 
 class MarkCacheable(SchemaExtension):
@@ -75,12 +102,29 @@ class MarkCacheable(SchemaExtension):
 
 @dataclass(slots=True)
 class _Entry:
-    """What is known about one request: the trees it reads and, once cached, its answer."""
+    """What is known about one request: the trees it reads and, once cached, its answer.
+
+    ``timed``: its answer reads the clock; ``hour`` is then the UTC hour the
+    cached answer (and its versions) belong to.
+    """
 
     trees: tuple[str, ...]
+    timed: bool = False
     versions: tuple[object, ...] | None = None
+    hour: int | None = None
     headers: list[Any] | None = None
     body: bytes | None = None
+
+    def size(self) -> int:
+        """The bytes it holds, for the cache's budget."""
+        size = _ENTRY_OVERHEAD + DIGEST_BYTES
+        size += sum(len(tree) + _OBJECT_OVERHEAD for tree in self.trees)
+        size += _OBJECT_OVERHEAD * len(self.versions or ())
+        for name, value in self.headers or ():
+            size += len(name) + len(value) + 3 * _OBJECT_OVERHEAD
+        if self.body is not None:
+            size += len(self.body) + _OBJECT_OVERHEAD
+        return size
 
 
 async def _store_versions(store: LineageStore, trees: Sequence[str]) -> dict[str, object]:
@@ -92,8 +136,13 @@ async def _store_versions(store: LineageStore, trees: Sequence[str]) -> dict[str
     return await run_in_threadpool(store.tree_versions, list(trees))
 
 
-def _etag(key: tuple[Any, ...], trees: tuple[str, ...], versions: tuple[object, ...]) -> bytes:
-    digest = hashlib.blake2b(repr((key, trees, versions)).encode(), digest_size=12).hexdigest()
+def _etag(
+    key: bytes, trees: tuple[str, ...], versions: tuple[object, ...], hour: int | None
+) -> bytes:
+    # The hour (None for an answer that does not read the clock) changes the
+    # tag of an answer that does when the hour turns.
+    text = repr((key, trees, versions, hour))
+    digest = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
     return f'W/"{digest}"'.encode()
 
 
@@ -114,6 +163,9 @@ class ResponseCache:
     max_entries : int
         Answers kept; least recently used ones are dropped beyond this
         (0: no answers are kept, ETags still work).
+    max_bytes : int
+        The bytes all entries may hold; least recently used ones are dropped
+        beyond this, and an answer over a sixteenth of it is not kept.
     http_max_age : int
         ``max-age`` of ``Cache-Control`` on successful ``GET`` answers.
     path : str
@@ -129,6 +181,7 @@ class ResponseCache:
         app: ASGIApp,
         store: Callable[[], LineageStore],
         max_entries: int = 512,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         http_max_age: int = 0,
         path: str = "/graphql",
         partition: Callable[[Scope], Awaitable[str | None]] | None = None,
@@ -141,10 +194,13 @@ class ResponseCache:
         self.partition = partition
         self.max_entries = max_entries
         self.keep_bodies = max_entries > 0
-        self.capacity = max_entries if self.keep_bodies else _LEARNED_ENTRIES
-        self.cache_control = f"max-age={http_max_age}, must-revalidate".encode()
+        self.http_max_age = http_max_age
         self.path = path
-        self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self.entries: ByteBoundedLRU[bytes, _Entry] = ByteBoundedLRU(
+            max_bytes,
+            max_entries if self.keep_bodies else _LEARNED_ENTRIES,
+            max_bytes // _ENTRY_SHARE,
+        )
         self.hits = 0
         self.misses = 0
         self.not_modified = 0
@@ -173,7 +229,8 @@ class ResponseCache:
         else:
             await self.app(scope, receive, send)
             return
-        key = (
+        # A digest: a key holding the body would keep every distinct body alive.
+        key = digest(
             method,
             scope["query_string"],
             body,
@@ -193,19 +250,18 @@ class ResponseCache:
             before, entry = None, None
         if entry is not None and before is not None:
             current = tuple(before[tree] for tree in entry.trees)
-            etag = _etag(key, entry.trees, current)
+            hour = clock.current_hour() if entry.timed else None
+            etag = _etag(key, entry.trees, current, hour)
             if method == "GET" and _matches(headers.get(b"if-none-match", b""), etag):
                 self.not_modified += 1
-                self.entries.move_to_end(key)
-                await _send(send, 304, [(b"etag", etag), (b"cache-control", self.cache_control)])
+                await _send(send, 304, self._tagged(etag, hour))
                 return
-            if entry.body is not None and entry.versions == current:
+            if entry.body is not None and entry.versions == current and entry.hour == hour:
                 self.hits += 1
                 CACHE_LOOKUPS.labels("hit").inc()
-                self.entries.move_to_end(key)
                 extra = [(b"x-lineage-cache", b"hit")]
                 if method == "GET":
-                    extra += [(b"etag", etag), (b"cache-control", self.cache_control)]
+                    extra += self._tagged(etag, hour)
                 await _send(send, 200, [*(entry.headers or []), *extra], entry.body)
                 return
         self.misses += 1
@@ -227,33 +283,45 @@ class ResponseCache:
         response_headers = list(start.get("headers", []))
         extra = [(b"x-lineage-cache", b"miss")] if self.keep_bodies else []
         stored = None
-        if scope.get(CACHEABLE) and start.get("status") == 200 and before is not None:
-            stored = await self._remember(key, entry, before, scope.get(TREES) or set(), store)
-        elif scope.get(CACHEABLE) and start.get("status") == 200:
-            self._learn(key, tuple(sorted(scope.get(TREES) or ())))
+        if scope.get(CACHEABLE) and start.get("status") == 200:
+            hours: set[int] = scope.get(HOURS) or set()
+            read: set[str] = scope.get(TREES) or set()
+            if before is not None and len(hours) <= 1:
+                hour = next(iter(hours)) if hours else None
+                stored = await self._remember(key, entry, before, read, hour, store)
+            else:  # or it read two hours (it ran across the turn of one): learn only
+                self._learn(key, tuple(sorted(read)), timed=bool(hours))
         if stored is not None:
-            if len(response_body) <= _MAX_ENTRY_BYTES and self.keep_bodies:
+            if self.keep_bodies:
                 stored.headers, stored.body = response_headers, response_body
+            if not self.entries.put(key, stored, stored.size()):
+                # Over its share of the budget: keep what its ETag needs.
+                stored.headers = stored.body = None
+                self.entries.put(key, stored, stored.size())
             if method == "GET" and stored.versions is not None:
-                extra += [
-                    (b"etag", _etag(key, stored.trees, stored.versions)),
-                    (b"cache-control", self.cache_control),
-                ]
+                etag = _etag(key, stored.trees, stored.versions, stored.hour)
+                extra += self._tagged(etag, stored.hour)
         await send({**start, "headers": [*response_headers, *extra]})
         await send({"type": "http.response.body", "body": response_body})
 
     async def _remember(
         self,
-        key: tuple[Any, ...],
+        key: bytes,
         entry: _Entry | None,
         before: dict[str, object],
         read: set[str],
+        hour: int | None,
         store: LineageStore,
     ) -> _Entry | None:
-        """The entry for an answer computed after ``before`` was read, if it is exact."""
+        """The entry (not yet stored) for an answer computed after ``before`` was
+        read, if it is exact.
+
+        ``hour``: the UTC hour the answer read as now (None: it did not).
+        """
+        timed = hour is not None
         if entry is not None:
             if not read <= set(entry.trees):  # it read more trees than it did before
-                self._learn(key, tuple(sorted(read | set(entry.trees))))
+                self._learn(key, tuple(sorted(read | set(entry.trees))), timed)
                 return None
             trees = entry.trees
             versions = tuple(before[tree] for tree in trees)
@@ -266,19 +334,24 @@ class ResponseCache:
             except Exception:
                 return None
             if after[ANY_TREE] != before[ANY_TREE]:
-                self._learn(key, trees)
+                self._learn(key, trees, timed)
                 return None
             versions = tuple(after[tree] for tree in trees)
-        stored = self._learn(key, trees)
-        stored.versions = versions
-        return stored
+        return _Entry(trees, timed, versions, hour)
 
-    def _learn(self, key: tuple[Any, ...], trees: tuple[str, ...]) -> _Entry:
-        entry = self.entries[key] = _Entry(trees)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
-        return entry
+    def _tagged(self, etag: bytes, hour: int | None) -> list[tuple[bytes, bytes]]:
+        """The HTTP caching headers of a ``GET`` answer (``hour``: the one it read as now)."""
+        max_age = self.http_max_age
+        if hour is not None:  # a shared cache must not keep it past its hour
+            now = clock.now()
+            left = clock.seconds_left_in_hour(now) if hour_of(now) == hour else 0
+            max_age = min(max_age, left)
+        return [(b"etag", etag), (b"cache-control", f"max-age={max_age}, must-revalidate".encode())]
+
+    def _learn(self, key: bytes, trees: tuple[str, ...], timed: bool) -> None:
+        """Remember which trees a request reads (and whether it reads the clock)."""
+        entry = _Entry(trees, timed)
+        self.entries.put(key, entry, entry.size())
 
 
 async def _send(send: Send, status: int, headers: list[Any], body: bytes = b"") -> None:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.cache import ResponseCache
+from api.cache_headers import PrivateAnswers
 from api.core.config import ApiSettings
 from api.graphql.context import make_context_getter
 from api.graphql.http import LineageGraphQLRouter
@@ -114,20 +115,25 @@ def create_app(
     app.include_router(export.router)
     app.include_router(metrics.router)
     mount_explorer(app, settings.web_dist)
+    app.add_middleware(
+        ResponseCache,
+        store=lambda: app.state.store,
+        max_entries=settings.response_cache_entries,
+        max_bytes=settings.response_cache_bytes,
+        http_max_age=settings.http_max_age,
+        partition=cache_partition(settings.public_reads),
+    )
+    # Around the cache: its hits and 304s are marked like fresh answers.
+    app.add_middleware(PrivateAnswers)
     if settings.cors_origins:
+        # Outside the response cache: the allowed origin is the asking one,
+        # computed per request, never replayed from a cached answer.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["content-type", "accept", "authorization"],
         )
-    app.add_middleware(
-        ResponseCache,
-        store=lambda: app.state.store,
-        max_entries=settings.response_cache_entries,
-        http_max_age=settings.http_max_age,
-        partition=cache_partition(settings.public_reads),
-    )
     app.add_middleware(RequestTimeLimit, seconds=settings.request_timeout_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outermost: every response (refusals included) carries the request id.

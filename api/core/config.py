@@ -42,10 +42,14 @@ class ApiSettings(BaseSettings):
     graphiql: bool = True
     # Answers of repeated queries kept per process, exact under writes (0: off).
     response_cache_entries: int = Field(default=512, ge=0)
+    # Bytes the response cache's entries may hold per process (answers, their
+    # headers, keys of fixed size); an answer over a sixteenth of it is not kept.
+    response_cache_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024)
     # The built web pages (the explorer at /, GraphiQL at /graphql).
     web_dist: Path = DEFAULT_WEB_DIST
     # Cache-Control max-age (seconds) of successful GET /graphql answers, which
-    # also carry an ETag (If-None-Match answers 304); see README, "HTTP caching".
+    # also carry an ETag (If-None-Match answers 304) and are private when the
+    # request sends Authorization; see README, "HTTP caching".
     http_max_age: int = Field(default=0, ge=0)
     # Group commit (lineage/importing/group_commit.py): remixes into one tree that
     # arrive while its previous batch is being written, or within this many

@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from api.cache import TREES
+from api.cache import HOURS, TREES
 from api.core.config import ApiSettings
 from api.graphql.live import LiveHub
 from api.security import Access, ConnectionAccessDep
@@ -49,6 +49,9 @@ class LineageContext(BaseContext):
         # The trees (original ids) this request read: the response cache's
         # validity (api/cache.py). ANY_TREE when an answer depends on all.
         self.trees: set[str] = set()
+        # The UTC hours (since the epoch) its answer read as "now" (a window
+        # without asOf): the answer is valid only within that hour.
+        self.hours: set[int] = set()
         # Remixes into one tree share transactions through it (None: off).
         self.committer: GroupCommitter | None = None
         # The process's live-count hub (subscriptions; None: none served).
@@ -155,6 +158,7 @@ def make_context_getter(
                 )
             context.committer = committer
         request.scope[TREES] = context.trees
+        request.scope[HOURS] = context.hours
         # The HTTP layer sets status and media type on this response.
         request.state.graphql_response = response
         return context

@@ -49,6 +49,7 @@ from graphql.pyutils import Undefined
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 from strawberry.extensions import SchemaExtension, ValidationCache
 
+from api.keys import digest
 from lineage.errors import ErrorCode
 
 __all__ = [
@@ -107,7 +108,8 @@ class _Guard(SchemaExtension):
         context = self.execution_context
         if context.pre_execution_errors is None and context.graphql_document is not None:
             query = context.query
-            key = (type(self), self.limit, query) if query is not None else None
+            # A digest, not the text: a key would keep every distinct text alive.
+            key = (type(self), self.limit, digest(query)) if query is not None else None
             message = _remembered(key, self.problem)
             if message is not None:
                 context.pre_execution_errors = [_refusal(message)]
@@ -333,4 +335,5 @@ class QueryCostLimit(SchemaExtension):
         if len(variables) > _MAX_VARIABLES_KEY:
             return None
         schema = id(context.schema)
-        return (QueryCostLimit, schema, context.query, context.operation_name, variables)
+        text = digest(context.query, repr(context.operation_name), variables)
+        return (QueryCostLimit, schema, text)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from lineage.errors import LimitExceeded, VideoNotFound
+from lineage.models import hour_of
+from lineage.over_time import clock
 from lineage.over_time.engagement import MAX_EVENTS_PER_CALL, EngagementEvent
 from lineage.over_time.trending import Window as DomainWindow
 from lineage.over_time.trending import window_hours
@@ -61,12 +63,22 @@ class TrendingVideo:
     remixes_in: int
 
 
+def _window(info: LineageInfo, window: DomainWindow, as_of: datetime | None) -> tuple[int, int]:
+    """The window's hours; without ``asOf`` it ends now, and the context notes the hour read."""
+    if as_of is None:
+        as_of = clock.now()
+        # The answer holds only while this hour lasts: the response cache
+        # keeps it for this hour alone (api/cache.py).
+        info.context.hours.add(hour_of(as_of))
+    return window_hours(window, as_of)
+
+
 async def remixes_in(
     info: LineageInfo, video_id: str, window: DomainWindow, as_of: datetime | None
 ) -> int:
     """The video's derivatives created in the window."""
     context = info.context
-    first, last = window_hours(window, as_of)
+    first, last = _window(info, window, as_of)
     return await context.read(context.store.remixes_in, video_id, first, last)
 
 
@@ -80,7 +92,7 @@ async def _ranked(
     from api.graphql.types import Video
 
     context = info.context
-    first, last = window_hours(window, as_of)
+    first, last = _window(info, window, as_of)
     ranked = await context.read(context.store.trending, parent_id, first, last, size)
     records = await context.videos.load_many([video_id for video_id, _ in ranked])
     found = []

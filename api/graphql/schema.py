@@ -14,20 +14,16 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql import over_time
+from api.graphql.document_cache import CachedParse, CachedValidation, DocumentCache
 from api.graphql.errors import ErrorCodes
-from api.graphql.guards import (
-    DirectiveLimit,
-    FieldRepeatLimit,
-    GuardedValidationCache,
-    QueryCostLimit,
-)
+from api.graphql.guards import DirectiveLimit, FieldRepeatLimit, QueryCostLimit
 from api.graphql.limits import limit_extensions
 from api.graphql.over_time import EngagementInput, TrendingVideo
 from api.graphql.permissions import ADMIN, READ, WRITE
@@ -245,6 +241,9 @@ class Subscription:
 
 
 class LineageSchema(strawberry.Schema):
+    # Its parsed and validated documents (set by build_schema).
+    documents: DocumentCache
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -255,28 +254,31 @@ class LineageSchema(strawberry.Schema):
 def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
     """The schema, with the configured limits and caches."""
     settings = settings or read_settings(ApiSettings)
-    # Factories: a fresh extension per request; the two caches live at module
-    # level in Strawberry, shared by every request.
+    # Factories: a fresh extension per request; the document caches belong to
+    # the schema, shared by every request, bounded by bytes.
+    documents = DocumentCache()
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         # First: it sees the result last, after ErrorCodes gave every error its code.
         GraphQLMetrics,
         ErrorCodes,
         MarkCacheable,
         *limit_extensions(settings),
-        lambda: ParserCache(maxsize=256),
+        lambda: CachedParse(documents),
         # Before validation: the guards refuse what would make it expensive.
         lambda: FieldRepeatLimit(settings.max_field_repeats),
         lambda: DirectiveLimit(settings.max_directives),
-        lambda: GuardedValidationCache(maxsize=256),
+        lambda: CachedValidation(documents),
         lambda: QueryCostLimit(settings.max_query_cost),
     ]
-    return LineageSchema(
+    schema = LineageSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    schema.documents = documents
+    return schema
 
 
 def print_sdl() -> str:

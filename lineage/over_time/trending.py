@@ -12,6 +12,7 @@ import enum
 from datetime import UTC, date, datetime, timedelta
 
 from lineage.models import hour_of
+from lineage.over_time import clock
 from lineage.store import LineageStore
 from lineage.tree.queries import check_page_size, require_video
 
@@ -41,7 +42,7 @@ _HOURS_BEFORE = {Window.HOUR: 0, Window.DAY: 23, Window.WEEK: 167}
 
 def window_hours(window: Window, as_of: datetime | None = None) -> tuple[int, int]:
     """The first and last hour (inclusive, hours since the epoch) of a window."""
-    moment = datetime.now(UTC) if as_of is None else as_of
+    moment = clock.now() if as_of is None else as_of
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     last = hour_of(moment)

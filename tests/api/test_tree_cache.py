@@ -126,7 +126,8 @@ async def test_get_answers_carry_an_etag_and_revalidate_with_304(
     second = await http.get(url)
     tagged = first if "etag" in first.headers else second  # a remote store learns first
     etag = tagged.headers["etag"]
-    assert tagged.headers["cache-control"] == "max-age=0, must-revalidate"
+    # The client sends a token: private (tests/api/test_cache_privacy.py).
+    assert tagged.headers["cache-control"] == "private, max-age=0, must-revalidate"
     assert second.headers["etag"] == etag
 
     calls = 0
@@ -175,6 +176,6 @@ class TestMaxAge:
         url = "/graphql?" + urllib.parse.urlencode(NAINAI)
         replies = [await http.get(url) for _ in range(2)]
         assert "x-lineage-cache" not in replies[1].headers
-        assert replies[1].headers["cache-control"] == "max-age=60, must-revalidate"
+        assert replies[1].headers["cache-control"] == "private, max-age=60, must-revalidate"
         again = await http.get(url, headers={"if-none-match": replies[1].headers["etag"]})
         assert again.status_code == 304
