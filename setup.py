@@ -10,6 +10,7 @@ carries are used as they are.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -25,6 +26,9 @@ class BuildWithPages(build_py):
 
     def run(self) -> None:
         if not getattr(self, "editable_mode", False):
+            # setuptools never empties build/lib: a module removed since the
+            # last build would otherwise ship in the wheel.
+            shutil.rmtree(self.build_lib, ignore_errors=True)
             build_web = ROOT / "scripts" / "build-web"
             if build_web.is_file():
                 try:

@@ -24,7 +24,7 @@ except PackageNotFoundError:  # imported from a checkout that was never installe
     __version__ = "0+unknown"
 
 if TYPE_CHECKING:
-    from lineage.export.formats import to_networkx
+    from lineage.export.graph import to_networkx
 
 __all__ = [
     "ConflictError",
@@ -49,7 +49,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # networkx loads only when a notebook asks for the bridge.
     if name == "to_networkx":
-        from lineage.export.formats import to_networkx
+        from lineage.export.graph import to_networkx
 
         return to_networkx
     raise AttributeError(f"module 'lineage' has no attribute {name!r}")

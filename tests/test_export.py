@@ -19,13 +19,10 @@ from lineage.access.tokens import Role, token_store_for
 from lineage.cli.main import main as lineage_main
 from lineage.demo.tree import DEMO_ORIGINAL_ID, demo_records
 from lineage.errors import VideoNotFound
-from lineage.export.formats import (
-    CSV_REMIX_HEADER,
-    CSV_VIDEO_HEADER,
-    export_lineage,
-    iter_lineage,
-    to_networkx,
-)
+from lineage.export.dispatch import export_lineage
+from lineage.export.graph import to_networkx
+from lineage.export.neo4j_csv import CSV_REMIX_HEADER, CSV_VIDEO_HEADER
+from lineage.export.walk import iter_lineage
 from lineage.importing.records import iter_jsonl
 from lineage.store import LineageStore
 from tests.api.conftest import SMALL_TREE, load
@@ -250,7 +247,7 @@ def test_demo_export_lists_every_derivative(tmp_path: Path) -> None:
 
 
 def test_row_and_record_paths_write_identical_lines(store: LineageStore) -> None:
-    from lineage.export.formats import jsonl_line, jsonl_line_from_row
+    from lineage.export.jsonl import jsonl_line, jsonl_line_from_row
 
     records = build_forest([Shape("tree", 30), Shape("star", 12)], seed=6)
     load(store, records + SMALL_TREE)

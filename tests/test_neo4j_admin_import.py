@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage.export.formats import export_lineage
+from lineage.export.dispatch import export_lineage
 from lineage.stores.neo4j import Neo4jStore
 from lineage.stores.sqlite import SQLiteStore
 from lineage.tree.check import check_store

@@ -1,7 +1,7 @@
 """Streamed lineage export for batch jobs: ``GET /export`` and ``GET /export/{id}``.
 
 JSONL (``application/x-ndjson``) or one of the CSV files of
-:mod:`lineage.export.formats` (``part=videos|remixes|variant_groups``), written as
+:mod:`lineage.export.neo4j_csv` (``part=videos|remixes|variant_groups``), written as
 the store is read, page by page. An export reads whole lineages: it always
 needs a ``reader`` token (401 without a live one, 403 below reader). As in
 GraphQL, a removed video's text (prompt, title, creator, the words of its
@@ -23,7 +23,8 @@ from api.deps import StoreDep
 from api.security import require_role
 from lineage.access.tokens import Role, TokenInfo
 from lineage.errors import VideoNotFound
-from lineage.export.formats import CSV_HEADERS, iter_csv_rows, iter_jsonl_lines
+from lineage.export.jsonl import iter_jsonl_lines
+from lineage.export.neo4j_csv import CSV_HEADERS, iter_csv_rows
 from lineage.store import LineageStore
 from lineage.tree.queries import require_video
 

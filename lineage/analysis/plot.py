@@ -8,30 +8,42 @@ aggregates and two ranked pages of remixes, so a video with 18,000 direct
 remixes draws as fast, and as legibly, as one with three.
 
 The figure is drawn on a bare :class:`matplotlib.figure.Figure` (no pyplot,
-no display, no global backend change).
+no display, no global backend change). This module draws (the figure, its
+panels, nodes, edges and labels); what the tree panel shows and where is
+:mod:`lineage.analysis.plot_layout`, the fonts :mod:`lineage.analysis.plot_fonts`.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from matplotlib import font_manager, rc_context
+from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Circle
-from matplotlib.textpath import TextToPath
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
+from lineage.analysis.plot_fonts import MISSING_GLYPH_WARNING, font_families
+from lineage.analysis.plot_layout import (
+    LABEL_GAP,
+    LINE_SPACING,
+    NOTE_SIZE,
+    REMIX_INDENT,
+    Branch,
+    Label,
+    RadiusScale,
+    TreeLayout,
+    detail_size,
+    gather_branches,
+    layout_tree,
+    plural,
+    root_label_of,
+)
 from lineage.models import GenerationCount, VideoRecord
 from lineage.over_time.plot import RemixWeek, draw_remixes_per_hour, remix_week
-from lineage.store import LineageStore, VideoOrder
+from lineage.store import LineageStore
 from lineage.tree.queries import check_page_size, require_video
 
 __all__ = ["plot_lineage"]
@@ -39,29 +51,7 @@ __all__ = ["plot_lineage"]
 FORMATS = {".png": "png", ".svg": "svg"}
 PNG_DPI = 150
 
-BASE_FONT = "DejaVu Sans"
-# Families that render Chinese (and Japanese/Korean), by name prefix, best first.
-CJK_FONT_PREFIXES = (
-    "Noto Sans CJK",
-    "Noto Serif CJK",
-    "Source Han Sans",
-    "WenQuanYi",
-    "Droid Sans Fallback",
-    "Microsoft YaHei",
-    "SimHei",
-    "PingFang",
-    "Hiragino Sans",
-    "Arial Unicode MS",
-)
-MISSING_GLYPH_WARNING = r"Glyph \d+ .*missing from"
-
-# Geometry, in points (the tree axes map one data unit to one point).
-MAX_RADIUS = 22.0  # the video itself
-MIN_RADIUS = 3.5
-LABEL_GAP = 4.0
-REMIX_INDENT = 9.0  # from a branch's spine to a remix's circle
-COLUMN_GAP = 12.0
-MAX_LABEL_CHARS = 20
+# The figure's geometry, in points (the tree panel's: plot_layout).
 MARGIN = 18.0
 TITLE_HEIGHT = 44.0
 CAPTION_HEIGHT = 26.0
@@ -74,61 +64,12 @@ HOURS_PANEL_HEIGHT = 210.0  # remixes per hour, below the tree and the bars
 HOURS_LEFT_MARGIN = 62.0
 HOURS_BOTTOM_MARGIN = 30.0
 
-# Font sizes (points) and colours.
-ROOT_SIZE, NAME_SIZE, DETAIL_SIZE, NOTE_SIZE = 11.0, 9.0, 8.0, 7.5
-LINE_SPACING = 1.3
+# Colours.
 ROOT_COLOUR = "#3b3b3b"
 GENERATION_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 TEXT_COLOUR = "#222222"
 MUTED_COLOUR = "#6b6b6b"
 EDGE_COLOUR = "#9a9a9a"
-
-
-@dataclass(frozen=True, slots=True)
-class Label:
-    """The lines of text beside a node: a name, then smaller details."""
-
-    name: str
-    details: tuple[str, ...]
-    name_size: float = NAME_SIZE
-    bold: bool = False
-
-    def height(self) -> float:
-        sizes = [self.name_size, *(_detail_size(n) for n in range(len(self.details)))]
-        return sum(size * LINE_SPACING for size in sizes)
-
-    def width(self) -> float:
-        widths = [_text_width(self.name, self.name_size, self.bold)]
-        widths += [_text_width(line, _detail_size(n), False) for n, line in enumerate(self.details)]
-        return max(widths)
-
-
-@dataclass(frozen=True, slots=True)
-class TreeNode:
-    """A drawn node: one video, or the remaining remixes of a parent folded together."""
-
-    label: Label
-    videos: int  # the videos it stands for, subtrees included: sets its area
-    folded: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Branch:
-    """A leading direct remix (or the fold of the rest) and its own leading remixes."""
-
-    head: TreeNode
-    remixes: tuple[TreeNode, ...]
-
-
-class RadiusScale:
-    """Node radius (points) from the videos a node stands for: area ∝ √videos."""
-
-    def __init__(self, most_videos: int) -> None:
-        self.most_videos = max(most_videos, 1)
-
-    def __call__(self, videos: int) -> float:
-        share = max(videos, 1) / self.most_videos
-        return max(MIN_RADIUS, MAX_RADIUS * math.sqrt(math.sqrt(share)))
 
 
 def plot_lineage(
@@ -185,13 +126,13 @@ def plot_lineage(
     check_page_size(top, "top")
     check_page_size(second, "second")
     video = require_video(store, video_id)
-    branches = _gather_branches(store, video, top, second)
+    branches = gather_branches(store, video, top, second)
     counts = store.generation_counts(video_id)
     week = remix_week(store, video_id)
 
     style = rc_context(
         {
-            "font.family": list(_font_families()),
+            "font.family": list(font_families()),
             # SVG text stays text: searchable, and CJK shows wherever the viewer has a font.
             "svg.fonttype": "none",
             "svg.hashsalt": "remix-lineage",  # the same lineage, the same file
@@ -203,77 +144,7 @@ def plot_lineage(
         figure.savefig(target, format=image_format, dpi=PNG_DPI, metadata=_metadata(image_format))
 
 
-# -- what to draw --------------------------------------------------------------------
-
-
-def _gather_branches(
-    store: LineageStore, video: VideoRecord, top: int, second: int
-) -> list[Branch]:
-    leading = store.children(video.id, VideoOrder.DERIVATIVES, top) if top else []
-    parents = [remix.id for remix in leading if remix.direct_remix_count]
-    below = store.children_many(parents, VideoOrder.DERIVATIVES, second) if second else {}
-    branches = []
-    for remix in leading:
-        shown = below.get(remix.id, [])
-        nodes = [_video_node(child, with_id=False) for child in shown]
-        branches.append(Branch(_video_node(remix, with_id=True), (*nodes, *_fold(remix, shown))))
-    branches.extend(Branch(rest, ()) for rest in _fold(video, leading))
-    return branches
-
-
-def _video_node(video: VideoRecord, *, with_id: bool) -> TreeNode:
-    name = video.prompt_diff.variant_key if video.prompt_diff else video.id
-    details: tuple[str, ...] = (_plural(video.derivative_count, "derivative"),)
-    if with_id:
-        details += (video.id,)
-    return TreeNode(Label(_shorten(name), details, bold=with_id), video.derivative_count + 1)
-
-
-def _fold(parent: VideoRecord, shown: Sequence[VideoRecord]) -> list[TreeNode]:
-    """The node standing for the remixes of ``parent`` not in ``shown`` (none if none)."""
-    hidden = parent.direct_remix_count - len(shown)
-    if hidden <= 0:
-        return []
-    # derivative_count = direct remixes + the derivatives of each of them
-    hidden_derivatives = max(
-        0,
-        parent.derivative_count
-        - parent.direct_remix_count
-        - sum(video.derivative_count for video in shown),
-    )
-    label = Label(
-        f"+{hidden:,} {'other' if hidden == 1 else 'others'}",
-        (f"({_plural(hidden_derivatives, 'derivative')})",),
-    )
-    return [TreeNode(label, hidden + hidden_derivatives, folded=True)]
-
-
-def _root_label(video: VideoRecord) -> Label:
-    name = video.id
-    if video.title and _renders(video.title):
-        name = f"{video.id} · {_shorten(video.title)}"
-    return Label(
-        name, (_plural(video.derivative_count, "derivative"),), name_size=ROOT_SIZE, bold=True
-    )
-
-
 # -- the figure ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TreeLayout:
-    """Positions (points, y down from 0) of everything in the tree panel."""
-
-    width: float
-    height: float
-    root_x: float
-    root_y: float
-    bus_y: float
-    head_y: float
-    head_label_y: float
-    first_row_y: float
-    row_pitch: float
-    spines: list[float]
 
 
 def _draw_figure(
@@ -285,8 +156,8 @@ def _draw_figure(
     second: int,
 ) -> Figure:
     radius = RadiusScale(video.derivative_count + 1)
-    root_label = _root_label(video)
-    layout = _layout(branches, radius, root_label, video.derivative_count + 1)
+    root_label = root_label_of(video)
+    layout = layout_tree(branches, radius, root_label, video.derivative_count + 1)
 
     tree_height = max(layout.height + CAPTION_HEIGHT, MIN_FIGURE_HEIGHT - TITLE_HEIGHT - MARGIN)
     bars_width = max(MIN_BARS_WIDTH, MIN_FIGURE_WIDTH - layout.width - 3 * MARGIN)
@@ -337,8 +208,8 @@ def _draw_figure(
     figure.text(
         MARGIN / width,
         1 - 33 / height,
-        f"{_plural(video.derivative_count, 'derivative')}  ·  tree depth {video.tree_depth}"
-        f"  ·  {_plural(video.direct_remix_count, 'direct remix', 'direct remixes')}"
+        f"{plural(video.derivative_count, 'derivative')}  ·  tree depth {video.tree_depth}"
+        f"  ·  {plural(video.direct_remix_count, 'direct remix', 'direct remixes')}"
         f"  ·  generation {video.generation}"
         + ("" if video.is_original else f" of {video.original_id}"),
         fontsize=10.5,
@@ -346,68 +217,6 @@ def _draw_figure(
         va="top",
     )
     return figure
-
-
-def _layout(
-    branches: list[Branch], radius: RadiusScale, root_label: Label, root_videos: int
-) -> TreeLayout:
-    root_radius = radius(root_videos)
-    head_radius = max((radius(branch.head.videos) for branch in branches), default=0.0)
-    remix_radius = max(
-        (radius(node.videos) for branch in branches for node in branch.remixes), default=0.0
-    )
-    label_pitch = NAME_SIZE * LINE_SPACING + DETAIL_SIZE * LINE_SPACING
-    row_pitch = max(2 * remix_radius + 6, label_pitch + 8)
-
-    spines = []
-    x = 0.0
-    for branch in branches:
-        head = radius(branch.head.videos)
-        spine = x + head
-        reach = max(
-            [head + LABEL_GAP + branch.head.label.width()]
-            + [
-                REMIX_INDENT + 2 * radius(node.videos) + LABEL_GAP + node.label.width()
-                for node in branch.remixes
-            ]
-        )
-        spines.append(spine)
-        x = spine + reach + COLUMN_GAP
-    columns_width = x - COLUMN_GAP if branches else 0.0
-
-    # The video sits above the middle of its branches, its label to its right.
-    root_x = (spines[0] + spines[-1]) / 2 if spines else root_radius
-    nearest = min(spines, key=lambda spine: abs(spine - root_x), default=root_x)
-    if abs(nearest - root_x) < 3 * MAX_RADIUS:  # one straight line rather than a near miss
-        root_x = nearest
-    root_x = max(root_x, root_radius)
-    width = max(columns_width, root_x + root_radius + LABEL_GAP + root_label.width()) + 2
-
-    root_y = max(root_radius, root_label.height() / 2) + 2
-    bus_y = root_y + root_radius + 14
-    head_y = bus_y + 12 + head_radius
-    head_label_y = head_y + head_radius + LABEL_GAP
-    tallest_head = max((branch.head.label.height() for branch in branches), default=0.0)
-    first_row_y = head_label_y + tallest_head + 4 + row_pitch / 2
-    rows = max((len(branch.remixes) for branch in branches), default=0)
-    if not branches:
-        height = root_y + root_radius + 8
-    elif rows:
-        height = first_row_y + (rows - 1) * row_pitch + row_pitch / 2
-    else:
-        height = head_label_y + tallest_head + 4
-    return TreeLayout(
-        width=width,
-        height=height,
-        root_x=root_x,
-        root_y=root_y,
-        bus_y=bus_y,
-        head_y=head_y,
-        head_label_y=head_label_y,
-        first_row_y=first_row_y,
-        row_pitch=row_pitch,
-        spines=spines,
-    )
 
 
 def _draw_tree(
@@ -474,7 +283,7 @@ def _draw_label(axes: Axes, x: float, y: float, label: Label, anchor: str) -> No
     )
     top += label.name_size * LINE_SPACING
     for number, line in enumerate(label.details):
-        size = _detail_size(number)
+        size = detail_size(number)
         axes.text(x, top, line, fontsize=size, color=MUTED_COLOUR, **text)
         top += size * LINE_SPACING
 
@@ -515,66 +324,6 @@ def _generation_colour(relative_generation: int) -> str:
     return GENERATION_COLOURS[(relative_generation - 1) % len(GENERATION_COLOURS)]
 
 
-def _detail_size(number: int) -> float:
-    return DETAIL_SIZE if number == 0 else NOTE_SIZE
-
-
-def _plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
-
-
-def _shorten(text: str, limit: int = MAX_LABEL_CHARS) -> str:
-    """``text`` in at most ``limit`` characters; a swap ``a→b`` keeps its ``→b`` end."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    before, arrow, after = text.rpartition("→")
-    if arrow and len(after) <= limit - 7:  # leave the before side a few characters
-        return _cut(before, limit - len(after) - 1) + arrow + after
-    return _cut(text, limit)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _metadata(image_format: str) -> dict[str, str | None]:
     # No creation date: the same lineage gives the same file.
     return {"Date": None} if image_format == "svg" else {}
-
-
-@cache
-def _font_families() -> tuple[str, ...]:
-    """The base font, then a CJK font when one is installed (matplotlib falls back per glyph)."""
-    names = sorted({entry.name for entry in font_manager.fontManager.ttflist})
-    for prefix in CJK_FONT_PREFIXES:
-        for name in names:
-            if name.startswith(prefix):
-                return (BASE_FONT, name)
-    return (BASE_FONT,)
-
-
-@cache
-def _renders(text: str) -> bool:
-    """Whether the fonts in use have a glyph for every character of ``text``."""
-    fonts = [
-        font_manager.get_font(font_manager.findfont(FontProperties(family=family)))
-        for family in _font_families()
-    ]
-    return all(
-        any(font.get_char_index(ord(char)) for font in fonts) for char in text if not char.isspace()
-    )
-
-
-_TEXT_TO_PATH = TextToPath()
-
-
-def _text_width(text: str, size: float, bold: bool) -> float:
-    """The width in points of ``text`` in the fonts in use."""
-    properties = FontProperties(
-        family=list(_font_families()), size=size, weight="bold" if bold else "normal"
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=MISSING_GLYPH_WARNING, category=UserWarning)
-        width, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(text, properties, ismath=False)
-    return float(width)

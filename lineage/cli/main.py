@@ -181,7 +181,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from lineage.export.formats import export_lineage
+    from lineage.export.dispatch import export_lineage
 
     output = Path(args.output) if args.output and args.output != "-" else None
     if args.format == "csv" and output is None:

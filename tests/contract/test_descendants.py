@@ -212,7 +212,7 @@ def test_a_page_is_one_index_range_on_sqlite(tmp_path: object) -> None:
     from pathlib import Path
 
     from lineage.stores.sqlite.descendants import descendant_page_query
-    from lineage.stores.sqlite.store import _RECORD_COLUMNS
+    from lineage.stores.sqlite.reads import RECORD_COLUMNS
 
     store = SQLiteStore(Path(str(tmp_path)) / "plan.db")
     try:
@@ -222,7 +222,7 @@ def test_a_page_is_one_index_range_on_sqlite(tmp_path: object) -> None:
         for original in (True, False):
             for after, generation in ((None, None), ((2, "c0-9"), None), ((2, "c0-9"), 2)):
                 query = descendant_page_query(
-                    _RECORD_COLUMNS, "c0-1", original, 20, after, generation
+                    RECORD_COLUMNS, "c0-1", original, 20, after, generation
                 )
                 assert query is not None
                 plan = " | ".join(

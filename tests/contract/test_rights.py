@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from lineage.errors import InvalidInput, VideoNotFound
-from lineage.export.formats import iter_jsonl_lines
+from lineage.export.jsonl import iter_jsonl_lines
 from lineage.importing.records import SourcedRecord
 from lineage.rights import policy as rights
 from lineage.rights.policy import AttributionPolicy
