@@ -23,7 +23,7 @@ from lineage.export.dispatch import export_lineage
 from lineage.export.graph import to_networkx
 from lineage.export.neo4j_csv import CSV_REMIX_HEADER, CSV_VIDEO_HEADER
 from lineage.export.walk import iter_lineage
-from lineage.importing.records import iter_jsonl
+from lineage.importing.records import SourcedRecord, iter_jsonl
 from lineage.store import LineageStore
 from tests.api.conftest import SMALL_TREE, load
 from tests.conftest import StoreFactory
@@ -257,3 +257,41 @@ def test_row_and_record_paths_write_identical_lines(store: LineageStore) -> None
     assert len(rows) == len(records) + len(SMALL_TREE)
     for row, video in zip(rows, videos, strict=True):
         assert jsonl_line_from_row(row) == jsonl_line(video)
+
+
+def test_an_export_under_writes_holds_every_video_there_at_its_start(
+    store: LineageStore,
+) -> None:
+    """Remixes land in the subtree while it is exported (between the export's page reads):
+    every video stored when the export started is exported, once."""
+    children = [
+        {"id": f"c{n:02}", "parent_id": "top", "prompt": f"a cat number {n}"} for n in range(30)
+    ]
+    grandchildren = [
+        {"id": f"g{n:02}", "parent_id": f"c{n:02}", "prompt": f"a cat number {n} at night"}
+        for n in range(0, 30, 3)
+    ]
+    load(store, [{"id": "top", "prompt": "a cat"}, *children, *grandchildren])
+    at_start = {video.id for video in iter_lineage(store, "top")}
+    assert len(at_start) == 1 + len(children) + len(grandchildren)
+
+    exported: list[str] = []
+    landed = 0
+    for position, video in enumerate(iter_lineage(store, "top", page_size=4)):
+        exported.append(video.id)
+        if position % 3 == 2:
+            # A remix under a video the export has not reached yet (the last
+            # child), which then ranks first by derivative count.
+            target = f"c{29 - landed % 10:02}"
+            store.import_videos(
+                [
+                    SourcedRecord(
+                        {"id": f"new-{landed}", "parent_id": target, "prompt": f"a dog {landed}"}
+                    )
+                ]
+            )
+            landed += 1
+    assert landed >= 10
+    assert len(exported) == len(set(exported)), "a video was exported twice"
+    missing = at_start - set(exported)
+    assert not missing, f"missing from the export: {sorted(missing)}"

@@ -1,10 +1,13 @@
 """Reading a lineage for export: its videos, parents first, page by page.
 
 A lineage is the subtree under a video (the video included) or, without an
-id, the whole store. :func:`iter_lineage` walks it with one keyset page of
-remixes per parent on a stack, so memory stays O(depth x page size);
-:func:`lineage_size` counts it for progress bars, and :func:`pages` groups
-any stream of videos or rows into store-sized pages (one rights lookup each).
+id, the whole store. :func:`iter_lineage` reads it in keyset pages on keys
+that never change (a subtree by generation then id, the store by write
+order), so memory stays O(page size) and an export taken while others
+remix into the lineage still holds every video that was there when it
+started; :func:`lineage_size` counts it for progress bars, and
+:func:`pages` groups any stream of videos or rows into store-sized pages
+(one rights lookup each).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Iterator
 from typing import TypeVar
 
 from lineage.models import VideoRecord
-from lineage.store import LineageStore, VideoOrder
+from lineage.store import LineageStore
 from lineage.tree.queries import require_video
 
 __all__ = ["PAGE_SIZE", "iter_lineage", "lineage_size", "pages"]
@@ -42,9 +45,13 @@ def iter_lineage(
 
     Notes
     -----
-    A subtree is walked depth first with one keyset page of remixes per
-    parent on a stack: memory is O(depth x page_size), whatever the size of
-    the lineage; the whole store is one paged scan.
+    A subtree is read breadth first, by generation then id (the descendant
+    pages of :mod:`lineage.tree.descendants`), parents before their remixes;
+    the whole store by write order, parents first too. Both keys never
+    change, so a video stored when the walk started is yielded exactly once
+    however many remixes land meanwhile (a ranking such as the derivative
+    count would move it behind the cursor). One index range read per page;
+    memory O(page_size).
 
     Examples
     --------
@@ -62,24 +69,16 @@ def iter_lineage(
         return
     top = require_video(store, video_id)
     yield top
-    # Each stack entry: a parent whose remixes are still being listed, and the
-    # keyset position after the last one already handed out.
-    stack: list[tuple[str, tuple[int, str] | None]] = []
-    if top.direct_remix_count:
-        stack.append((top.id, None))
-    while stack:
-        parent_id, after = stack.pop()
-        page = store.children(parent_id, VideoOrder.DERIVATIVES, page_size, after)
-        if len(page) == page_size:
-            last = page[-1]
-            stack.append((parent_id, (last.derivative_count, last.id)))
-        # Parents first: every remix of this page is yielded before any of
-        # their own remixes, which go on the stack after the page.
-        for video in page:
-            yield video
-        for video in reversed(page):
-            if video.direct_remix_count:
-                stack.append((video.id, None))
+    if not top.derivative_count:
+        return
+    after: tuple[int, str] | None = None
+    while True:
+        page = store.descendant_page(top.id, top.parent_id is None, page_size, after)
+        yield from page
+        if len(page) < page_size:
+            return
+        last = page[-1]
+        after = (last.generation, last.id)
 
 
 def lineage_size(store: LineageStore, video_id: str | None) -> int:
