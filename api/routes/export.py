@@ -1,11 +1,12 @@
 """Streamed lineage export for batch jobs: ``GET /export`` and ``GET /export/{id}``.
 
 JSONL (``application/x-ndjson``) or one of the CSV files of
-:mod:`lineage.export.neo4j_csv` (``part=videos|remixes|variant_groups``), written as
+:mod:`lineage.export.neo4j_csv` (``part=videos|remixes|variant_groups|remix_hours``), written as
 the store is read, page by page. An export reads whole lineages: it always
 needs a ``reader`` token (401 without a live one, 403 below reader). As in
 GraphQL, a removed video's text (prompt, title, creator, the words of its
-prompt diff) reaches ``admin`` tokens only; other readers get it blanked.
+prompt diff) and who removed it reach ``admin`` tokens only; other readers get
+them blanked, by the rule every output applies (:mod:`lineage.rights.visibility`).
 """
 
 from __future__ import annotations
@@ -52,12 +53,12 @@ def _chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def _csv_lines(
-    store: LineageStore, video_id: str | None, part: str, hide_removed: bool
+    store: LineageStore, video_id: str | None, part: str, viewer: Role
 ) -> Iterator[bytes]:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADERS[part])
-    for _, row in iter_csv_rows(store, video_id, (part,), hide_removed=hide_removed):
+    for _, row in iter_csv_rows(store, video_id, (part,), viewer=viewer):
         writer.writerow(row)
         yield out.getvalue().encode("utf-8")
         out.seek(0)
@@ -69,7 +70,6 @@ def _csv_lines(
 async def _export(
     store: LineageStore, caller: TokenInfo, video_id: str | None, file_format: str, part: str
 ) -> StreamingResponse:
-    hide_removed = caller.role < Role.ADMIN
     if video_id is not None:
         try:
             await run_in_threadpool(require_video, store, video_id)
@@ -78,12 +78,12 @@ async def _export(
     name = video_id or "lineage"
     if file_format == "jsonl":
         return StreamingResponse(
-            _chunks(iter_jsonl_lines(store, video_id, hide_removed=hide_removed)),
+            _chunks(iter_jsonl_lines(store, video_id, viewer=caller.role)),
             media_type="application/x-ndjson",
             headers={"content-disposition": f'attachment; filename="{name}.jsonl"'},
         )
     return StreamingResponse(
-        _chunks(_csv_lines(store, video_id, part, hide_removed)),
+        _chunks(_csv_lines(store, video_id, part, caller.role)),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}.{part}.csv"'},
     )

@@ -15,17 +15,20 @@ from typing import IO, Any, Literal
 
 import networkx as nx
 
+from lineage.access.tokens import Role
 from lineage.export.records import export_record
-from lineage.export.walk import iter_lineage, lineage_size
+from lineage.export.walk import iter_lineage, lineage_size, pages
 from lineage.models import VideoRecord
 from lineage.progress import progress_bar
+from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
+from lineage.rights.visibility import mask_rights, mask_video, visibility
 from lineage.store import LineageStore
 
 __all__ = ["to_networkx", "write_networkx"]
 
 
-def _node_attributes(video: VideoRecord, *, flat: bool) -> dict[str, Any]:
-    attributes = export_record(video)
+def _node_attributes(video: VideoRecord, rights: VideoRights, *, flat: bool) -> dict[str, Any]:
+    attributes = export_record(video, rights)
     attributes.pop("id")
     diff = attributes.pop("prompt_diff", None)
     if flat:
@@ -50,19 +53,35 @@ def _edge_attributes(video: VideoRecord, *, flat: bool) -> dict[str, Any]:
     }
 
 
-def _graph(store: LineageStore, video_id: str | None, *, flat: bool, progress: bool) -> nx.DiGraph:
+def _graph(
+    store: LineageStore,
+    video_id: str | None,
+    *,
+    flat: bool,
+    progress: bool,
+    viewer: Role | None = Role.ADMIN,
+) -> nx.DiGraph:
     graph = nx.DiGraph()
     with progress_bar(lineage_size(store, video_id), "reading", enabled=progress) as bar:
-        for video in iter_lineage(store, video_id):
-            graph.add_node(video.id, **_node_attributes(video, flat=flat))
-            # Parents come first, except above the subtree's top: no edge there.
-            if video.parent_id is not None and video.parent_id in graph:
-                graph.add_edge(video.id, video.parent_id, **_edge_attributes(video, flat=flat))
-            bar.update(1)
+        for page in pages(iter_lineage(store, video_id)):
+            stored_rights = store.video_rights([video.id for video in page])
+            for stored in page:
+                own = stored_rights.get(stored.id, DEFAULT_RIGHTS)
+                seen = visibility(viewer, own)
+                video = mask_video(stored, seen)
+                graph.add_node(
+                    video.id, **_node_attributes(video, mask_rights(own, seen), flat=flat)
+                )
+                # Parents come first, except above the subtree's top: no edge there.
+                if video.parent_id is not None and video.parent_id in graph:
+                    graph.add_edge(video.id, video.parent_id, **_edge_attributes(video, flat=flat))
+            bar.update(len(page))
     return graph
 
 
-def to_networkx(store: LineageStore, original_id: str | None = None) -> nx.DiGraph:
+def to_networkx(
+    store: LineageStore, original_id: str | None = None, *, viewer: Role | None = Role.ADMIN
+) -> nx.DiGraph:
     """The lineage as a networkx ``DiGraph``, every attribute included.
 
     Nodes are video ids with the export fields as attributes (``prompt``,
@@ -76,6 +95,9 @@ def to_networkx(store: LineageStore, original_id: str | None = None) -> nx.DiGra
     original_id : str, optional
         The top of the subtree (any video; usually an original). The whole
         store when None.
+    viewer : Role, optional
+        Whose view: below ``admin`` a removed video's words are blank
+        (:mod:`lineage.rights.visibility`); the default is the operator's.
 
     Examples
     --------
@@ -94,7 +116,7 @@ def to_networkx(store: LineageStore, original_id: str | None = None) -> nx.DiGra
     -----
     O(n) time and memory for a lineage of n videos.
     """
-    return _graph(store, original_id, flat=False, progress=False)
+    return _graph(store, original_id, flat=False, progress=False, viewer=viewer)
 
 
 def write_networkx(
@@ -104,8 +126,9 @@ def write_networkx(
     file_format: Literal["graphml", "gexf"],
     *,
     progress: bool = False,
+    viewer: Role | None = Role.ADMIN,
 ) -> None:
-    graph = _graph(store, video_id, flat=True, progress=progress)
+    graph = _graph(store, video_id, flat=True, progress=progress, viewer=viewer)
     if file_format == "graphml":
         nx.write_graphml(graph, stream, encoding="utf-8")
     else:

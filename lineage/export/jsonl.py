@@ -14,23 +14,24 @@ from typing import Any
 
 import orjson
 
-from lineage.export.records import add_rights, export_record, hide_removed_text
+from lineage.access.tokens import Role
+from lineage.export.records import add_rights, export_record
 from lineage.export.walk import PAGE_SIZE, iter_lineage, pages
 from lineage.models import VideoRecord, format_timestamp, from_epoch_micros
-from lineage.rights.policy import REMOVED, VideoRights
+from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
+from lineage.rights.visibility import mask_export_record, visibility
 from lineage.store import LineageStore, VideoRow
 
 __all__ = ["iter_jsonl_lines", "jsonl_line", "jsonl_line_from_row"]
 
 
 def jsonl_line(
-    video: VideoRecord, rights: VideoRights | None = None, *, hide_removed: bool = False
+    video: VideoRecord, rights: VideoRights | None = None, *, viewer: Role | None = Role.ADMIN
 ) -> bytes:
-    """One JSONL line (with its newline), UTF-8; ``hide_removed``: see
-    :func:`hide_removed_text`."""
+    """One JSONL line (with its newline), UTF-8, as a caller of role ``viewer`` sees it
+    (:func:`~lineage.rights.visibility.visibility`)."""
     record = export_record(video, rights)
-    if hide_removed and record["status"] == REMOVED:
-        hide_removed_text(record)
+    mask_export_record(record, visibility(viewer, rights or DEFAULT_RIGHTS))
     return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
@@ -40,7 +41,7 @@ def _timestamp(micros: int) -> str | None:
 
 
 def jsonl_line_from_row(
-    row: VideoRow, rights: VideoRights | None = None, *, hide_removed: bool = False
+    row: VideoRow, rights: VideoRights | None = None, *, viewer: Role | None = Role.ADMIN
 ) -> bytes:
     """:func:`jsonl_line` of a stored row, without building model objects."""
     (
@@ -88,27 +89,23 @@ def jsonl_line_from_row(
                 for op, before, after in orjson.loads(ops)
             ],
         }
-    if hide_removed and record["status"] == REMOVED:
-        hide_removed_text(record)
+    mask_export_record(record, visibility(viewer, rights or DEFAULT_RIGHTS))
     return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def iter_jsonl_lines(
-    store: LineageStore, video_id: str | None = None, *, hide_removed: bool = False
+    store: LineageStore, video_id: str | None = None, *, viewer: Role | None = Role.ADMIN
 ) -> Iterator[bytes]:
-    """The JSONL export of a lineage, line by line (the whole store from plain rows).
-
-    ``hide_removed``: blank the text of removed videos (:func:`hide_removed_text`),
-    as for a caller below ``admin``.
-    """
+    """The JSONL export of a lineage, line by line (the whole store from plain rows),
+    as a caller of role ``viewer`` sees it (the command line: ``admin``)."""
     # Rights are sparse: one lookup per page of videos.
     if video_id is None:
         for rows in pages(store.iter_video_rows(PAGE_SIZE)):
             rights = store.video_rights([row[0] for row in rows])
             for row in rows:
-                yield jsonl_line_from_row(row, rights.get(row[0]), hide_removed=hide_removed)
+                yield jsonl_line_from_row(row, rights.get(row[0]), viewer=viewer)
     else:
         for videos in pages(iter_lineage(store, video_id)):
             rights = store.video_rights([video.id for video in videos])
             for video in videos:
-                yield jsonl_line(video, rights.get(video.id), hide_removed=hide_removed)
+                yield jsonl_line(video, rights.get(video.id), viewer=viewer)

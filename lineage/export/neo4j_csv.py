@@ -16,11 +16,13 @@ import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from lineage.access.tokens import Role
 from lineage.export.walk import iter_lineage, lineage_size, pages
 from lineage.models import VideoRecord, epoch_micros
 from lineage.over_time.engagement import ORIGINAL_PARENT_KEY
 from lineage.progress import progress_bar
-from lineage.rights.policy import DEFAULT_RIGHTS, REMOVED, VideoRights
+from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
+from lineage.rights.visibility import FULL, mask_rights, mask_video, visibility
 from lineage.store import LineageStore
 
 __all__ = [
@@ -159,31 +161,25 @@ def iter_csv_rows(
     video_id: str | None,
     parts: Sequence[str] = tuple(CSV_HEADERS),
     *,
-    hide_removed: bool = False,
+    viewer: Role | None = Role.ADMIN,
 ) -> Iterator[tuple[str, list[object]]]:
-    """(file part, row) of the CSV export, video by video; only the parts asked for
-    are read from the store. ``hide_removed``: blank the text of removed videos
-    (prompt, title, creator; the summary and ops of their prompt diffs)."""
+    """(file part, row) of the CSV export, video by video, as a caller of role
+    ``viewer`` sees them (:func:`~lineage.rights.visibility.visibility`: below
+    ``admin``, a removed video's words and who removed it are blank); only the
+    parts asked for are read from the store."""
+    admin = visibility(viewer, DEFAULT_RIGHTS) == FULL
     for page in pages(iter_lineage(store, video_id)):
         rights: dict[str, VideoRights] = {}
         views: dict[str, list[tuple[int, int]]] = {}
-        if "videos" in parts or (hide_removed and "remixes" in parts):
+        if "videos" in parts or (not admin and "remixes" in parts):
             rights = store.video_rights([video.id for video in page])
         if "videos" in parts:
             views = store.generation_views_many([v.id for v in page if v.derivative_count])
         for video in page:
-            rows = _csv_rows_of(store, video, parts, rights, views)
-            if hide_removed and rights.get(video.id, DEFAULT_RIGHTS).status == REMOVED:
-                rows = (_hide_removed_row(part, row) for part, row in rows)
-            yield from rows
-
-
-def _hide_removed_row(part: str, row: list[object]) -> tuple[str, list[object]]:
-    if part == "videos":  # prompt, title, creator (see CSV_VIDEO_HEADER)
-        row[1], row[3], row[4] = "", "", ""
-    elif part == "remixes":  # summary, ops (see CSV_REMIX_HEADER)
-        row[2], row[5] = "", "[]"
-    return part, row
+            own = rights.get(video.id, DEFAULT_RIGHTS)
+            seen = visibility(viewer, own)
+            rights[video.id] = mask_rights(own, seen)
+            yield from _csv_rows_of(store, mask_video(video, seen), parts, rights, views)
 
 
 def _csv_rows_of(

@@ -5,8 +5,8 @@ attributes of a networkx graph: the contract's fields (``id``, ``prompt``,
 ``parent_id``, ...) plus the computed ones (``generation``,
 ``original_id``, ``derivative_count``, ``direct_remix_count``,
 ``tree_depth`` and, for remixes, ``prompt_diff``) and the rights fields
-(:func:`add_rights`). :func:`hide_removed_text` blanks what a removed video
-says, for callers below ``admin``.
+(:func:`add_rights`). What a caller below ``admin`` sees of a removed video
+is decided and blanked by :mod:`lineage.rights.visibility`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from lineage.models import VideoRecord, format_timestamp
 from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
 
-__all__ = ["add_rights", "export_record", "hide_removed_text"]
+__all__ = ["add_rights", "export_record"]
 
 
 def add_rights(record: dict[str, Any], rights: VideoRights | None) -> None:
@@ -26,22 +26,6 @@ def add_rights(record: dict[str, Any], rights: VideoRights | None) -> None:
     record["removed_reason"] = rights.removed_reason
     record["removed_at"] = format_timestamp(rights.removed_at)
     record["c2pa_manifest"] = rights.c2pa_manifest
-
-
-def hide_removed_text(record: dict[str, Any]) -> None:
-    """Blank what a removed video says (for callers below ``admin``).
-
-    The prompt reads as an empty string, ``title`` and ``creator`` as null, and
-    its prompt diff keeps its variant key and similarity but loses the words
-    (summary and ops). The lineage fields stay: the tree is whole.
-    """
-    record["prompt"] = ""
-    record["title"] = None
-    record["creator"] = None
-    diff = record.get("prompt_diff")
-    if diff is not None:
-        diff["summary"] = ""
-        diff["ops"] = []
 
 
 def export_record(video: VideoRecord, rights: VideoRights | None = None) -> dict[str, Any]:
