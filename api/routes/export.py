@@ -1,11 +1,13 @@
 """Streamed lineage export for batch jobs: ``GET /export`` and ``GET /export/{id}``.
 
-JSONL (``application/x-ndjson``) or one of the CSV files of
-:mod:`lineage.export.formats` (``part=videos|remixes|variant_groups``), written as
-the store is read, page by page. An export reads whole lineages: it always
-needs a ``reader`` token (401 without a live one, 403 below reader). As in
-GraphQL, a removed video's text (prompt, title, creator, the words of its
-prompt diff) reaches ``admin`` tokens only; other readers get it blanked.
+JSONL (``application/x-ndjson``), one of the CSV files of
+:mod:`lineage.export.formats` (``part=videos|remixes|variant_groups|remix_hours``) or
+Parquet (:mod:`lineage.export.parquet`, ``application/vnd.apache.parquet``, sent
+row group by row group), written as the store is read, page by page. An
+export reads whole lineages: it always needs a ``reader`` token (401 without a
+live one, 403 below reader). As in GraphQL, a removed video's text (prompt,
+title, creator, the words of its prompt diff) reaches ``admin`` tokens only;
+other readers get it blanked.
 """
 
 from __future__ import annotations
@@ -75,6 +77,14 @@ async def _export(
         except VideoNotFound as error:
             raise HTTPException(status_code=404, detail=error.message) from error
     name = video_id or "lineage"
+    if file_format == "parquet":
+        from lineage.export.parquet import iter_parquet_chunks
+
+        return StreamingResponse(
+            iter_parquet_chunks(store, video_id, hide_removed=hide_removed),
+            media_type="application/vnd.apache.parquet",
+            headers={"content-disposition": f'attachment; filename="{name}.parquet"'},
+        )
     if file_format == "jsonl":
         return StreamingResponse(
             _chunks(iter_jsonl_lines(store, video_id, hide_removed=hide_removed)),
@@ -88,7 +98,7 @@ async def _export(
     )
 
 
-FormatQuery = Annotated[Literal["jsonl", "csv"], Query(alias="format")]
+FormatQuery = Annotated[Literal["jsonl", "csv", "parquet"], Query(alias="format")]
 PartQuery = Annotated[
     Literal["videos", "remixes", "variant_groups", "remix_hours"],
     Query(description="which CSV file (format=csv)"),

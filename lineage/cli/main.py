@@ -187,16 +187,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "csv" and output is None:
         print("lineage export: CSV writes several files: give -o BASE.csv", file=sys.stderr)
         return EXIT_USAGE
+    if args.format == "parquet" and output is None and sys.stdout.isatty():
+        print("lineage export: Parquet is binary: give -o FILE.parquet", file=sys.stderr)
+        return EXIT_USAGE
     store = _store(args)
     try:
-        written = export_lineage(
-            store,
-            args.id,
-            args.format,
-            output,
-            binary_stream=sys.stdout.buffer,
-            progress=wants_progress(),
-        )
+        if args.format == "parquet":
+            from lineage.export.parquet import write_parquet
+
+            write_parquet(store, args.id, output or sys.stdout.buffer, progress=wants_progress())
+            written = [output] if output else []
+        else:
+            written = export_lineage(
+                store,
+                args.id,
+                args.format,
+                output,
+                binary_stream=sys.stdout.buffer,
+                progress=wants_progress(),
+            )
     finally:
         store.close()
     for path in written:
@@ -353,7 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="export the subtree under ID (ID included), or everything without ID",
     )
     export.add_argument("id", nargs="?", metavar="ID")
-    export.add_argument("--format", choices=["jsonl", "csv", "graphml", "gexf"], default="jsonl")
+    export.add_argument(
+        "--format", choices=["jsonl", "csv", "graphml", "gexf", "parquet"], default="jsonl"
+    )
     export.add_argument(
         "-o",
         "--output",

@@ -1,0 +1,426 @@
+"""Parquet export for analysts: one row per video, typed columns, row group by row group.
+
+The file holds the JSONL export's fields (the prompt diff flattened into
+``diff_summary``, ``variant_key``, ``similarity`` and ``diff_ops``) and the
+lineage columns, typed so that pandas, DuckDB or Spark read them without
+parsing: ``created_at`` and ``removed_at`` are ``timestamp[us, tz=UTC]``,
+every count is ``int64``, ``similarity`` is ``double`` and ``diff_ops`` a
+list of ``struct<op, before, after>``. Originals have null diff columns.
+
+The lineage is read page by page, as the JSONL export reads it, and written
+one row group at a time (:data:`ROW_GROUP_SIZE` videos): memory holds one
+row group, whatever the size of the store. Below ``admin`` a removed video's
+text is blanked exactly as in the JSONL export
+(:func:`lineage.export.formats.hide_removed_text`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lineage.export.formats import hide_removed_text, iter_lineage, lineage_size
+from lineage.models import VideoRecord, epoch_micros
+from lineage.progress import progress_bar
+from lineage.rights.policy import DEFAULT_RIGHTS, REMOVED, VideoRights
+from lineage.store import VIDEO_ROW_COLUMNS, LineageStore
+from lineage.stores.sqlite import SQLiteStore
+
+__all__ = [
+    "PARQUET_SCHEMA",
+    "ROW_GROUP_SIZE",
+    "iter_parquet_batches",
+    "iter_parquet_chunks",
+    "write_parquet",
+]
+
+# Videos per row group: a few tens of MiB in memory for the longest prompts.
+ROW_GROUP_SIZE = 50_000
+# Columns with few distinct values, dictionary-encoded (the others would only
+# pay for a dictionary that Parquet drops when it grows too large).
+_DICTIONARY_COLUMNS = ["parent_id", "original_id", "creator", "status", "variant_key"]
+# Videos per rights lookup (as the JSONL export).
+_PAGE_SIZE = 2000
+
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+DIFF_OP = pa.struct(
+    [
+        pa.field("op", pa.string(), nullable=False),
+        pa.field("before", pa.string(), nullable=False),
+        pa.field("after", pa.string(), nullable=False),
+    ]
+)
+
+PARQUET_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("prompt", pa.string(), nullable=False),
+        pa.field("parent_id", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("creator", pa.string()),
+        pa.field("created_at", _UTC_MICROS),
+        pa.field("likes", pa.int64(), nullable=False),
+        pa.field("views", pa.int64(), nullable=False),
+        pa.field("generation", pa.int64(), nullable=False),
+        pa.field("original_id", pa.string(), nullable=False),
+        pa.field("derivative_count", pa.int64(), nullable=False),
+        pa.field("direct_remix_count", pa.int64(), nullable=False),
+        pa.field("tree_depth", pa.int64(), nullable=False),
+        pa.field("subtree_likes", pa.int64(), nullable=False),
+        pa.field("subtree_views", pa.int64(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("removed_reason", pa.string()),
+        pa.field("removed_at", _UTC_MICROS),
+        pa.field("c2pa_manifest", pa.string()),
+        pa.field("diff_summary", pa.string()),
+        pa.field("variant_key", pa.string()),
+        pa.field("similarity", pa.float64()),
+        pa.field("diff_ops", pa.list_(pa.field("item", DIFF_OP, nullable=False))),
+    ],
+    metadata={"remix-lineage": "export; see docs/cli.md (lineage export --format parquet)"},
+)
+
+# A video as the Parquet export reads it: the store's VideoRow (the diff ops as
+# their JSON text, or already as (op, before, after) triples), then the subtree
+# likes and views.
+_ROW_COLUMNS = (*VIDEO_ROW_COLUMNS, "subtree_likes", "subtree_views")
+_SQLITE_ROW_SQL = ", ".join(_ROW_COLUMNS)
+_ID, _PROMPT, _TITLE, _CREATOR, _CREATED_US, _SUMMARY, _KEY, _SIMILARITY, _OPS = (
+    _ROW_COLUMNS.index(name)
+    for name in (
+        "id",
+        "prompt",
+        "title",
+        "creator",
+        "created_us",
+        "diff_summary",
+        "variant_key",
+        "similarity",
+        "diff_ops",
+    )
+)
+# Columns that are a row's column of the same name.
+_FROM_ROW = [
+    (name, _ROW_COLUMNS.index(name), PARQUET_SCHEMA.field(name).type)
+    for name in PARQUET_SCHEMA.names
+    if name in _ROW_COLUMNS and name not in {"created_at", "diff_summary", "diff_ops"}
+]
+
+
+def _row_of(video: VideoRecord) -> tuple[Any, ...]:
+    diff = video.prompt_diff
+    return (
+        video.id,
+        video.parent_id,
+        video.prompt,
+        video.title,
+        video.creator,
+        None if video.created_at is None else epoch_micros(video.created_at),
+        video.likes,
+        video.views,
+        video.generation,
+        video.original_id,
+        video.derivative_count,
+        video.direct_remix_count,
+        video.tree_depth,
+        None if diff is None else diff.summary,
+        None if diff is None else diff.variant_key,
+        None if diff is None else diff.similarity,
+        None if diff is None else [(op.op, op.before, op.after) for op in diff.ops],
+        video.subtree_likes,
+        video.subtree_views,
+    )
+
+
+def _iter_rows(store: LineageStore, video_id: str | None) -> Iterator[tuple[Any, ...]]:
+    """The lineage's rows, parents first (see :data:`_ROW_COLUMNS`)."""
+    if video_id is None and isinstance(store, SQLiteStore):
+        # The whole SQLite store as plain rows, as the JSONL export reads it
+        # (no model objects), with the two subtree columns added.
+        yield from store.iter_video_rows(_PAGE_SIZE, columns=_SQLITE_ROW_SQL)
+        return
+    for video in iter_lineage(store, video_id, page_size=_PAGE_SIZE):
+        yield _row_of(video)
+
+
+class _Columns:
+    """The columns of one row group, extended a page of rows at a time.
+
+    Only the column lists live between pages (not a tuple per row), so the
+    garbage collector has little to walk however large the row group.
+    """
+
+    def __init__(self) -> None:
+        self.values: list[list[Any]] = [[] for _ in _ROW_COLUMNS]
+        self.rights: list[tuple[int, VideoRights]] = []  # (row, state) of the few with any
+        # diff_ops as flat struct fields plus list offsets (no dict per op).
+        self.ops: tuple[list[str], list[str], list[str]] = ([], [], [])
+        self.op_offsets: list[int] = [0]
+        self.rows = 0
+
+    def add_page(
+        self, rows: list[tuple[Any, ...]], rights: dict[str, VideoRights], hide_removed: bool
+    ) -> None:
+        if rights:
+            if hide_removed:
+                rows = [
+                    _hidden(row) if rights.get(row[_ID], DEFAULT_RIGHTS).status == REMOVED else row
+                    for row in rows
+                ]
+            self.rights.extend(
+                (self.rows + index, rights[row[_ID]])
+                for index, row in enumerate(rows)
+                if row[_ID] in rights
+            )
+        for values, column in zip(self.values, zip(*rows, strict=True), strict=True):
+            values.extend(column)
+        kinds, befores, afters = self.ops
+        offsets = self.op_offsets
+        for row in rows:
+            ops = row[_OPS]
+            if ops:
+                for kind, before, after in orjson.loads(ops) if isinstance(ops, str) else ops:
+                    kinds.append(kind)
+                    befores.append(before)
+                    afters.append(after)
+            offsets.append(len(kinds))
+        self.rows += len(rows)
+
+    def batch(self) -> pa.RecordBatch:
+        """The row group as one record batch of :data:`PARQUET_SCHEMA`."""
+        values = self.values
+        arrays: dict[str, pa.Array] = {
+            name: _array(values[index], kind) for name, index, kind in _FROM_ROW
+        }
+        arrays["created_at"] = _array(values[_CREATED_US], _UTC_MICROS)
+        arrays["diff_summary"] = _array(values[_SUMMARY], pa.string())
+        structs = pa.StructArray.from_arrays(
+            [_array(field, pa.string()) for field in self.ops], fields=list(DIFF_OP)
+        )
+        arrays["diff_ops"] = pa.ListArray.from_arrays(
+            _array(self.op_offsets, pa.int32()),
+            structs,
+            type=PARQUET_SCHEMA.field("diff_ops").type,
+            mask=_array([ops is None for ops in values[_OPS]], pa.bool_()),
+        )
+        # Rights are sparse: defaults, then the videos that have any.
+        status: list[str] = [DEFAULT_RIGHTS.status] * self.rows
+        reasons: list[str | None] = [None] * self.rows
+        removed_at: list[int | None] = [None] * self.rows
+        manifests: list[str | None] = [None] * self.rows
+        for index, state in self.rights:
+            status[index] = state.status
+            reasons[index] = state.removed_reason
+            if state.removed_at is not None:
+                removed_at[index] = epoch_micros(state.removed_at)
+            manifests[index] = state.c2pa_manifest
+        arrays["status"] = _array(status, pa.string())
+        arrays["removed_reason"] = _array(reasons, pa.string())
+        arrays["removed_at"] = _array(removed_at, _UTC_MICROS)
+        arrays["c2pa_manifest"] = _array(manifests, pa.string())
+        return pa.RecordBatch.from_arrays(
+            [arrays[name] for name in PARQUET_SCHEMA.names], schema=PARQUET_SCHEMA
+        )
+
+
+# Arrow arrays are built with Arrow's string builder and from NumPy buffers,
+# not with pyarrow.array(): given a Python list, that one first imports pandas
+# when it is installed (to ask whether the list is a pandas object), which
+# took longer than a demo-sized export itself.
+_NUMPY_TYPES: dict[pa.DataType, Any] = {
+    pa.int64(): np.int64,
+    pa.int32(): np.int32,
+    pa.float64(): np.float64,
+    _UTC_MICROS: np.int64,
+}
+
+
+def _array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
+    """An Arrow array of ``kind`` (string, bool, int64, int32, float64 or UTC
+    microseconds) from Python values, None for null."""
+    if kind == pa.string():
+        builder = pa.lib.StringBuilder()
+        builder.append_values(values)
+        return builder.finish()
+    if kind == pa.bool_():
+        bits = np.packbits(np.asarray(values, dtype=np.bool_), bitorder="little")
+        return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(bits)])
+    validity = None
+    if None in values:
+        present = np.fromiter((value is not None for value in values), np.bool_, len(values))
+        validity = pa.py_buffer(np.packbits(present, bitorder="little"))
+        values = [0 if value is None else value for value in values]
+    data = np.asarray(values, dtype=_NUMPY_TYPES[kind])
+    return pa.Array.from_buffers(kind, len(data), [validity, pa.py_buffer(data)])
+
+
+def _hidden(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A removed video's row as a caller below ``admin`` sees it: the JSONL
+    export's rule (:func:`~lineage.export.formats.hide_removed_text`) applied
+    to the same fields."""
+    record: dict[str, Any] = {
+        "prompt": row[_PROMPT],
+        "title": row[_TITLE],
+        "creator": row[_CREATOR],
+    }
+    if row[_KEY] is not None:
+        record["prompt_diff"] = {"summary": row[_SUMMARY], "ops": row[_OPS]}
+    hide_removed_text(record)
+    values = list(row)
+    values[_PROMPT], values[_TITLE], values[_CREATOR] = (
+        record["prompt"],
+        record["title"],
+        record["creator"],
+    )
+    if "prompt_diff" in record:
+        values[_SUMMARY], values[_OPS] = (
+            record["prompt_diff"]["summary"],
+            record["prompt_diff"]["ops"],
+        )
+    return tuple(values)
+
+
+def iter_parquet_batches(
+    store: LineageStore,
+    video_id: str | None = None,
+    *,
+    hide_removed: bool = False,
+    row_group_size: int = ROW_GROUP_SIZE,
+) -> Iterator[pa.RecordBatch]:
+    """The lineage as Arrow record batches of :data:`PARQUET_SCHEMA`, parents first.
+
+    Parameters
+    ----------
+    store : LineageStore
+    video_id : str, optional
+        The subtree's top (included); the whole store when None.
+    hide_removed : bool
+        Blank the text of removed videos, as for a caller below ``admin``.
+    row_group_size : int
+        Videos per batch (the last one may hold fewer).
+
+    Raises
+    ------
+    VideoNotFound
+        If ``video_id`` is not stored.
+    """
+    columns = _Columns()
+    page: list[tuple[Any, ...]] = []
+
+    def add_page() -> None:
+        # One rights lookup per page, as the JSONL export does.
+        columns.add_page(page, store.video_rights([row[_ID] for row in page]), hide_removed)
+        page.clear()
+
+    for row in _iter_rows(store, video_id):
+        page.append(row)
+        if len(page) == _PAGE_SIZE or columns.rows + len(page) == row_group_size:
+            add_page()
+            if columns.rows == row_group_size:
+                yield columns.batch()
+                columns = _Columns()
+    if page:
+        add_page()
+    if columns.rows:
+        yield columns.batch()
+
+
+def _writer(sink: Any) -> pq.ParquetWriter:
+    return pq.ParquetWriter(
+        sink, PARQUET_SCHEMA, compression="snappy", use_dictionary=_DICTIONARY_COLUMNS
+    )
+
+
+def write_parquet(
+    store: LineageStore,
+    video_id: str | None,
+    output: Path | IO[bytes],
+    *,
+    hide_removed: bool = False,
+    progress: bool = False,
+    row_group_size: int = ROW_GROUP_SIZE,
+) -> int:
+    """Write the lineage as a Parquet file (a path, or a binary stream); returns the rows.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pyarrow.parquet as pq
+    >>> from lineage.importing.planner import SourcedRecord
+    >>> from lineage.stores.sqlite import SQLiteStore
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> store = SQLiteStore(folder / "doc.db")
+    >>> _ = store.import_videos([
+    ...     SourcedRecord({"id": "a", "prompt": "a crocodile in the yard"}),
+    ...     SourcedRecord({"id": "b", "prompt": "a hippo in the yard", "parent_id": "a"})])
+    >>> write_parquet(store, "a", folder / "a.parquet")
+    2
+    >>> table = pq.read_table(folder / "a.parquet")
+    >>> table.column("variant_key").to_pylist(), table.column("derivative_count").to_pylist()
+    ([None, 'crocodile→hippo'], [1, 0])
+    """
+    sink = str(output) if isinstance(output, Path) else output
+    rows = 0
+    with (
+        progress_bar(lineage_size(store, video_id), "exporting", enabled=progress) as bar,
+        _writer(sink) as writer,
+    ):
+        for batch in iter_parquet_batches(
+            store, video_id, hide_removed=hide_removed, row_group_size=row_group_size
+        ):
+            writer.write_batch(batch, row_group_size=row_group_size)
+            rows += batch.num_rows
+            bar.update(batch.num_rows)
+    return rows
+
+
+class _Pending:
+    """A write-only stream that keeps what was written until it is taken."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        data = b"".join(self.parts)
+        self.parts.clear()
+        return data
+
+
+def iter_parquet_chunks(
+    store: LineageStore,
+    video_id: str | None = None,
+    *,
+    hide_removed: bool = False,
+    row_group_size: int = ROW_GROUP_SIZE,
+) -> Iterator[bytes]:
+    """The Parquet file's bytes as they are written: one chunk per row group, then
+    the footer (for streamed HTTP answers)."""
+    pending = _Pending()
+    writer = _writer(pending)
+    try:
+        for batch in iter_parquet_batches(
+            store, video_id, hide_removed=hide_removed, row_group_size=row_group_size
+        ):
+            writer.write_batch(batch, row_group_size=row_group_size)
+            yield pending.take()
+    finally:
+        writer.close()
+    yield pending.take()
