@@ -32,6 +32,7 @@ from lineage.importing.platform import from_platform
 from lineage.models import MAX_PROMPT_LENGTH, VideoInput, VideoRecord, epoch_micros, hour_of
 from lineage.rights.plan import RightsPlan, plan_rights
 from lineage.store import PathNode, ReadView
+from lineage.text import json_error
 
 __all__ = [
     "ImportPlan",
@@ -183,7 +184,9 @@ def _describe(error: ValidationError) -> str:
         location = ".".join(str(part) for part in detail["loc"])
         kind = detail["type"]
         if kind == "json_invalid":
-            parts.append(f"invalid JSON: {detail['msg'].removeprefix('Invalid JSON: ')}")
+            parts.append(
+                f"invalid JSON: {json_error(detail['msg'].removeprefix('Invalid JSON: '))}"
+            )
         elif kind == "model_type" or kind == "model_attributes_type":
             parts.append("a record must be a JSON object")
         elif kind == "missing":
@@ -274,7 +277,7 @@ def _validate(record: SourcedRecord) -> VideoInput | Rejection:
             data = orjson.loads(data)  # perhaps a platform's video object
         return VideoInput.model_validate(from_platform(data))
     except orjson.JSONDecodeError as error:
-        reason = f"invalid JSON: {error}"
+        reason = f"invalid JSON: {json_error(str(error))}"
     except ValidationError as error:
         reason = _describe(error)
     except ValueError as error:  # a platform's object that cannot be imported
