@@ -16,11 +16,13 @@ text is blanked exactly as in the JSONL export
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 # Videos per row group: a few tens of MiB in memory for the longest prompts.
-ROW_GROUP_SIZE = 50_000
+ROW_GROUP_SIZE = 20_000
 # Columns with few distinct values, dictionary-encoded (the others would only
 # pay for a dictionary that Parquet drops when it grows too large).
 _DICTIONARY_COLUMNS = ["parent_id", "original_id", "creator", "status", "variant_key"]
@@ -86,9 +88,9 @@ PARQUET_SCHEMA = pa.schema(
     metadata={"remix-lineage": "export; see docs/cli.md (lineage export --format parquet)"},
 )
 
-# A video as the Parquet export reads it: the store's VideoRow (the diff ops as
-# their JSON text, or already as (op, before, after) triples), then the subtree
-# likes and views.
+# The columns as the export collects them: the store's VideoRow columns (the
+# diff ops as their JSON text, or as (op, before, after) triples), then the
+# subtree likes and views. The whole SQLite store is read as such rows.
 _ROW_COLUMNS = (*VIDEO_ROW_COLUMNS, "subtree_likes", "subtree_views")
 _SQLITE_ROW_SQL = ", ".join(_ROW_COLUMNS)
 _ID, _PROMPT, _TITLE, _CREATOR, _CREATED_US, _SUMMARY, _KEY, _SIMILARITY, _OPS = (
@@ -105,52 +107,48 @@ _ID, _PROMPT, _TITLE, _CREATOR, _CREATED_US, _SUMMARY, _KEY, _SIMILARITY, _OPS =
         "diff_ops",
     )
 )
-# Columns that are a row's column of the same name.
+# Columns that are a collected column of the same name.
 _FROM_ROW = [
     (name, _ROW_COLUMNS.index(name), PARQUET_SCHEMA.field(name).type)
     for name in PARQUET_SCHEMA.names
     if name in _ROW_COLUMNS and name not in {"created_at", "diff_summary", "diff_ops"}
 ]
+# The collected columns that a VideoRecord has under the same name, then its
+# created_at and prompt_diff, read in one attrgetter call per record.
+_FROM_RECORD = [
+    index
+    for index, name in enumerate(_ROW_COLUMNS)
+    if name in VideoRecord.model_fields and name != "created_at"
+]
+_RECORD_FIELDS = attrgetter(
+    *(_ROW_COLUMNS[index] for index in _FROM_RECORD), "created_at", "prompt_diff"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def _row_of(video: VideoRecord) -> tuple[Any, ...]:
-    diff = video.prompt_diff
-    return (
-        video.id,
-        video.parent_id,
-        video.prompt,
-        video.title,
-        video.creator,
-        None if video.created_at is None else epoch_micros(video.created_at),
-        video.likes,
-        video.views,
-        video.generation,
-        video.original_id,
-        video.derivative_count,
-        video.direct_remix_count,
-        video.tree_depth,
-        None if diff is None else diff.summary,
-        None if diff is None else diff.variant_key,
-        None if diff is None else diff.similarity,
-        None if diff is None else [(op.op, op.before, op.after) for op in diff.ops],
-        video.subtree_likes,
-        video.subtree_views,
-    )
-
-
-def _iter_rows(store: LineageStore, video_id: str | None) -> Iterator[tuple[Any, ...]]:
-    """The lineage's rows, parents first (see :data:`_ROW_COLUMNS`)."""
+def _iter_pages(
+    store: LineageStore, video_id: str | None
+) -> Iterator[list[tuple[Any, ...]] | list[VideoRecord]]:
+    """The lineage in pages of :data:`_PAGE_SIZE`, parents first: plain rows for the
+    whole SQLite store (as the JSONL export reads it, no model objects), records
+    otherwise."""
+    page: list[Any] = []
     if video_id is None and isinstance(store, SQLiteStore):
-        # The whole SQLite store as plain rows, as the JSONL export reads it
-        # (no model objects), with the two subtree columns added.
-        yield from store.iter_video_rows(_PAGE_SIZE, columns=_SQLITE_ROW_SQL)
-        return
-    for video in iter_lineage(store, video_id, page_size=_PAGE_SIZE):
-        yield _row_of(video)
+        items: Iterator[Any] = store.iter_video_rows(_PAGE_SIZE, columns=_SQLITE_ROW_SQL)
+    else:
+        items = iter_lineage(store, video_id, page_size=_PAGE_SIZE)
+    for item in items:
+        page.append(item)
+        if len(page) == _PAGE_SIZE:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 class _Columns:
-    """The columns of one row group, extended a page of rows at a time.
+    """The columns of one row group, extended a page at a time.
 
     Only the column lists live between pages (not a tuple per row), so the
     garbage collector has little to walk however large the row group.
@@ -164,33 +162,113 @@ class _Columns:
         self.op_offsets: list[int] = [0]
         self.rows = 0
 
-    def add_page(
-        self, rows: list[tuple[Any, ...]], rights: dict[str, VideoRights], hide_removed: bool
-    ) -> None:
-        if rights:
-            if hide_removed:
-                rows = [
-                    _hidden(row) if rights.get(row[_ID], DEFAULT_RIGHTS).status == REMOVED else row
-                    for row in rows
-                ]
-            self.rights.extend(
-                (self.rows + index, rights[row[_ID]])
-                for index, row in enumerate(rows)
-                if row[_ID] in rights
-            )
+    def add_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """A page of plain rows (:data:`_ROW_COLUMNS`, the ops as JSON text)."""
         for values, column in zip(self.values, zip(*rows, strict=True), strict=True):
             values.extend(column)
         kinds, befores, afters = self.ops
         offsets = self.op_offsets
-        for row in rows:
-            ops = row[_OPS]
+        for ops in self.values[_OPS][self.rows :]:
             if ops:
-                for kind, before, after in orjson.loads(ops) if isinstance(ops, str) else ops:
+                for kind, before, after in orjson.loads(ops):
                     kinds.append(kind)
                     befores.append(before)
                     afters.append(after)
             offsets.append(len(kinds))
-        self.rows += len(rows)
+
+    def add_records(self, videos: list[VideoRecord]) -> None:
+        """A page of records."""
+        values = self.values
+        # One C-level pass reads every field of every record, one more makes columns.
+        columns = list(zip(*map(_RECORD_FIELDS, videos), strict=True))
+        for index, column in zip(_FROM_RECORD, columns, strict=False):
+            values[index].extend(column)
+        values[_CREATED_US].extend(
+            None if moment is None else (moment - _EPOCH) // _MICROSECOND for moment in columns[-2]
+        )
+        summaries, keys, similarities, all_ops = (
+            values[_SUMMARY],
+            values[_KEY],
+            values[_SIMILARITY],
+            values[_OPS],
+        )
+        kinds, befores, afters = self.ops
+        offsets = self.op_offsets
+        for diff in columns[-1]:
+            if diff is None:
+                summaries.append(None)
+                keys.append(None)
+                similarities.append(None)
+                all_ops.append(None)
+            else:
+                summaries.append(diff.summary)
+                keys.append(diff.variant_key)
+                similarities.append(diff.similarity)
+                all_ops.append(True)
+                for op in diff.ops:
+                    kinds.append(op.op)
+                    befores.append(op.before)
+                    afters.append(op.after)
+            offsets.append(len(kinds))
+
+    def add_page(
+        self,
+        page: list[tuple[Any, ...]] | list[VideoRecord],
+        video_rights: Callable[[Sequence[str]], dict[str, VideoRights]],
+        hide_removed: bool,
+    ) -> None:
+        """Add a page of rows or records, with the rights of its videos (one
+        ``video_rights`` lookup per page, as the JSONL export makes)."""
+        start = self.rows
+        if isinstance(page[0], tuple):
+            self.add_rows(page)
+        else:
+            self.add_records(page)
+        self.rows += len(page)
+        ids = self.values[_ID]
+        rights = video_rights(ids[start:])
+        for index in range(start, self.rows) if rights else ():
+            state = rights.get(ids[index])
+            if state is not None:
+                self.rights.append((index, state))
+                if hide_removed and state.status == REMOVED:
+                    self._hide(index)
+
+    def _hide(self, index: int) -> None:
+        """Blank a removed video's text as the JSONL export does for a caller below
+        ``admin``: its rule (:func:`~lineage.export.formats.hide_removed_text`) is
+        applied to the same fields of row ``index``."""
+        values = self.values
+        record: dict[str, Any] = {
+            "prompt": values[_PROMPT][index],
+            "title": values[_TITLE][index],
+            "creator": values[_CREATOR][index],
+        }
+        start, end = self.op_offsets[index], self.op_offsets[index + 1]
+        ops = list(zip(*(field[start:end] for field in self.ops), strict=True))
+        remix = values[_KEY][index] is not None
+        if remix:
+            record["prompt_diff"] = {"summary": values[_SUMMARY][index], "ops": list(ops)}
+        hide_removed_text(record)
+        values[_PROMPT][index] = record["prompt"]
+        values[_TITLE][index] = record["title"]
+        values[_CREATOR][index] = record["creator"]
+        if remix:
+            values[_SUMMARY][index] = record["prompt_diff"]["summary"]
+            if record["prompt_diff"]["ops"] != ops:
+                self._replace_ops(index, record["prompt_diff"]["ops"])
+
+    def _replace_ops(self, index: int, ops: list[tuple[str, str, str]]) -> None:
+        """Row ``index``'s ops become ``ops`` (the lists after it move)."""
+        offsets = self.op_offsets
+        start, end = offsets[index], offsets[index + 1]
+        for field, new in zip(
+            self.ops, zip(*ops, strict=True) if ops else ((), (), ()), strict=True
+        ):
+            field[start:end] = new
+        shift = len(ops) - (end - start)
+        for position in range(index + 1, len(offsets)):
+            offsets[position] += shift
 
     def batch(self) -> pa.RecordBatch:
         """The row group as one record batch of :data:`PARQUET_SCHEMA`."""
@@ -229,16 +307,22 @@ class _Columns:
         )
 
 
-# Arrow arrays are built with Arrow's string builder and from NumPy buffers,
-# not with pyarrow.array(): given a Python list, that one first imports pandas
-# when it is installed (to ask whether the list is a pandas object), which
-# took longer than a demo-sized export itself.
-_NUMPY_TYPES: dict[pa.DataType, Any] = {
-    pa.int64(): np.int64,
-    pa.int32(): np.int32,
-    pa.float64(): np.float64,
-    _UTC_MICROS: np.int64,
+# Arrow arrays are built with Arrow's string builder and from the buffers of
+# Python arrays, not with pyarrow.array(): given a Python list, that one first
+# imports pandas when it is installed (to ask whether the list is a pandas
+# object), which took longer than a demo-sized export itself.
+_TYPECODES: dict[pa.DataType, str] = {
+    pa.int64(): "q",
+    pa.int32(): "i",
+    pa.float64(): "d",
+    _UTC_MICROS: "q",
 }
+
+
+def _bitmap(flags: Sequence[bool]) -> pa.Buffer:
+    """Arrow's bit-packed form of ``flags`` (least significant bit first)."""
+    bits = "".join(map("01".__getitem__, reversed(flags)))
+    return pa.py_buffer(int(bits or "0", 2).to_bytes((len(flags) + 7) // 8, "little"))
 
 
 def _array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
@@ -249,41 +333,13 @@ def _array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
         builder.append_values(values)
         return builder.finish()
     if kind == pa.bool_():
-        bits = np.packbits(np.asarray(values, dtype=np.bool_), bitorder="little")
-        return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(bits)])
+        return pa.Array.from_buffers(kind, len(values), [None, _bitmap(values)])
     validity = None
     if None in values:
-        present = np.fromiter((value is not None for value in values), np.bool_, len(values))
-        validity = pa.py_buffer(np.packbits(present, bitorder="little"))
+        validity = _bitmap([value is not None for value in values])
         values = [0 if value is None else value for value in values]
-    data = np.asarray(values, dtype=_NUMPY_TYPES[kind])
+    data = array(_TYPECODES[kind], values)
     return pa.Array.from_buffers(kind, len(data), [validity, pa.py_buffer(data)])
-
-
-def _hidden(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A removed video's row as a caller below ``admin`` sees it: the JSONL
-    export's rule (:func:`~lineage.export.formats.hide_removed_text`) applied
-    to the same fields."""
-    record: dict[str, Any] = {
-        "prompt": row[_PROMPT],
-        "title": row[_TITLE],
-        "creator": row[_CREATOR],
-    }
-    if row[_KEY] is not None:
-        record["prompt_diff"] = {"summary": row[_SUMMARY], "ops": row[_OPS]}
-    hide_removed_text(record)
-    values = list(row)
-    values[_PROMPT], values[_TITLE], values[_CREATOR] = (
-        record["prompt"],
-        record["title"],
-        record["creator"],
-    )
-    if "prompt_diff" in record:
-        values[_SUMMARY], values[_OPS] = (
-            record["prompt_diff"]["summary"],
-            record["prompt_diff"]["ops"],
-        )
-    return tuple(values)
 
 
 def iter_parquet_batches(
@@ -311,22 +367,15 @@ def iter_parquet_batches(
         If ``video_id`` is not stored.
     """
     columns = _Columns()
-    page: list[tuple[Any, ...]] = []
-
-    def add_page() -> None:
-        # One rights lookup per page, as the JSONL export does.
-        columns.add_page(page, store.video_rights([row[_ID] for row in page]), hide_removed)
-        page.clear()
-
-    for row in _iter_rows(store, video_id):
-        page.append(row)
-        if len(page) == _PAGE_SIZE or columns.rows + len(page) == row_group_size:
-            add_page()
+    for page in _iter_pages(store, video_id):
+        while page:
+            # A page may straddle two row groups.
+            room = row_group_size - columns.rows
+            part, page = page[:room], page[room:]
+            columns.add_page(part, store.video_rights, hide_removed)
             if columns.rows == row_group_size:
                 yield columns.batch()
                 columns = _Columns()
-    if page:
-        add_page()
     if columns.rows:
         yield columns.batch()
 
