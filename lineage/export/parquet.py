@@ -19,8 +19,10 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate, islice
 from operator import attrgetter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any
 
 import orjson
@@ -125,6 +127,9 @@ _RECORD_FIELDS = attrgetter(
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+_DIFF_FIELDS = attrgetter("summary", "variant_key", "similarity", "ops")
+_OP_FIELDS = attrgetter("op", "before", "after")
+_NO_DIFF = SimpleNamespace(summary=None, variant_key=None, similarity=None, ops=None)
 
 
 def _iter_pages(
@@ -164,17 +169,12 @@ class _Columns:
 
     def add_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """A page of plain rows (:data:`_ROW_COLUMNS`, the ops as JSON text)."""
+        start = len(self.values[_ID])
         for values, column in zip(self.values, zip(*rows, strict=True), strict=True):
             values.extend(column)
-        kinds, befores, afters = self.ops
-        offsets = self.op_offsets
-        for ops in self.values[_OPS][self.rows :]:
-            if ops:
-                for kind, before, after in orjson.loads(ops):
-                    kinds.append(kind)
-                    befores.append(before)
-                    afters.append(after)
-            offsets.append(len(kinds))
+        self._add_ops(
+            [None if ops is None else orjson.loads(ops) for ops in self.values[_OPS][start:]]
+        )
 
     def add_records(self, videos: list[VideoRecord]) -> None:
         """A page of records."""
@@ -186,30 +186,26 @@ class _Columns:
         values[_CREATED_US].extend(
             None if moment is None else (moment - _EPOCH) // _MICROSECOND for moment in columns[-2]
         )
-        summaries, keys, similarities, all_ops = (
-            values[_SUMMARY],
-            values[_KEY],
-            values[_SIMILARITY],
-            values[_OPS],
-        )
-        kinds, befores, afters = self.ops
-        offsets = self.op_offsets
-        for diff in columns[-1]:
-            if diff is None:
-                summaries.append(None)
-                keys.append(None)
-                similarities.append(None)
-                all_ops.append(None)
-            else:
-                summaries.append(diff.summary)
-                keys.append(diff.variant_key)
-                similarities.append(diff.similarity)
-                all_ops.append(True)
-                for op in diff.ops:
-                    kinds.append(op.op)
-                    befores.append(op.before)
-                    afters.append(op.after)
-            offsets.append(len(kinds))
+        diffs = columns[-1]
+        # An original (in a subtree, only its top) has no diff. Compared by
+        # identity: "None in diffs" would call the models' __eq__.
+        if any(diff is None for diff in diffs):
+            diffs = tuple(_NO_DIFF if diff is None else diff for diff in diffs)
+        summaries, keys, similarities, ops = zip(*map(_DIFF_FIELDS, diffs), strict=True)
+        values[_SUMMARY].extend(summaries)
+        values[_KEY].extend(keys)
+        values[_SIMILARITY].extend(similarities)
+        values[_OPS].extend(ops)
+        self._add_ops([None if group is None else list(map(_OP_FIELDS, group)) for group in ops])
+
+    def _add_ops(self, groups: list[Any]) -> None:
+        """Each row's ops (a list of (op, before, after), or None), flattened."""
+        sizes = (len(group) if group else 0 for group in groups)
+        self.op_offsets.extend(islice(accumulate(sizes, initial=self.op_offsets[-1]), 1, None))
+        flat = [op for group in groups if group for op in group]
+        if flat:
+            for field, column in zip(self.ops, zip(*flat, strict=True), strict=True):
+                field.extend(column)
 
     def add_page(
         self,
@@ -328,6 +324,9 @@ def _bitmap(flags: Sequence[bool]) -> pa.Buffer:
 def _array(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
     """An Arrow array of ``kind`` (string, bool, int64, int32, float64 or UTC
     microseconds) from Python values, None for null."""
+    if values and values[0] is None and values.count(None) == len(values):
+        # No removed video, no manifest, no title...
+        return pa.nulls(len(values), kind)
     if kind == pa.string():
         builder = pa.lib.StringBuilder()
         builder.append_values(values)
