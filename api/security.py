@@ -22,6 +22,7 @@ from starlette.types import Scope
 from api.metrics import REFUSALS
 from lineage.access.tokens import Role, TokenInfo, TokenStore
 from lineage.errors import ErrorCode, LineageError
+from lineage.text import with_article
 
 __all__ = [
     "Access",
@@ -99,7 +100,8 @@ class Access:
         if info is None:
             reason = "no token sent" if not self.token else "unknown or revoked token"
             raise Unauthenticated(
-                f"this needs a {role.label} token (Authorization: Bearer TOKEN): {reason}"
+                f"this needs {with_article(role.label)} token (Authorization: Bearer TOKEN): "
+                f"{reason}"
             )
         if info.role < role:
             raise Forbidden(

@@ -9,14 +9,16 @@ workers as cores, and loads it with wrk (keep-alive, loopback):
    (i) a minimal FastAPI endpoint returning fixed JSON (the HTTP floor) and
    (ii) ``{ __typename }`` on our own GraphQL endpoint (the GraphQL floor).
 
-Runs everything twice: with the response cache (the default, see
-``LINEAGE_API_RESPONSE_CACHE_ENTRIES``) and without it, so the figures show
-what the resolvers cost as well as what a repeated query costs.
+Runs everything twice: without the response cache and with it (the default,
+see ``LINEAGE_API_RESPONSE_CACHE_ENTRIES``). The targets are judged on the
+uncached run only: with the cache on, the lineage query and the GraphQL floor
+are both answered from the cache, so their ratio compares cache hits with
+cache hits; that run is printed for contrast (what a repeated query costs).
 
 Usage: benchmarks/bench_api.py [--seconds N] [--workers N] [--cache on|off|both]
 (needs wrk: apt-get install wrk)
-Targets (issue 4): p50 < 5 ms, p99 < 15 ms in sequence; at 32 clients, our
-query at >= 30% of the HTTP floor and >= 60% of the GraphQL floor.
+Targets (issue 4), uncached: p50 < 5 ms, p99 < 15 ms in sequence; at 32 clients,
+our query at >= 30% of the HTTP floor and >= 60% of the GraphQL floor.
 """
 
 from __future__ import annotations
@@ -133,17 +135,24 @@ def main() -> None:
         f"machine: {os.cpu_count()} cores; uvicorn workers: {args.workers}; "
         "wrk, keep-alive, loopback"
     )
-    modes = {"on": [True], "off": [False], "both": [True, False]}[args.cache]
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.cache]
     try:
         for cached in modes:
             cache_env = {**env, "LINEAGE_API_RESPONSE_CACHE_ENTRIES": "512" if cached else "0"}
-            print(f"\n== response cache {'on (default)' if cached else 'off'} ==")
-            measure(args, workdir, cache_env)
+            label = "on (default): cache hits, not judged" if cached else "off: judged"
+            print(f"\n== response cache {label} ==")
+            measure(args, workdir, cache_env, judged=not cached)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> None:
+def verdict(met: bool, judged: bool) -> str:
+    if not judged:
+        return "not judged: cache hits"
+    return "met" if met else "NOT met"
+
+
+def measure(args: argparse.Namespace, workdir: Path, env: dict[str, str], *, judged: bool) -> None:
     ours_port, floor_port = free_port(), free_port()
     common = ["--workers", str(args.workers), "--log-level", "warning", "--no-access-log"]
     servers = [
@@ -182,8 +191,10 @@ def measure(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
         sequential = run_wrk(ours_url, query_lua, 1, args.seconds)
         print("one client in sequence, the lineage query:")
         print(
-            f"  p50 {sequential['p50']:.2f} ms (target < 5)   p99 {sequential['p99']:.2f} ms "
-            f"(target < 15)   {sequential['rps']:,.0f} req/s"
+            f"  p50 {sequential['p50']:.2f} ms (target < 5: "
+            f"{verdict(sequential['p50'] < 5, judged)})   p99 {sequential['p99']:.2f} ms "
+            f"(target < 15: {verdict(sequential['p99'] < 15, judged)})   "
+            f"{sequential['rps']:,.0f} req/s"
         )
         ours = run_wrk(ours_url, query_lua, 32, args.seconds)
         graphql_floor = run_wrk(ours_url, typename_lua, 32, args.seconds)
@@ -197,8 +208,14 @@ def measure(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -> Non
             print(f"  {label:<30} {figures['rps']:>9,.0f} req/s   p99 {figures['p99']:7.2f} ms")
         http_share = ours["rps"] / http_floor["rps"]
         graphql_share = ours["rps"] / graphql_floor["rps"]
-        print(f"  lineage query / HTTP floor    {http_share:6.1%}  (target >= 30%)")
-        print(f"  lineage query / GraphQL floor {graphql_share:6.1%}  (target >= 60%)")
+        print(
+            f"  lineage query / HTTP floor    {http_share:6.1%}  "
+            f"(target >= 30%: {verdict(http_share >= 0.3, judged)})"
+        )
+        print(
+            f"  lineage query / GraphQL floor {graphql_share:6.1%}  "
+            f"(target >= 60%: {verdict(graphql_share >= 0.6, judged)})"
+        )
     finally:
         for server in servers:
             server.terminate()

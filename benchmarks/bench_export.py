@@ -6,7 +6,7 @@ file, then runs ``lineage export --format jsonl -o FILE`` as a user would and
 reports videos/s and the export process's peak memory (max RSS).
 Targets (issue 6): at least 100,000 videos/s and under 300 MiB on SQLite.
 With NEO4J_URI set, the same export from the Neo4j store (whatever it holds;
-scripts/bench_neo4j.py leaves its 1,000,000-video forest there) is timed too.
+benchmarks/bench_neo4j.py leaves its 1,000,000-video forest there) is timed too.
 
 Usage: benchmarks/bench_export.py [--size N]
 """

@@ -15,14 +15,14 @@ while it compiles). Imports larger than 20,000 records are written one group
 of whole subtrees per transaction, so the default heap of scripts/neo4j-local
 (1 GB) is enough:
 
-    eval "$(scripts/neo4j-local start)"; .venv/bin/python scripts/bench_neo4j.py
+    eval "$(scripts/neo4j-local start)"; .venv/bin/python benchmarks/bench_neo4j.py
 
 Lookups are timed on one open session (``session.run``), the same way for
 both queries; ``RETURN 1`` on that session is the round-trip floor. The
 store's own ``get_video`` (a whole record, through ``execute_query`` with
 retries and bookmarks) is shown too.
 
-Usage: scripts/bench_neo4j.py [--size N] [--naive-repeat N] [--inserts N]
+Usage: benchmarks/bench_neo4j.py [--size N] [--naive-repeat N] [--inserts N]
 Needs NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD (and NEO4J_DATABASE) in the environment.
 """
 

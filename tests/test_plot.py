@@ -117,6 +117,24 @@ def test_chinese_labels_draw_without_warnings(small_tree: LineageStore, tmp_path
     assert "鳄鱼→河马" in svg_text(tmp_path / "nainai.svg")
 
 
+def test_an_installed_cjk_font_draws_without_findfont_warnings(
+    small_tree: LineageStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # WenQuanYi Zen Hei's only face is weight 500: asked for normal and bold
+    # labels, matplotlib used to log "findfont: Failed to find font weight" ten times.
+    from matplotlib import font_manager
+
+    if not any(
+        entry.name.startswith(("WenQuanYi", "Noto Sans CJK"))
+        for entry in font_manager.fontManager.ttflist
+    ):
+        pytest.skip("no CJK font installed (scripts/test installs fonts-wqy-zenhei)")
+    with caplog.at_level("WARNING", logger="matplotlib.font_manager"):
+        plot_lineage(small_tree, "nainai", tmp_path / "nainai.png")
+        plot_lineage(small_tree, "grandma", tmp_path / "grandma.png")
+    assert [record.getMessage() for record in caplog.records] == []
+
+
 def test_unknown_video_is_refused(small_tree: LineageStore, tmp_path: Path) -> None:
     path = tmp_path / "nobody.png"
     with pytest.raises(VideoNotFound, match="unknown video id 'nobody'"):

@@ -1,12 +1,14 @@
 """Streamed lineage export for batch jobs: ``GET /export`` and ``GET /export/{id}``.
 
-JSONL (``application/x-ndjson``) or one of the CSV files of
-:mod:`lineage.export.neo4j_csv` (``part=videos|remixes|variant_groups|remix_hours``), written as
-the store is read, page by page. An export reads whole lineages: it always
-needs a ``reader`` token (401 without a live one, 403 below reader). As in
-GraphQL, a removed video's text (prompt, title, creator, the words of its
-prompt diff) and who removed it reach ``admin`` tokens only; other readers get
-them blanked, by the rule every output applies (:mod:`lineage.rights.visibility`).
+JSONL (``application/x-ndjson``), one of the CSV files of
+:mod:`lineage.export.neo4j_csv` (``part=videos|remixes|variant_groups|remix_hours``) or
+Parquet (:mod:`lineage.export.parquet`, ``application/vnd.apache.parquet``, sent
+row group by row group), written as the store is read, page by page. An
+export reads whole lineages: it always needs a ``reader`` token (401 without a
+live one, 403 below reader). As in GraphQL, a removed video's text (prompt,
+title, creator, the words of its prompt diff) and who removed it reach
+``admin`` tokens only; other readers get them blanked, by the rule every
+output applies (:mod:`lineage.rights.visibility`).
 """
 
 from __future__ import annotations
@@ -76,6 +78,14 @@ async def _export(
         except VideoNotFound as error:
             raise HTTPException(status_code=404, detail=error.message) from error
     name = video_id or "lineage"
+    if file_format == "parquet":
+        from lineage.export.parquet import iter_parquet_chunks
+
+        return StreamingResponse(
+            iter_parquet_chunks(store, video_id, viewer=caller.role),
+            media_type="application/vnd.apache.parquet",
+            headers={"content-disposition": f'attachment; filename="{name}.parquet"'},
+        )
     if file_format == "jsonl":
         return StreamingResponse(
             _chunks(iter_jsonl_lines(store, video_id, viewer=caller.role)),
@@ -89,7 +99,7 @@ async def _export(
     )
 
 
-FormatQuery = Annotated[Literal["jsonl", "csv"], Query(alias="format")]
+FormatQuery = Annotated[Literal["jsonl", "csv", "parquet"], Query(alias="format")]
 PartQuery = Annotated[
     Literal["videos", "remixes", "variant_groups", "remix_hours"],
     Query(description="which CSV file (format=csv)"),

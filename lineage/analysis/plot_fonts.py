@@ -12,6 +12,7 @@ have every glyph of it (:func:`renders`). Both the layout
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from functools import cache
 
 from matplotlib import font_manager
@@ -51,8 +52,32 @@ def font_families() -> tuple[str, ...]:
     for prefix in CJK_FONT_PREFIXES:
         for name in names:
             if name.startswith(prefix):
+                _serve_every_weight(name)
                 return (BASE_FONT, name)
     return (BASE_FONT,)
+
+
+def _serve_every_weight(family: str) -> None:
+    """Let a CJK family's regular face answer for the weights the figure asks for.
+
+    Some CJK fonts ship one face that declares weight 500 (WenQuanYi Zen
+    Hei): asked for normal or bold text in that family, matplotlib uses the
+    face anyway but logs "findfont: Failed to find font weight ..." for each
+    label. Registering the same file under the missing weights answers those
+    requests exactly (matplotlib draws no synthetic bold either way).
+    """
+    faces = [
+        entry
+        for entry in font_manager.fontManager.ttflist
+        if entry.name == family and entry.style == "normal"
+    ]
+    weights = {
+        face.weight if isinstance(face.weight, int) else font_manager.weight_dict.get(face.weight)
+        for face in faces
+    }
+    for weight in ("normal", "bold"):
+        if faces and font_manager.weight_dict[weight] not in weights:
+            font_manager.fontManager.ttflist.append(replace(faces[0], weight=weight))
 
 
 @cache

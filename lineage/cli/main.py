@@ -26,6 +26,7 @@ from lineage.over_time.stats import time_stats
 from lineage.progress import progress_bar, wants_progress
 from lineage.store import LineageStore
 from lineage.stores import open_store
+from lineage.text import pad, plural
 from lineage.tree.check import check_store
 from lineage.tree.queries import LineageStats, lineage_stats
 
@@ -74,12 +75,13 @@ def _print_report(report: ImportReport, *, atomic: bool) -> None:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a bulk import.
+    """Pause the cyclic garbage collector for a bulk import or export.
 
     An import holds every record and its plan as millions of small objects
     without cycles; each full collection walks all of them, which took a
-    tenth of a 1,000,000-video import. This process runs one import, so the
-    switch (global to the process) is the command's to make.
+    tenth of a 1,000,000-video import. An export makes as many short-lived
+    records. This process runs one command, so the switch (global to the
+    process) is the command's to make.
     """
     gc.disable()
     try:
@@ -131,14 +133,16 @@ def _format_stats(stats: LineageStats) -> str:
         lines.append("  top variants (by derivative count)")
         for rank, remix in enumerate(stats.top_variants, start=1):
             key = remix.prompt_diff.variant_key if remix.prompt_diff else ""
+            count = plural(remix.derivative_count, "derivative").rpartition(" ")
             lines.append(
-                f"    {rank:>2}. {remix.id:<20} {remix.derivative_count:>10,} derivatives   {key}"
+                f"    {rank:>2}. {pad(remix.id, 20)} {count[0]:>10} {count[2]:<11}   {key}"
             )
     if stats.variant_groups:
         lines.append("  variant groups (by reach)")
         for group in stats.variant_groups:
+            count = plural(group.remix_count, "remix", "remixes").rpartition(" ")
             lines.append(
-                f"    {group.key:<32} {group.remix_count:>8,} remixes  "
+                f"    {pad(group.key, 32)} {count[0]:>8} {count[2]:<7}  "
                 f"reach {group.reach:>10,}  led by {group.top.id}"
             )
     return "\n".join(lines)
@@ -171,9 +175,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if mismatches:
         for mismatch in mismatches:
             print(f"mismatch: {mismatch}")
-        print(f"{len(mismatches):,} mismatches in {videos:,} videos", file=sys.stderr)
+        print(
+            f"{plural(len(mismatches), 'mismatch', 'mismatches')} in {plural(videos, 'video')}",
+            file=sys.stderr,
+        )
         return EXIT_REJECTED
-    print(f"ok: every aggregate of {videos:,} videos matches its recomputation")
+    print(f"ok: every aggregate of {plural(videos, 'video')} matches its recomputation")
     return EXIT_OK
 
 
@@ -187,16 +194,30 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "csv" and output is None:
         print("lineage export: CSV writes several files: give -o BASE.csv", file=sys.stderr)
         return EXIT_USAGE
+    if args.format == "parquet" and output is None and sys.stdout.isatty():
+        print("lineage export: Parquet is binary: give -o FILE.parquet", file=sys.stderr)
+        return EXIT_USAGE
     store = _store(args)
     try:
-        written = export_lineage(
-            store,
-            args.id,
-            args.format,
-            output,
-            binary_stream=sys.stdout.buffer,
-            progress=wants_progress(),
-        )
+        # As for an import: an export makes millions of short-lived objects and no
+        # cycles, and the collector's full passes cost a large share of its time.
+        with _collector_paused():
+            if args.format == "parquet":
+                from lineage.export.parquet import write_parquet
+
+                write_parquet(
+                    store, args.id, output or sys.stdout.buffer, progress=wants_progress()
+                )
+                written = [output] if output else []
+            else:
+                written = export_lineage(
+                    store,
+                    args.id,
+                    args.format,
+                    output,
+                    binary_stream=sys.stdout.buffer,
+                    progress=wants_progress(),
+                )
     finally:
         store.close()
     for path in written:
@@ -270,6 +291,24 @@ def _prepare_metrics_dir(workers: int) -> None:
     path.mkdir(parents=True)
 
 
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the service could not listen on ``host:port`` (None: it can).
+
+    Bound and released the way uvicorn binds it, so that a busy port is said
+    before the explorer's address is printed, not after.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     # The web stack is imported here only: the domain never depends on it.
     import uvicorn
@@ -288,6 +327,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _prepare_metrics_dir(args.workers)
     # The API writes its own access line (no query strings: variables travel there).
     os.environ["LINEAGE_ACCESS_LOG"] = "true" if args.access_log else "false"
+    busy = _cannot_listen(args.host, args.port)
+    if busy is not None:
+        print(
+            f"lineage serve: cannot listen on {args.host}:{args.port}: {busy} "
+            "(another server there? choose a port with --port)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Explorer: http://{host}:{args.port}/", flush=True)
     print(f"GraphiQL: http://{host}:{args.port}/graphql", flush=True)
@@ -354,7 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="export the subtree under ID (ID included), or everything without ID",
     )
     export.add_argument("id", nargs="?", metavar="ID")
-    export.add_argument("--format", choices=["jsonl", "csv", "graphml", "gexf"], default="jsonl")
+    export.add_argument(
+        "--format", choices=["jsonl", "csv", "graphml", "gexf", "parquet"], default="jsonl"
+    )
     export.add_argument(
         "-o",
         "--output",

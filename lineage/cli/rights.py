@@ -14,6 +14,7 @@ from collections.abc import Callable
 from lineage.models import VideoRecord
 from lineage.rights import policy as rights
 from lineage.store import LineageStore
+from lineage.text import plural
 from lineage.tree.descendants import descendant_page
 
 __all__ = ["add_rights_commands"]
@@ -32,7 +33,8 @@ _BLAST_EXAMPLES = 5
 def _blast_radius(store: LineageStore, video: VideoRecord) -> list[str]:
     """The takedown's blast radius: its descendants' totalCount and the first few of them."""
     lines = [
-        f"  blast radius: {video.derivative_count:,} derivatives descend from it "
+        f"  blast radius: {plural(video.derivative_count, 'derivative')} "
+        f"{'descends' if video.derivative_count == 1 else 'descend'} from it "
         "(Video.descendants totalCount)"
     ]
     first = descendant_page(store, video.id, _BLAST_EXAMPLES)

@@ -20,6 +20,7 @@ from lineage.errors import ErrorCode
 from lineage.importing.platform import from_platform
 from lineage.importing.records import Rejection, SourcedRecord
 from lineage.models import MAX_PROMPT_LENGTH, VideoInput
+from lineage.text import json_error
 
 __all__ = ["peek_ids", "validate", "validated"]
 
@@ -41,7 +42,9 @@ def _describe(error: ValidationError) -> str:
         location = ".".join(str(part) for part in detail["loc"])
         kind = detail["type"]
         if kind == "json_invalid":
-            parts.append(f"invalid JSON: {detail['msg'].removeprefix('Invalid JSON: ')}")
+            parts.append(
+                f"invalid JSON: {json_error(detail['msg'].removeprefix('Invalid JSON: '))}"
+            )
         elif kind == "model_type" or kind == "model_attributes_type":
             parts.append("a record must be a JSON object")
         elif kind == "missing":
@@ -133,7 +136,7 @@ def validate(record: SourcedRecord) -> VideoInput | Rejection:
             data = orjson.loads(data)  # perhaps a platform's video object
         return VideoInput.model_validate(from_platform(data))
     except orjson.JSONDecodeError as error:
-        reason = f"invalid JSON: {error}"
+        reason = f"invalid JSON: {json_error(str(error))}"
     except ValidationError as error:
         reason = _describe(error)
     except ValueError as error:  # a platform's object that cannot be imported

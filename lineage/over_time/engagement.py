@@ -23,6 +23,7 @@ import orjson
 
 from lineage.errors import InvalidInput, VideoNotFound
 from lineage.models import from_epoch_micros, hour_of
+from lineage.text import json_error
 
 __all__ = [
     "MAX_EVENTS_PER_CALL",
@@ -213,7 +214,7 @@ def iter_engagement_jsonl(stream: IO[bytes], source: str) -> Iterator[Engagement
         try:
             data = orjson.loads(line)
         except orjson.JSONDecodeError as error:
-            raise InvalidInput(f"{where}: invalid JSON: {error}") from error
+            raise InvalidInput(f"{where}: invalid JSON: {json_error(str(error))}") from error
         yield _event_of(data, where)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from lineage.models import VideoRecord
 from lineage.over_time.trending import Window, busiest_day, end_of_day, window_hours
 from lineage.store import LineageStore
+from lineage.text import pad, plural
 
 __all__ = ["TimeStats", "time_stats"]
 
@@ -44,12 +45,13 @@ class TimeStats:
         if self.busiest_day is not None:
             lines.append(
                 f"  busiest day         {self.busiest_day.isoformat()} "
-                f"({self.busiest_day_remixes:,} remixes below it)"
+                f"({plural(self.busiest_day_remixes, 'remix', 'remixes')} below it)"
             )
         if self.trending:
             lines.append("  trending variants that day (by their remixes that day)")
             for rank, (video_id, count) in enumerate(self.trending, start=1):
-                lines.append(f"    {rank:>2}. {video_id:<20} {count:>10,} remixes")
+                number, _, noun = plural(count, "remix", "remixes").rpartition(" ")
+                lines.append(f"    {rank:>2}. {pad(video_id, 20)} {number:>10} {noun}")
         return lines
 
 
