@@ -19,7 +19,6 @@ from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.access.tokens import Role, token_store_for
 from lineage.cli.main import main as lineage_main
-from lineage.access.tokens import Role
 from lineage.export.jsonl import iter_jsonl_lines
 from lineage.export.parquet import (
     PARQUET_SCHEMA,
@@ -46,9 +45,7 @@ def _loaded(store: LineageStore) -> LineageStore:
 def _jsonl(
     store: LineageStore, video_id: str | None, *, viewer: Role | None = Role.ADMIN
 ) -> list[Any]:
-    return [
-        json.loads(line) for line in iter_jsonl_lines(store, video_id, viewer=viewer)
-    ]
+    return [json.loads(line) for line in iter_jsonl_lines(store, video_id, viewer=viewer)]
 
 
 def _as_jsonl(row: dict[str, Any]) -> dict[str, Any]:
