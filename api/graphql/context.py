@@ -20,12 +20,14 @@ from strawberry.fastapi import BaseContext
 from api.cache import TREES
 from api.core.config import ApiSettings
 from api.graphql.live import LiveHub
+from api.loop_share import take_turn
 from api.security import Access, ConnectionAccessDep
+from api.timelimit import DEADLINE, Deadline
 from lineage.importing.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 
-__all__ = ["LineageContext", "make_context_getter"]
+__all__ = ["LineageContext", "deepest_generation", "make_context_getter"]
 
 T = TypeVar("T")
 
@@ -53,6 +55,8 @@ class LineageContext(BaseContext):
         self.committer: GroupCommitter | None = None
         # The process's live-count hub (subscriptions; None: none served).
         self.live: LiveHub | None = None
+        # When the request's time is up (api/timelimit.py; None: no limit).
+        self.deadline: Deadline | None = None
         self.videos: DataLoader[str, VideoRecord | None] = DataLoader(self._load_videos)
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
@@ -64,7 +68,12 @@ class LineageContext(BaseContext):
 
     async def read(self, call: Callable[..., T], *args: Any) -> T:
         """Run a store read: on the store's async API if it has one (Neo4j), inline
-        for local stores (SQLite), in a worker thread otherwise."""
+        for local stores (SQLite), in a worker thread otherwise.
+
+        It first waits for its :meth:`turn`, so past the request's deadline it
+        raises ``LIMIT_EXCEEDED`` instead of reading.
+        """
+        await self.turn()
         if self.async_reads is not None:
             coroutine = getattr(self.async_reads, call.__name__, None)
             if coroutine is not None:
@@ -77,6 +86,19 @@ class LineageContext(BaseContext):
             result = await run_in_threadpool(call, *args)
         self.note_trees(result)
         return result
+
+    async def turn(self) -> None:
+        """Wait for a turn on the event loop, then raise ``LIMIT_EXCEEDED`` if the
+        request's time is up.
+
+        Called before every store read and before a resolver hands back a
+        list of videos: graphql-core completes a list (and starts the
+        resolvers of its items) in one go, so resolvers woken together by one
+        loader batch would otherwise hold the loop for all their lists.
+        """
+        await take_turn()
+        if self.deadline is not None:
+            self.deadline.check()
 
     def note_trees(self, result: object) -> None:
         """Note the trees of the videos in a read's result (a missing video: any tree)."""
@@ -131,6 +153,11 @@ class LineageContext(BaseContext):
             self.videos.prime(record.id, record)
 
 
+async def deepest_generation(context: LineageContext) -> int:
+    """The store's deepest generation: the query cost's bound on ancestor lists."""
+    return await context.read(context.store.max_generation)
+
+
 def make_context_getter(
     settings: ApiSettings,
 ) -> Callable[[HTTPConnection, Response, Access], Awaitable[LineageContext]]:
@@ -147,6 +174,7 @@ def make_context_getter(
         if hub is None or hub.store is not state.store:
             hub = state.live_hub = LiveHub(state.store, interval=settings.live_interval_ms / 1000)
         context.live = hub
+        context.deadline = request.scope.get(DEADLINE)
         if settings.group_commit_ms >= 0:
             committer = getattr(state, "group_committer", None)
             if committer is None or committer.store is not state.store:

@@ -154,6 +154,7 @@ async def resolve_attribution(
     context = info.context
     path = await context.read(context.store.lineage_path, record.id)
     ancestors = await context.videos.load_many([node.id for node in path[1:]])
+    await context.turn()
     return [
         Attribution(
             video=Video.from_record(ancestor),

@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql import over_time
+from api.graphql.context import deepest_generation
 from api.graphql.errors import ErrorCodes
 from api.graphql.guards import (
     DirectiveLimit,
@@ -268,7 +269,7 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
         lambda: FieldRepeatLimit(settings.max_field_repeats),
         lambda: DirectiveLimit(settings.max_directives),
         lambda: GuardedValidationCache(maxsize=256),
-        lambda: QueryCostLimit(settings.max_query_cost),
+        lambda: QueryCostLimit(settings.max_query_cost, depth=deepest_generation),
     ]
     return LineageSchema(
         query=Query,

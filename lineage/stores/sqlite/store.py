@@ -37,6 +37,7 @@ from lineage.stores.sqlite import descendants as sqlite_descendants
 from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite.bulk import indexes_built_after
 from lineage.stores.sqlite.checkpoints import BackgroundCheckpointer
+from lineage.stores.sqlite.depth import read_max_generation
 from lineage.stores.sqlite.rights import (
     SQLiteRights,
     migrate_rights,
@@ -389,6 +390,9 @@ class SQLiteStore(SQLiteRights):
             for original_id in chunk:
                 versions[original_id] = found.get(original_id, 0)
         return versions
+
+    def max_generation(self) -> int:
+        return read_max_generation(self._conn())
 
     # -- over time ----------------------------------------------------------------
     def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
