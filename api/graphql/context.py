@@ -3,7 +3,8 @@
 Loaders are made per request (never shared), so a request sees its own
 consistent cache and nothing leaks between clients. Parents, originals,
 ancestors and the two ends of remix edges all load through ``videos``: one
-store call per batch, whatever the number of fields that ask.
+store call per batch, whatever the number of fields that ask; rights states
+(which decide what a caller sees of a removed video) through ``rights``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from api.security import Access, ConnectionAccessDep
 from api.timelimit import DEADLINE, Deadline
 from lineage.importing.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
+from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 
 __all__ = ["LineageContext", "deepest_generation", "make_context_getter"]
@@ -61,6 +63,8 @@ class LineageContext(BaseContext):
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
         )
+        # Rights states (status, reason...), which decide what a caller sees.
+        self.rights: DataLoader[str, VideoRights] = DataLoader(self._load_rights)
         # First pages of ranked remixes, keyed by (parent id, order, size).
         self.remix_pages: DataLoader[tuple[str, VideoOrder, int], list[VideoRecord]] = DataLoader(
             self._load_remix_pages
@@ -123,6 +127,10 @@ class LineageContext(BaseContext):
             self.trees.add(ANY_TREE)  # an id stored later would change the answer
         return [found.get(video_id) for video_id in ids]
 
+    async def _load_rights(self, ids: Sequence[str]) -> list[VideoRights]:
+        found = await self.read(self.store.video_rights, list(ids))
+        return [found.get(video_id, DEFAULT_RIGHTS) for video_id in ids]
+
     async def _load_generation_counts(self, ids: Sequence[str]) -> list[list[GenerationCount]]:
         found = await self.read(self.store.generation_counts_many, list(ids))
         return [found.get(video_id, []) for video_id in ids]
@@ -142,10 +150,12 @@ class LineageContext(BaseContext):
         return [pages[key] for key in keys]
 
     def forget(self) -> None:
-        """Drop what the loaders hold: a subscription's context lives as long as
-        its socket, and each push must read the current state."""
-        for loader in (self.videos, self.generation_counts, self.remix_pages):
+        """Drop what the loaders hold and who the caller is: a subscription's
+        context lives as long as its socket, and each push must see the current
+        state, masked for the caller's current role."""
+        for loader in (self.videos, self.generation_counts, self.remix_pages, self.rights):
             loader.clear_all()
+        self.access.refresh()
 
     def prime(self, records: Sequence[VideoRecord]) -> None:
         """Put videos already read into the loader, so asking again costs nothing."""
