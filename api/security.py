@@ -94,6 +94,12 @@ class Access:
                     self._info = await run_in_threadpool(self.tokens.authenticate, self.token)
         return self._info
 
+    def refresh(self) -> None:
+        """Forget the verdict: the next :meth:`principal` reads the token store
+        again (a WebSocket connection outlives the request that opened it)."""
+        self._checked = False
+        self._info = None
+
     async def require(self, role: Role) -> TokenInfo:
         """The caller's token if its role is at least ``role``; else refuse."""
         info = await self.principal()

@@ -4,17 +4,47 @@ A request that has not started its response after ``seconds`` is cancelled
 and answered with 503 and ``LIMIT_EXCEEDED``. A write already handed to
 the store finishes in its own thread (a store transaction is never cut in
 half); the client is told it may not have been applied.
+
+Cancelling alone is not enough: a query that fans out into thousands of
+resolvers keeps them busy after the cancel, and SQLite reads run on the
+event loop. So the middleware also puts the request's :class:`Deadline` in
+the ASGI scope (:data:`DEADLINE`); the GraphQL context checks it before
+every store read, and reads past it fail at once with ``LIMIT_EXCEEDED``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.middleware import send_limit_exceeded
+from lineage.errors import LimitExceeded
 
-__all__ = ["RequestTimeLimit"]
+__all__ = ["DEADLINE", "Deadline", "RequestTimeLimit"]
+
+# The ASGI scope key of the request's Deadline.
+DEADLINE = "lineage.deadline"
+
+
+class Deadline:
+    """When a request's time is up.
+
+    Parameters
+    ----------
+    seconds : float
+        The limit, counted from now.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def check(self) -> None:
+        """Raise ``LIMIT_EXCEEDED`` once the time is up."""
+        if time.monotonic() > self.at:
+            raise LimitExceeded(f"request took longer than the limit of {self.seconds:g} s")
 
 
 class RequestTimeLimit:
@@ -29,6 +59,7 @@ class RequestTimeLimit:
         if scope["type"] != "http" or scope["path"] != self.path or self.seconds <= 0:
             await self.app(scope, receive, send)
             return
+        scope[DEADLINE] = Deadline(self.seconds)
         started = False
 
         async def tracking_send(message: Message) -> None:

@@ -53,7 +53,7 @@ def test_a_first_load_rebuilds_every_index_and_the_answers_are_exact(
     _import(store, records)
 
     dropped = [sql for sql in statements if sql.startswith("DROP INDEX")]
-    assert len(dropped) == 5, dropped  # three on videos, one on each of two aggregate tables
+    assert len(dropped) == 6, dropped  # four on videos, one on each of two aggregate tables
     assert _indexes(path) == before
     assert_matches_reference(store, Reference(records))
     assert "videos_by_parent_derivatives" in _plan(

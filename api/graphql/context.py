@@ -3,7 +3,8 @@
 Loaders are made per request (never shared), so a request sees its own
 consistent cache and nothing leaks between clients. Parents, originals,
 ancestors and the two ends of remix edges all load through ``videos``: one
-store call per batch, whatever the number of fields that ask.
+store call per batch, whatever the number of fields that ask; rights states
+(which decide what a caller sees of a removed video) through ``rights``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from strawberry.fastapi import BaseContext
 from api.cache import HOURS, TREES
 from api.core.config import ApiSettings
 from api.graphql.live import LiveHub
+from api.loop_share import take_turn
 from api.security import Access, ConnectionAccessDep
+from api.timelimit import DEADLINE, Deadline
 from lineage.importing.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
+from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 
-__all__ = ["LineageContext", "make_context_getter"]
+__all__ = ["LineageContext", "deepest_generation", "make_context_getter"]
 
 T = TypeVar("T")
 
@@ -56,10 +60,14 @@ class LineageContext(BaseContext):
         self.committer: GroupCommitter | None = None
         # The process's live-count hub (subscriptions; None: none served).
         self.live: LiveHub | None = None
+        # When the request's time is up (api/timelimit.py; None: no limit).
+        self.deadline: Deadline | None = None
         self.videos: DataLoader[str, VideoRecord | None] = DataLoader(self._load_videos)
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
         )
+        # Rights states (status, reason...), which decide what a caller sees.
+        self.rights: DataLoader[str, VideoRights] = DataLoader(self._load_rights)
         # First pages of ranked remixes, keyed by (parent id, order, size).
         self.remix_pages: DataLoader[tuple[str, VideoOrder, int], list[VideoRecord]] = DataLoader(
             self._load_remix_pages
@@ -67,7 +75,12 @@ class LineageContext(BaseContext):
 
     async def read(self, call: Callable[..., T], *args: Any) -> T:
         """Run a store read: on the store's async API if it has one (Neo4j), inline
-        for local stores (SQLite), in a worker thread otherwise."""
+        for local stores (SQLite), in a worker thread otherwise.
+
+        It first waits for its :meth:`turn`, so past the request's deadline it
+        raises ``LIMIT_EXCEEDED`` instead of reading.
+        """
+        await self.turn()
         if self.async_reads is not None:
             coroutine = getattr(self.async_reads, call.__name__, None)
             if coroutine is not None:
@@ -80,6 +93,19 @@ class LineageContext(BaseContext):
             result = await run_in_threadpool(call, *args)
         self.note_trees(result)
         return result
+
+    async def turn(self) -> None:
+        """Wait for a turn on the event loop, then raise ``LIMIT_EXCEEDED`` if the
+        request's time is up.
+
+        Called before every store read and before a resolver hands back a
+        list of videos: graphql-core completes a list (and starts the
+        resolvers of its items) in one go, so resolvers woken together by one
+        loader batch would otherwise hold the loop for all their lists.
+        """
+        await take_turn()
+        if self.deadline is not None:
+            self.deadline.check()
 
     def note_trees(self, result: object) -> None:
         """Note the trees of the videos in a read's result (a missing video: any tree)."""
@@ -104,6 +130,10 @@ class LineageContext(BaseContext):
             self.trees.add(ANY_TREE)  # an id stored later would change the answer
         return [found.get(video_id) for video_id in ids]
 
+    async def _load_rights(self, ids: Sequence[str]) -> list[VideoRights]:
+        found = await self.read(self.store.video_rights, list(ids))
+        return [found.get(video_id, DEFAULT_RIGHTS) for video_id in ids]
+
     async def _load_generation_counts(self, ids: Sequence[str]) -> list[list[GenerationCount]]:
         found = await self.read(self.store.generation_counts_many, list(ids))
         return [found.get(video_id, []) for video_id in ids]
@@ -123,15 +153,22 @@ class LineageContext(BaseContext):
         return [pages[key] for key in keys]
 
     def forget(self) -> None:
-        """Drop what the loaders hold: a subscription's context lives as long as
-        its socket, and each push must read the current state."""
-        for loader in (self.videos, self.generation_counts, self.remix_pages):
+        """Drop what the loaders hold and who the caller is: a subscription's
+        context lives as long as its socket, and each push must see the current
+        state, masked for the caller's current role."""
+        for loader in (self.videos, self.generation_counts, self.remix_pages, self.rights):
             loader.clear_all()
+        self.access.refresh()
 
     def prime(self, records: Sequence[VideoRecord]) -> None:
         """Put videos already read into the loader, so asking again costs nothing."""
         for record in records:
             self.videos.prime(record.id, record)
+
+
+async def deepest_generation(context: LineageContext) -> int:
+    """The store's deepest generation: the query cost's bound on ancestor lists."""
+    return await context.read(context.store.max_generation)
 
 
 def make_context_getter(
@@ -150,6 +187,7 @@ def make_context_getter(
         if hub is None or hub.store is not state.store:
             hub = state.live_hub = LiveHub(state.store, interval=settings.live_interval_ms / 1000)
         context.live = hub
+        context.deadline = request.scope.get(DEADLINE)
         if settings.group_commit_ms >= 0:
             committer = getattr(state, "group_committer", None)
             if committer is None or committer.store is not state.store:

@@ -5,10 +5,14 @@
   validation's overlap check quadratic; refused before validation.
 * :class:`DirectiveLimit`: at most so many directives in a document,
   refused before validation.
-* :class:`QueryCostLimit`: each field costs 1 and a field with a ``first``
-  or ``limit`` argument multiplies the cost of what it selects by that
-  size; refused before execution when above the budget, with
-  ``LIMIT_EXCEEDED`` naming the cost and the budget.
+* :class:`QueryCostLimit`: each field costs 1 and a list multiplies the
+  cost of what it selects by a bound on its length: its ``first`` or
+  ``limit`` argument, or for ``ancestors`` and ``attribution`` the deepest
+  generation in the store, read once per query that selects one
+  (:data:`DEPTH_BOUNDED`; lists of plain values multiply nothing,
+  :data:`UNMULTIPLIED_LISTS`);
+  refused before execution when above the budget, with ``LIMIT_EXCEEDED``
+  naming the cost and the budget.
 * :class:`GuardedValidationCache`: the validation cache, which does not
   validate a document a guard has already refused.
 
@@ -20,7 +24,7 @@ asked again is not walked again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -43,6 +47,8 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
     visit,
 )
 from graphql.pyutils import Undefined
@@ -53,6 +59,9 @@ from api.keys import digest
 from lineage.errors import ErrorCode
 
 __all__ = [
+    "DEPTH_BOUNDED",
+    "UNMULTIPLIED_LISTS",
+    "DepthUnknown",
     "DirectiveLimit",
     "FieldRepeatLimit",
     "GuardedValidationCache",
@@ -61,6 +70,19 @@ __all__ = [
 ]
 
 _SIZE_ARGUMENTS = ("first", "limit")
+# Lists without first/limit whose items select further lists: their length is
+# at most the deepest generation in the store (one ancestor, and one
+# attribution share, per generation above a video). Any other list without
+# first/limit that is not below is charged the same way.
+DEPTH_BOUNDED = frozenset({"Video.ancestors", "Video.attribution"})
+# Lists that multiply nothing: a connection's edges (its first multiplied
+# already), and lists of plain values, whose items select scalars only and so
+# cannot nest: a diff's ops (at most one per changed token of a prompt) and a
+# video's generation counts (one per generation below it, read for a whole
+# page of videos at once). Each costs what a long string does.
+UNMULTIPLIED_LISTS = frozenset(
+    {"RemixConnection.edges", "VideoConnection.edges", "PromptDiff.ops", "Video.generationCounts"}
+)
 _META_FIELDS = {
     "__schema": SchemaMetaFieldDef,
     "__type": TypeMetaFieldDef,
@@ -202,10 +224,14 @@ class GuardedValidationCache(ValidationCache):
         yield from super().on_validate()
 
 
+class DepthUnknown(Exception):
+    """The cost depends on the store's deepest generation, which was not given."""
+
+
 def _size(
     field: GraphQLField, node: FieldNode, variables: Mapping[str, Any], defaults: Mapping[str, Any]
-) -> int:
-    """The list size a field asks for (its first/limit argument), 1 if it has none."""
+) -> int | None:
+    """The list size a field asks for (its first/limit argument); None if it has none."""
     for name in _SIZE_ARGUMENTS:
         argument = field.args.get(name)
         if argument is None:
@@ -225,7 +251,29 @@ def _size(
         if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
             return value
         return 1
-    return 1
+    return None
+
+
+def _multiplier(
+    parent: GraphQLNamedType,
+    field: GraphQLField,
+    node: FieldNode,
+    variables: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    depth: int | None,
+) -> int:
+    """How many times a field's selection is charged: a bound on its list's length."""
+    size = _size(field, node, variables, defaults)
+    if size is not None:
+        return size
+    if not is_list_type(get_nullable_type(field.type)) or parent.name.startswith("__"):
+        return 1  # one object, or introspection (bounded by the schema itself)
+    name = f"{parent.name}.{node.name.value}"
+    if name in UNMULTIPLIED_LISTS:
+        return 1
+    if depth is None:
+        raise DepthUnknown(name)
+    return max(depth, 1)
 
 
 def query_cost(
@@ -233,8 +281,25 @@ def query_cost(
     document: Any,
     operation_name: str | None = None,
     variables: Mapping[str, Any] | None = None,
+    depth: int | None = None,
 ) -> int:
-    """The cost of the operation ``document`` runs: fields, times list sizes."""
+    """The cost of the operation ``document`` runs: fields, times bounds on list lengths.
+
+    Parameters
+    ----------
+    schema : GraphQLSchema
+    document : DocumentNode
+    operation_name : str, optional
+    variables : mapping, optional
+    depth : int, optional
+        The deepest generation in the store: the bound of the lists in
+        :data:`DEPTH_BOUNDED`.
+
+    Raises
+    ------
+    DepthUnknown
+        The operation selects such a list and ``depth`` is None.
+    """
     fragments: dict[str, FragmentDefinitionNode] = {}
     operations: list[OperationDefinitionNode] = []
     for definition in document.definitions:
@@ -278,7 +343,7 @@ def query_cost(
                 if field is None or selection.selection_set is None:
                     continue
                 below = cost(selection.selection_set, get_named_type(field.type), visiting)
-                total += _size(field, selection, values, defaults) * below
+                total += _multiplier(parent, field, selection, values, defaults, depth) * below
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = schema.get_type(condition.name.value) if condition else parent
@@ -296,35 +361,71 @@ def query_cost(
 
 
 class QueryCostLimit(SchemaExtension):
-    """Refuse, before execution, an operation whose cost is above ``budget``."""
+    """Refuse, before execution, an operation whose cost is above ``budget``.
 
-    def __init__(self, budget: int, observe: Callable[[int], None] | None = None) -> None:
+    Parameters
+    ----------
+    budget : int
+    depth : callable, optional
+        Given the request's context, the deepest generation in the store;
+        asked only for operations that select a list bounded by it. Without
+        it such lists are charged ``default_depth``.
+    default_depth : int
+    """
+
+    def __init__(
+        self,
+        budget: int,
+        depth: Callable[[Any], Awaitable[int]] | None = None,
+        default_depth: int = 100,
+    ) -> None:
         super().__init__()
         self.budget = budget
-        self.observe = observe
+        self.depth = depth
+        self.default_depth = default_depth
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         if context.graphql_document is not None and context.result is None:
-            document = context.graphql_document
-
-            def compute() -> int:
-                return query_cost(
-                    context.schema._schema, document, context.operation_name, context.variables
-                )
-
-            spent: int = _remembered(self._key(), compute)
+            spent = await self._cost()
             if spent > self.budget:
                 context.result = ExecutionResult(
                     data=None,
                     errors=[
                         _refusal(
                             f"query cost {spent} exceeds the budget of {self.budget} "
-                            "(each field costs 1; lists multiply by their first/limit)"
+                            "(each field costs 1; lists multiply by their first/limit, "
+                            "ancestors and attribution by the deepest generation in the store)"
                         )
                     ],
                 )
         yield
+
+    async def _cost(self) -> int:
+        context = self.execution_context
+        document = context.graphql_document
+
+        def compute(depth: int | None) -> int | None:
+            try:
+                return query_cost(
+                    context.schema._schema,
+                    document,
+                    context.operation_name,
+                    context.variables,
+                    depth,
+                )
+            except DepthUnknown:
+                return None
+
+        key = self._key()
+        # Most operations select no depth-bounded list: their cost needs no read.
+        spent: int | None = _remembered(key, lambda: compute(None))
+        if spent is not None:
+            return spent
+        depth = self.default_depth if self.depth is None else await self.depth(context.context)
+        with_depth = None if key is None else (*key, depth)
+        counted: int = _remembered(with_depth, lambda: compute(depth))
+        return counted
 
     def _key(self) -> tuple[Any, ...] | None:
         """What the cost depends on: the schema, the text, the operation, the variables."""

@@ -1,12 +1,15 @@
 """Live counts: one polling task per watched video, shared by all its subscribers.
 
-Each worker process has one :class:`LiveHub`. The first subscriber of a video
-starts a task that, every ``interval`` seconds, reads the cheap version of the
-video's tree (:meth:`~lineage.store.LineageStore.tree_versions`); only when it
-moved does the task read the video, once, and hand the new record to every
-subscriber's queue when it differs from the last one. Writes by any worker or
-process move the version, so every worker sees every change; pushes of a video
-are at least ``interval`` apart. The task stops when the last subscriber leaves.
+Each worker process has one :class:`LiveHub`. A subscriber first gets the
+video as it is once it has joined the watch (so a write between the
+client's query and its subscription is never lost). The first subscriber of
+a video starts a task that, every ``interval`` seconds, reads the cheap
+version of the video's tree (:meth:`~lineage.store.LineageStore.tree_versions`);
+only when it moved does the task read the video and its rights state, once,
+and hand the new :class:`LiveState` to every subscriber whose last one
+differs. Writes, takedowns and restores by any worker or process move the
+version, so every worker sees every change; pushes of a video are at least
+``interval`` apart. The task stops when the last subscriber leaves.
 """
 
 from __future__ import annotations
@@ -15,44 +18,68 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 
+from lineage.errors import VideoNotFound
 from lineage.models import VideoRecord
+from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
 from lineage.store import LineageStore
 
-__all__ = ["LiveHub", "Updates"]
+__all__ = ["LiveHub", "LiveState", "Updates"]
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What a push carries: the video and its rights state (a takedown changes only
+    the second)."""
+
+    record: VideoRecord
+    rights: VideoRights
+
+
 class Updates:
-    """One subscriber's view of a watched video: only the latest record is kept."""
+    """One subscriber's view of a watched video: only the latest state is kept."""
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[VideoRecord] = asyncio.Queue(maxsize=1)
+        self._queue: asyncio.Queue[LiveState] = asyncio.Queue(maxsize=1)
+        self._last: LiveState | None = None
 
-    def offer(self, record: VideoRecord) -> None:
-        """Hand over ``record``, replacing one the subscriber has not taken yet."""
+    def offer(self, state: LiveState) -> None:
+        """Hand over ``state`` unless this subscriber has it already, replacing one
+        not taken yet."""
+        if state == self._last:
+            return
+        self._last = state
         if self._queue.full():
             self._queue.get_nowait()
-        self._queue.put_nowait(record)
+        self._queue.put_nowait(state)
 
-    async def next(self) -> VideoRecord:
-        """The next changed record (waits for a change)."""
-        return await self._queue.get()
+    async def next(self, timeout: float | None = None) -> LiveState | None:
+        """The next state (waits for a change); None when ``timeout`` seconds pass first."""
+        if timeout is None:
+            return await self._queue.get()
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
 
 
 class _Watch:
-    def __init__(self, record: VideoRecord) -> None:
-        self.video_id = record.id
-        self.tree = record.original_id
-        self.last = record
+    def __init__(self, video_id: str) -> None:
+        self.video_id = video_id
+        self.tree: str | None = None  # known once the first subscriber has read the video
+        self.last: LiveState | None = None
         self.subscribers: set[Updates] = set()
         self.task: asyncio.Task[None] | None = None
+        # Looks at the tree's version so far (tests wait on it).
+        self.looks = 0
 
 
 class LiveHub:
@@ -74,20 +101,36 @@ class LiveHub:
         self._async_reads: Any = getattr(store, "async_reads", None)
 
     @contextlib.asynccontextmanager
-    async def watch(self, record: VideoRecord) -> AsyncIterator[Updates]:
-        """Subscribe to the changes of ``record``'s video until the block ends."""
-        watch = self.watches.get(record.id)
+    async def watch(self, video_id: str) -> AsyncIterator[Updates]:
+        """Subscribe to the changes of a video until the block ends; the first
+        update is its current state.
+
+        Raises
+        ------
+        VideoNotFound
+            No video has this id.
+        """
+        watch = self.watches.get(video_id)
         if watch is None:
-            watch = self.watches[record.id] = _Watch(record)
-            watch.task = asyncio.create_task(self._poll(watch), name=f"live:{record.id}")
+            watch = self.watches[video_id] = _Watch(video_id)
         updates = Updates()
         watch.subscribers.add(updates)
         try:
+            # Read after joining: a write after this read moves the version
+            # the task compares, so it reaches this subscriber too.
+            state = await self._state(video_id)
+            if state is None:
+                raise VideoNotFound(video_id)
+            if watch.tree is None:
+                watch.tree, watch.last = state.record.original_id, state
+            if watch.task is None:
+                watch.task = asyncio.create_task(self._poll(watch), name=f"live:{video_id}")
+            updates.offer(state)
             yield updates
         finally:
             watch.subscribers.discard(updates)
-            if not watch.subscribers and self.watches.get(record.id) is watch:
-                del self.watches[record.id]
+            if not watch.subscribers and self.watches.get(video_id) is watch:
+                del self.watches[video_id]
                 if watch.task is not None:
                     watch.task.cancel()
 
@@ -100,9 +143,17 @@ class LiveHub:
             return call(*args)
         return await run_in_threadpool(call, *args)
 
+    async def _state(self, video_id: str) -> LiveState | None:
+        record = await self._read(self.store.get_video, video_id)
+        if record is None:
+            return None
+        rights = await self._read(self.store.video_rights, [video_id])
+        return LiveState(record, rights.get(video_id, DEFAULT_RIGHTS))
+
     async def _poll(self, watch: _Watch) -> None:
         # No version yet: the first look reads the video, so a write between
-        # the subscriber's own read and this task's start is not missed.
+        # the first subscriber's read and this task's start is not missed.
+        assert watch.tree is not None
         seen: object = None
         first = True
         while True:
@@ -112,13 +163,14 @@ class LiveHub:
                 if first or version != seen:
                     first = False
                     seen = version
-                    record = await self._read(self.store.get_video, watch.video_id)
-                    if record is not None and record != watch.last:
-                        watch.last = record
+                    state = await self._state(watch.video_id)
+                    if state is not None and state != watch.last:
+                        watch.last = state
                         for updates in watch.subscribers:
-                            updates.offer(record)
+                            updates.offer(state)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a store hiccup: look again next time
                 log.exception("live counts: reading %s failed", watch.video_id)
+            watch.looks += 1
             await asyncio.sleep(self.interval)

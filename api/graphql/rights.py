@@ -4,8 +4,8 @@ The resolvers here are attached to :class:`api.graphql.types.Video`; the
 ``takedown`` and ``restore`` mutations to the schema's ``Mutation``. A
 removed video's ``prompt`` reads as an empty string and its ``title`` and
 ``creator`` as null for every caller below ``admin`` (:func:`is_admin` asks
-the context for the caller's role). Rights states load through one
-per-request DataLoader, so a page of videos costs one store call.
+the context for the caller's role). Rights states load through the
+context's ``rights`` loader, so a page of videos costs one store call.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from lineage.access.tokens import Role, TokenInfo
 from lineage.rights import policy as rights
-from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
+from lineage.rights.policy import VideoRights
 
 if TYPE_CHECKING:
     from api.graphql.context import LineageContext
@@ -73,21 +72,9 @@ async def _actor(info: RightsInfo) -> str | None:
     return None if caller is None else caller.name
 
 
-def _rights_loader(context: LineageContext) -> DataLoader[str, VideoRights]:
-    loader: DataLoader[str, VideoRights] | None = getattr(context, "_rights_loader", None)
-    if loader is None:
-
-        async def load(ids: list[str]) -> list[VideoRights]:
-            found = await context.read(context.store.video_rights, list(ids))
-            return [found.get(video_id, DEFAULT_RIGHTS) for video_id in ids]
-
-        loader = DataLoader(load)
-        context._rights_loader = loader  # type: ignore[attr-defined]
-    return loader
-
-
 async def _rights_of(root: Any, info: RightsInfo) -> VideoRights:
-    return await _rights_loader(info.context).load(root.record.id)
+    context: LineageContext = info.context
+    return await context.rights.load(root.record.id)
 
 
 async def _hidden(root: Any, info: RightsInfo) -> bool:
@@ -154,6 +141,7 @@ async def resolve_attribution(
     context = info.context
     path = await context.read(context.store.lineage_path, record.id)
     ancestors = await context.videos.load_many([node.id for node in path[1:]])
+    await context.turn()
     return [
         Attribution(
             video=Video.from_record(ancestor),
@@ -206,7 +194,6 @@ async def _fresh(info: RightsInfo, video_id: str) -> Any:
     record = await context.read(context.store.get_video, video_id)
     if record is None:
         raise VideoNotFound(video_id)
-    # A loader made before the change may hold the old state: start a new one.
-    if hasattr(context, "_rights_loader"):
-        del context._rights_loader
+    # The loader may hold the state from before the change.
+    context.rights.clear_all()
     return record

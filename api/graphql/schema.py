@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from strawberry.types import ExecutionContext
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql import over_time
+from api.graphql.context import deepest_generation
 from api.graphql.document_cache import CachedParse, CachedValidation, DocumentCache
 from api.graphql.errors import ErrorCodes
 from api.graphql.guards import DirectiveLimit, FieldRepeatLimit, QueryCostLimit
@@ -28,6 +30,7 @@ from api.graphql.limits import limit_extensions
 from api.graphql.over_time import EngagementInput, TrendingVideo
 from api.graphql.permissions import ADMIN, READ, WRITE
 from api.graphql.rights import restore_video, takedown_video
+from api.graphql.subscriptions import video_updates
 from api.graphql.types import (
     LineageInfo,
     Remix,
@@ -220,24 +223,19 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
-        description="The video, pushed whenever its counters change (at most every 250 ms), "
-        "whichever worker or process wrote the change.",
+        description="The video as a query would show it to the subscriber: once when the "
+        "subscription starts, then whenever its counters or rights state change (at most "
+        "every 250 ms), whichever worker or process wrote the change. Ends with "
+        "UNAUTHENTICATED when the subscriber's token is revoked.",
         permission_classes=READ,
     )
     async def video_updated(
         self, info: LineageInfo, id: strawberry.ID
     ) -> AsyncGenerator[Video, None]:
-        context = info.context
-        record = await context.read(context.store.get_video, str(id))
-        if record is None:
-            raise VideoNotFound(str(id))
-        if context.live is None:  # a context made outside the service
-            raise RuntimeError("live counts are not served here")
-        async with context.live.watch(record) as updates:
-            while True:
-                record = await updates.next()
-                context.forget()  # nested fields read the state of this push
-                yield Video.from_record(record)
+        # Closed with this generator, so the watch ends when the client leaves.
+        async with contextlib.aclosing(video_updates(info.context, str(id))) as pushes:
+            async for video in pushes:
+                yield video
 
 
 class LineageSchema(strawberry.Schema):
@@ -268,7 +266,7 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
         lambda: FieldRepeatLimit(settings.max_field_repeats),
         lambda: DirectiveLimit(settings.max_directives),
         lambda: CachedValidation(documents),
-        lambda: QueryCostLimit(settings.max_query_cost),
+        lambda: QueryCostLimit(settings.max_query_cost, depth=deepest_generation),
     ]
     schema = LineageSchema(
         query=Query,

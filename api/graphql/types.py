@@ -216,6 +216,7 @@ async def ranked_page(
     order = order_by or DomainVideoOrder.DERIVATIVES
     if after is None and parent_id is not None:
         records = await context.remix_pages.load((parent_id, order, size + 1))
+        await context.turn()
     else:
         key = decode_cursor(after, order) if after is not None else None
         records = await context.read(context.store.children, parent_id, order, size + 1, key)
@@ -327,6 +328,7 @@ class Video:
             return []
         path = await info.context.read(info.context.store.lineage_path, self.record.id)
         records = await info.context.videos.load_many([node.id for node in path[1:]])
+        await info.context.turn()
         return [Video.from_record(r) for r in records if r is not None]
 
     @strawberry.field(description="Direct remixes, ranked by orderBy, in keyset-cursor pages.")
@@ -359,6 +361,7 @@ class Video:
         if self.record.direct_remix_count == 0:
             return []
         records = await context.remix_pages.load((self.record.id, by, limit))
+        await context.turn()
         return [Remix.of(r) for r in records]
 
     @strawberry.field(

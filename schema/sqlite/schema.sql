@@ -46,6 +46,10 @@ CREATE INDEX IF NOT EXISTS videos_by_parent_variant
 CREATE INDEX IF NOT EXISTS videos_by_original_generation
     ON videos (original_id, generation, id);
 
+-- The deepest tree in one seek (the query cost's bound on ancestors, lineage/stores/sqlite/depth.py).
+CREATE INDEX IF NOT EXISTS originals_by_depth
+    ON videos (tree_depth) WHERE parent_id IS NULL;
+
 -- For each video, how many derivatives sit in each (absolute) generation below it.
 CREATE TABLE IF NOT EXISTS generation_counts (
     video_id   TEXT    NOT NULL REFERENCES videos (id),

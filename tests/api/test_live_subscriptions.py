@@ -7,7 +7,6 @@ other is ``lineage serve --workers 2`` (a remix may land on either worker).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -19,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from api.core.config import ApiSettings
 from api.main import create_app
@@ -27,7 +25,7 @@ from lineage.access.tokens import Role, token_store_for
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.conftest import SMALL_TREE, load
-from tests.api.live import serve_in_thread
+from tests.api.live import Subscriber, eventually, serve_in_thread
 from tests.conftest import BACKENDS, open_neo4j_store, wipe_neo4j
 from tests.neo4j_server import Neo4jServer
 
@@ -37,44 +35,6 @@ TOKENS: dict[str, str] = {}
 WATCH = "subscription($id: ID!) { videoUpdated(id: $id) { id derivativeCount directRemixCount } }"
 REMIX = """mutation($p: ID!, $id: ID!, $prompt: String!) {
   remixVideo(parentId: $p, input: {id: $id, prompt: $prompt}) { child { id } } }"""
-
-
-class Subscriber:
-    """A bare graphql-transport-ws client over the ``websockets`` package."""
-
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
-
-    @classmethod
-    async def open(cls, url: str, video_id: str, token: str | None = None) -> Subscriber:
-        ws_url = url.replace("http://", "ws://") + "/graphql"
-        headers = {"authorization": f"Bearer {token}"} if token else {}
-        connection = await websockets.connect(
-            ws_url, subprotocols=["graphql-transport-ws"], additional_headers=headers
-        )
-        assert connection.subprotocol == "graphql-transport-ws"
-        await connection.send(json.dumps({"type": "connection_init", "payload": {}}))
-        ack = json.loads(await asyncio.wait_for(connection.recv(), timeout=10))
-        assert ack["type"] == "connection_ack", ack
-        await connection.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": WATCH, "variables": {"id": video_id}},
-                }
-            )
-        )
-        return cls(connection)
-
-    async def next(self, timeout: float) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(
-            await asyncio.wait_for(self.connection.recv(), timeout=timeout)
-        )
-        return message
-
-    async def close(self) -> None:
-        await self.connection.close()
 
 
 def remix(url: str, parent: str, video_id: str) -> None:
@@ -191,18 +151,17 @@ def test_a_remix_through_either_worker_reaches_the_subscriber_within_a_second(
     two_workers: str,
 ) -> None:
     async def scenario() -> None:
-        subscriber = await Subscriber.open(two_workers, "grandma")
+        subscriber = await Subscriber.open(two_workers, WATCH, {"id": "grandma"})
         try:
-            await asyncio.sleep(0.5)  # the watch has taken its first look
+            # The first push is the video as it is: the watch has started.
             expected = count(two_workers, "grandma")
+            assert (await subscriber.data(timeout=10))["derivativeCount"] == expected
             for number in range(4):
                 expected += 1
                 await asyncio.to_thread(remix, two_workers, "hippo", f"ws-{number}")
                 # From the write's commit (its answer) to the push.
                 started = time.monotonic()
-                message = await subscriber.next(timeout=1.0)
-                assert message["type"] == "next", message
-                video = message["payload"]["data"]["videoUpdated"]
+                video = await subscriber.data(timeout=1.0)
                 assert video == {
                     "id": "grandma",
                     "derivativeCount": expected,
@@ -219,27 +178,20 @@ def test_closing_the_socket_frees_the_watch(in_process: tuple[str, Any]) -> None
     url, app = in_process
 
     async def scenario() -> None:
-        first = await Subscriber.open(url, "hippo")
-        second = await Subscriber.open(url, "hippo")
-        for _ in range(100):
-            hub = getattr(app.state, "live_hub", None)
-            watch = hub.watches.get("hippo") if hub is not None else None
-            if watch is not None and len(watch.subscribers) == 2:
-                break
-            await asyncio.sleep(0.02)
+        first = await Subscriber.open(url, WATCH, {"id": "hippo"})
+        second = await Subscriber.open(url, WATCH, {"id": "hippo"})
+        # Each first push comes once its subscriber has joined the watch.
+        for subscriber in (first, second):
+            assert (await subscriber.data(timeout=10))["derivativeCount"] == 1
         hub = app.state.live_hub
         assert list(hub.watches) == ["hippo"]
+        assert len(hub.watches["hippo"].subscribers) == 2
         await asyncio.to_thread(remix, url, "hippo", "ws-hippo-1")
         for subscriber in (first, second):
-            message = await subscriber.next(timeout=1.0)
-            assert message["payload"]["data"]["videoUpdated"]["derivativeCount"] == 2
+            assert (await subscriber.data(timeout=1.0))["derivativeCount"] == 2
         await first.close()
         await second.close()
-        for _ in range(100):
-            if not hub.watches:
-                break
-            await asyncio.sleep(0.02)
-        assert hub.watches == {}
+        await eventually(lambda: not hub.watches, what="the watch to end")
 
     asyncio.run(scenario())
 
@@ -248,7 +200,7 @@ def test_an_unknown_id_is_not_found_over_the_socket(in_process: tuple[str, Any])
     url, app = in_process
 
     async def scenario() -> None:
-        subscriber = await Subscriber.open(url, "no-such-video")
+        subscriber = await Subscriber.open(url, WATCH, {"id": "no-such-video"})
         try:
             message = await subscriber.next(timeout=5)
             assert message["type"] in {"next", "error"}, message
@@ -266,7 +218,7 @@ def test_private_reads_need_a_reader_token_on_the_handshake(private: tuple[str, 
     url, reader = private
 
     async def scenario() -> None:
-        anonymous = await Subscriber.open(url, "hippo")
+        anonymous = await Subscriber.open(url, WATCH, {"id": "hippo"})
         try:
             message = await anonymous.next(timeout=5)
             payload = message["payload"]
@@ -274,12 +226,11 @@ def test_private_reads_need_a_reader_token_on_the_handshake(private: tuple[str, 
             assert [error["extensions"]["code"] for error in errors] == ["UNAUTHENTICATED"]
         finally:
             await anonymous.close()
-        subscriber = await Subscriber.open(url, "hippo", token=reader)
+        subscriber = await Subscriber.open(url, WATCH, {"id": "hippo"}, token=reader)
         try:
-            await asyncio.sleep(0.5)
+            assert (await subscriber.data(timeout=10))["derivativeCount"] == 1
             await asyncio.to_thread(remix, url, "hippo", "ws-private-1")
-            message = await subscriber.next(timeout=1.0)
-            assert message["payload"]["data"]["videoUpdated"]["derivativeCount"] == 2
+            assert (await subscriber.data(timeout=1.0))["derivativeCount"] == 2
         finally:
             await subscriber.close()
 

@@ -17,6 +17,7 @@ from lineage.importing.records import SourcedRecord
 from lineage.models import VideoRecord
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.conftest import SMALL_TREE, load
+from tests.api.live import eventually
 
 pytestmark = pytest.mark.anyio
 
@@ -60,27 +61,40 @@ async def subscribe(
     return stream  # type: ignore[no-any-return]
 
 
+async def pushed(stream: Any) -> Any:
+    """The next push of ``stream`` (at most 5 s away), which must carry no error."""
+    result = await asyncio.wait_for(anext(stream), timeout=5)
+    assert result.errors is None, result.errors
+    return result.data["videoUpdated"]
+
+
+async def looked(hub: LiveHub, video_id: str, times: int) -> None:
+    """Wait until the watch of ``video_id`` has looked at its tree ``times`` more times."""
+    watch = hub.watches[video_id]
+    target = watch.looks + times
+    await eventually(lambda: watch.looks >= target, what=f"{times} looks at {video_id}")
+
+
 async def test_a_write_reaches_two_subscribers_with_one_store_read(store: CountingStore) -> None:
     schema = build_schema(ApiSettings())
     hub = LiveHub(store, interval=0.05)
     first = await subscribe(schema, store, hub, "hippo")
     second = await subscribe(schema, store, hub, "hippo")
+    # Each gets the video as it is now, once it has joined the one watch of it.
+    for stream in (first, second):
+        video = await pushed(stream)
+        assert (video["id"], video["derivativeCount"], video["directRemixCount"]) == ("hippo", 1, 1)
+    assert list(hub.watches) == ["hippo"]
+    assert len(hub.watches["hippo"].subscribers) == 2
     first_next = asyncio.ensure_future(anext(first))
     second_next = asyncio.ensure_future(anext(second))
-    # Both resolvers have read the video and joined the one watch of it.
-    for _ in range(100):
-        watch = hub.watches.get("hippo")
-        if watch is not None and len(watch.subscribers) == 2:
-            break
-        await asyncio.sleep(0.01)
-    assert list(hub.watches) == ["hippo"]
-    await asyncio.sleep(0.2)  # the watch's first look is done; nothing changed
+    await looked(hub, "hippo", 2)  # nothing changed: nothing pushed
     assert not first_next.done()
     reads_before = store.video_reads
 
     remix(store, "hippo-live", "hippo")
-    pushed = await asyncio.wait_for(asyncio.gather(first_next, second_next), timeout=2)
-    for result in pushed:
+    pushes = await asyncio.wait_for(asyncio.gather(first_next, second_next), timeout=5)
+    for result in pushes:
         assert result.errors is None, result.errors
         video = result.data["videoUpdated"]
         assert video["id"] == "hippo"
@@ -93,10 +107,10 @@ async def test_a_write_reaches_two_subscribers_with_one_store_read(store: Counti
 
     # A second write: the next push carries the new count, not a cached one.
     remix(store, "hippo-live-2", "hippo-live")
-    result = await asyncio.wait_for(anext(first), timeout=2)
-    assert result.data["videoUpdated"]["derivativeCount"] == 3
-    assert result.data["videoUpdated"]["treeDepth"] == 2
-    assert result.data["videoUpdated"]["generationCounts"] == [
+    video = await pushed(first)
+    assert video["derivativeCount"] == 3
+    assert video["treeDepth"] == 2
+    assert video["generationCounts"] == [
         {"generation": 2, "count": 2},
         {"generation": 3, "count": 1},
     ]
@@ -111,11 +125,12 @@ async def test_a_write_into_another_tree_pushes_nothing(store: CountingStore) ->
     schema = build_schema(ApiSettings())
     hub = LiveHub(store, interval=0.05)
     stream = await subscribe(schema, store, hub, "hippo")
+    assert (await pushed(stream))["derivativeCount"] == 1
     waiting = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0.2)
+    await looked(hub, "hippo", 2)
     reads_before = store.video_reads
     remix(store, "nainai-2", "nainai")
-    await asyncio.sleep(0.3)
+    await looked(hub, "hippo", 3)
     assert not waiting.done()
     assert store.video_reads == reads_before  # the tree's version did not move
     waiting.cancel()

@@ -19,6 +19,7 @@ from lineage.demo.tree import DEMO_DIRECT_REMIXES, DEMO_ORIGINAL_ID, demo_record
 from lineage.importing.records import SourcedRecord
 from lineage.store import VideoOrder
 from lineage.stores.neo4j import Neo4jStore
+from lineage.stores.neo4j.depth import read_max_generation
 from lineage.stores.neo4j.descendants import read_descendant_page
 from lineage.stores.neo4j.reads import (
     _Read,
@@ -231,3 +232,13 @@ def test_check_finds_a_rank_key_that_drifted(demo: Neo4jStore, neo4j: Neo4jServe
                 id=DEMO_ORIGINAL_ID,
                 database_=neo4j.database,
             )
+
+
+def test_the_deepest_generation_costs_one_index_entry(demo: Neo4jStore) -> None:
+    # The query cost limit reads it for every query that selects ancestors.
+    hits, answer, plan = _profile(demo, read_max_generation())
+    deepest, _, _ = demo._driver.execute_query(
+        "MATCH (v:Video) RETURN max(v.generation) AS g", database_=demo.database
+    )
+    assert answer == deepest[0]["g"] > 0
+    assert hits <= 10, f"{hits} db hits\n{plan}"

@@ -5,7 +5,9 @@ likes/views deltas arrive one by one and in batches, and some stored records
 are imported again with changed likes, views and times. After every step
 the subtree totals, ``remixes_in`` and the trending orders equal the
 brute-force answers for random ``as_of`` values, hour boundaries included,
-and ``lineage check`` finds nothing.
+and ``lineage check`` finds nothing. The brute force reads the windows from
+the contract's words with plain datetime arithmetic, never through the
+implementation's own hour bucketing.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ import pytest
 
 from lineage.errors import InvalidInput, VideoNotFound
 from lineage.importing.records import SourcedRecord
-from lineage.models import hour_of
 from lineage.over_time import trending
 from lineage.over_time.engagement import EngagementEvent
-from lineage.over_time.trending import Window, window_hours
+from lineage.over_time.trending import Window
 from lineage.store import LineageStore
 from lineage.tree.check import check_store
 
@@ -30,6 +31,21 @@ from ..forests import Record, Shape, build_forest, random_topological_order
 from ..lineage_snapshot import snapshot
 
 START = datetime(2025, 11, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+# The contract: "the hour that holds asOf and the 0, 23 or 167 hours before it".
+HOURS_BEFORE = {Window.HOUR: 0, Window.DAY: 23, Window.WEEK: 167}
+
+
+def window_span(window: Window, as_of: datetime) -> tuple[datetime, datetime]:
+    """The window as moments: from its first hour's start to its last hour's end (excluded)."""
+    holding = as_of.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return holding - HOURS_BEFORE[window] * HOUR, holding + HOUR
+
+
+def hours_since_epoch(moment: datetime) -> int:
+    """The store's hour numbering (hours since the Unix epoch) of an hour's start."""
+    return (moment - EPOCH) // HOUR
 
 
 def _timed_forest(seed: int) -> list[Record]:
@@ -68,13 +84,14 @@ class Brute:
                 totals[member] += record.get(counter) or 0
         return totals
 
-    def remixes_in(self, first: int, last: int) -> dict[str, int]:
+    def remixes_in(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Derivatives of each video created at or after ``start`` and before ``end``."""
         counts = dict.fromkeys(self.records, 0)
         for video_id, record in self.records.items():
             stamp = record.get("created_at")
             if stamp is None or record["parent_id"] is None:
                 continue
-            if first <= hour_of(datetime.fromisoformat(stamp)) <= last:
+            if start <= datetime.fromisoformat(stamp) < end:
                 for ancestor in self.ancestors(video_id):
                     counts[ancestor] += 1
         return counts
@@ -106,8 +123,9 @@ def assert_over_time(store: LineageStore, brute: Brute, rng: random.Random) -> N
     parents = [v for v in brute.records if any(r["parent_id"] == v for r in brute.records.values())]
     for as_of in _as_of_values(rng):
         for window in Window:
-            first, last = window_hours(window, as_of)
-            counts = brute.remixes_in(first, last)
+            start, end = window_span(window, as_of)
+            counts = brute.remixes_in(start, end)
+            first, last = hours_since_epoch(start), hours_since_epoch(end) - 1
             assert store.remixes_in_many(list(brute.records), first, last) == counts
             sample = rng.sample(parents, min(6, len(parents)))
             for video_id in sample:

@@ -13,6 +13,7 @@ from lineage.models import (
     VideoRecord,
 )
 from lineage.store import PathNode, VariantGroupRow, VideoOrder
+from lineage.stores.neo4j.depth import read_max_generation
 from lineage.stores.neo4j.descendants import read_descendant_page
 from lineage.stores.neo4j.reads import (
     T,
@@ -137,6 +138,9 @@ class AsyncNeo4jReads:
 
     async def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
         return await self._read(read_tree_versions(original_ids))
+
+    async def max_generation(self) -> int:
+        return await self._read(read_max_generation())
 
     async def count_children(self, parent_id: str | None) -> int:
         return await self._read(_read_count_children(parent_id))

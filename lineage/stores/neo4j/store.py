@@ -29,6 +29,7 @@ from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
+from lineage.stores.neo4j.depth import read_max_generation
 from lineage.stores.neo4j.descendants import read_closure_rows, read_descendant_page
 from lineage.stores.neo4j.migrations import migrate
 from lineage.stores.neo4j.over_time import (
@@ -168,6 +169,9 @@ class Neo4jStore(Neo4jRights):
 
     def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
         return self._read(read_tree_versions(original_ids))
+
+    def max_generation(self) -> int:
+        return self._read(read_max_generation())
 
     # -- writes ---------------------------------------------------------------------
     def import_videos(

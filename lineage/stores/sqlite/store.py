@@ -30,6 +30,7 @@ from lineage.stores.sqlite import descendants as sqlite_descendants
 from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite import reads, writes
 from lineage.stores.sqlite.checkpoints import BackgroundCheckpointer
+from lineage.stores.sqlite.depth import read_max_generation
 from lineage.stores.sqlite.rights import SQLiteRights
 from lineage.stores.sqlite.schema import apply_schema
 from lineage.stores.sqlite.versions import read_tree_versions
@@ -172,6 +173,9 @@ class SQLiteStore(SQLiteRights):
             versions[ANY_TREE] = self.data_version()
         versions.update(read_tree_versions(self._conn(), ids))
         return versions
+
+    def max_generation(self) -> int:
+        return read_max_generation(self._conn())
 
     # -- over time ----------------------------------------------------------------
     def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
