@@ -20,6 +20,7 @@ from strawberry.types import Info
 from lineage.access.tokens import Role, TokenInfo
 from lineage.rights import policy as rights
 from lineage.rights.policy import VideoRights
+from lineage.rights.visibility import visibility
 
 if TYPE_CHECKING:
     from api.graphql.context import LineageContext
@@ -77,9 +78,19 @@ async def _rights_of(root: Any, info: RightsInfo) -> VideoRights:
     return await context.rights.load(root.record.id)
 
 
+async def words_hidden(video_id: str, info: RightsInfo) -> bool:
+    """Whether the caller may not read the video's words: the one rule of
+    :func:`lineage.rights.visibility.visibility`, as every export applies it."""
+    context: LineageContext = info.context
+    rights = await context.rights.load(video_id)
+    if not rights.is_removed:  # the token is looked up only for removed videos
+        return False
+    caller = await _caller(info)
+    return not visibility(None if caller is None else caller.role, rights).text
+
+
 async def _hidden(root: Any, info: RightsInfo) -> bool:
-    # The token is looked up only for removed videos (at most once a request).
-    return (await _rights_of(root, info)).is_removed and not await is_admin(info)
+    return await words_hidden(root.record.id, info)
 
 
 # -- Video fields ----------------------------------------------------------------------

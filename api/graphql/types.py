@@ -65,21 +65,32 @@ class DiffOp:
 @strawberry.type(description="What a remix changed in its parent's prompt.")
 class PromptDiff:
     model: strawberry.Private[PromptDiffModel]
-    summary: str = strawberry.field(description="For people, e.g. 'crocodile → hippo'.")
+    # The remix the diff belongs to: below admin a removed remix's words are
+    # blank here as in every export (lineage.rights.visibility).
+    child_id: strawberry.Private[str]
+
+    @strawberry.field(description="For people, e.g. 'crocodile → hippo'.")
+    async def summary(self, info: Info) -> str:
+        if await rights_fields.words_hidden(self.child_id, info):
+            return ""
+        return self.model.summary
+
     variant_key: str = strawberry.field(
         description="The changes, case-folded and whitespace-collapsed: 'crocodile→hippo'."
     )
     similarity: float = strawberry.field(description="2 × matched tokens / all tokens, in [0, 1].")
 
     @strawberry.field
-    def ops(self) -> list[DiffOp]:
+    async def ops(self, info: Info) -> list[DiffOp]:
+        if await rights_fields.words_hidden(self.child_id, info):
+            return []
         return [DiffOp(op=op.op, before=op.before, after=op.after) for op in self.model.ops]
 
     @classmethod
-    def from_model(cls, diff: PromptDiffModel) -> PromptDiff:
+    def from_model(cls, diff: PromptDiffModel, child_id: str) -> PromptDiff:
         return cls(
             model=diff,
-            summary=diff.summary,
+            child_id=child_id,
             variant_key=diff.variant_key,
             similarity=diff.similarity,
         )
@@ -140,7 +151,7 @@ class Remix:
         return cls(
             child=child,
             parent_id=record.parent_id,
-            prompt_diff=PromptDiff.from_model(record.prompt_diff),
+            prompt_diff=PromptDiff.from_model(record.prompt_diff, record.id),
         )
 
 

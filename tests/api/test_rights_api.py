@@ -204,3 +204,35 @@ async def test_export_blanks_removed_text_below_admin(
     ).text
     assert len(remixes.splitlines()) == len(admin_remixes.splitlines())
     assert remixes != admin_remixes
+
+
+async def test_a_removed_remix_diff_words_follow_the_one_masking_rule(
+    admin: GraphQLClient, client: GraphQLClient, store: LineageStore
+) -> None:
+    """GraphQL blanks a removed remix's diff words below admin exactly as the exports do
+    (lineage.rights.visibility): summary and ops empty, variant key and similarity kept."""
+    from lineage.access.tokens import Role
+    from lineage.export.jsonl import iter_jsonl_lines
+
+    await _takedown(admin, "hippo")
+    query = """{ video(id: "grandma") { topVariants(limit: 10) {
+                   child { id } promptDiff { summary variantKey similarity ops { op before after } } } } }"""
+    seen = {
+        remix["child"]["id"]: remix["promptDiff"]
+        for remix in (await client.data(query))["video"]["topVariants"]
+    }
+    exported = {
+        line["id"]: line["prompt_diff"]
+        for line in map(json.loads, iter_jsonl_lines(store, "grandma", viewer=Role.READER))
+        if line["parent_id"] is not None
+    }
+    assert seen["hippo"]["summary"] == exported["hippo"]["summary"] == ""
+    assert seen["hippo"]["ops"] == exported["hippo"]["ops"] == []
+    assert seen["hippo"]["variantKey"] == exported["hippo"]["variant_key"] == "crocodile→hippo"
+    assert seen["giraffe"]["summary"] == exported["giraffe"]["summary"] != ""
+    as_admin = {
+        remix["child"]["id"]: remix["promptDiff"]
+        for remix in (await admin.data(query))["video"]["topVariants"]
+    }
+    assert as_admin["hippo"]["summary"] == "crocodile → hippo"
+    assert as_admin["hippo"]["ops"] == [{"op": "replace", "before": "crocodile", "after": "hippo"}]
