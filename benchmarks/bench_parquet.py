@@ -41,21 +41,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
+# The CLI in a child, its peak RSS (KiB) on stderr's last line.
+from bench_export import MEASURED  # noqa: E402
+
 from lineage.demo.synthetic import synthetic_forest  # noqa: E402
 from lineage.store import VideoOrder  # noqa: E402
 from lineage.stores.sqlite import SQLiteStore  # noqa: E402
-
-# Runs the CLI in a child and prints its peak RSS (KiB) on stderr's last line
-# (VmHWM: ru_maxrss would carry over the parent's size through exec).
-MEASURED = (
-    "import sys; from lineage.cli.main import main; code = main(sys.argv[1:]); "
-    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
-    "print(hwm.split()[1], file=sys.stderr); sys.exit(code)"
-)
 
 
 def export(

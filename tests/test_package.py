@@ -86,6 +86,16 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _neo4j_env(server: Neo4jServer) -> dict[str, str]:
+    return _clean_env(
+        LINEAGE_STORE="neo4j",
+        NEO4J_URI=server.uri,
+        NEO4J_USER=server.user,
+        NEO4J_PASSWORD=server.password,
+        NEO4J_DATABASE=server.database,
+    )
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     base = tmp_path_factory.mktemp("package")
@@ -220,13 +230,7 @@ def test_demo_and_serve_on_neo4j(installed: Installed, serve: object, neo4j: Neo
     import neo4j as driver_module
 
     wipe_neo4j(neo4j)
-    env = _clean_env(
-        LINEAGE_STORE="neo4j",
-        NEO4J_URI=neo4j.uri,
-        NEO4J_USER=neo4j.user,
-        NEO4J_PASSWORD=neo4j.password,
-        NEO4J_DATABASE=neo4j.database,
-    )
+    env = _neo4j_env(neo4j)
     result = installed.run("demo", env=env)
     assert result.returncode == 0, result.stderr
     assert f"{DEMO_DERIVATIVES:,}" in result.stdout
@@ -264,13 +268,7 @@ def test_a_store_without_its_schema_refuses_to_start(
     result = broken.run(
         "stats",
         "grandma",
-        env=_clean_env(
-            LINEAGE_STORE="neo4j",
-            NEO4J_URI=neo4j.uri,
-            NEO4J_USER=neo4j.user,
-            NEO4J_PASSWORD=neo4j.password,
-            NEO4J_DATABASE=neo4j.database,
-        ),
+        env=_neo4j_env(neo4j),
     )
     assert result.returncode == 2
     assert "Neo4j schema migrations (schema/neo4j/*.cypher) are missing" in result.stderr
