@@ -1,9 +1,10 @@
-"""Live counts: one polling task per watched video, shared by all its subscribers.
+"""Live counts: one task per watched video, shared by all its subscribers.
 
 Each worker process has one :class:`LiveHub`. The first subscriber of a video
-starts a task that, every ``interval`` seconds, reads the cheap version of the
-video's tree (:meth:`~lineage.store.LineageStore.tree_versions`); only when it
-moved does the task read the video, once, and hand the new record to every
+starts a task that waits until the process's feed (:mod:`api.live_feed`:
+polling once per watched tree, or Redis pub/sub) sees the version of the
+video's tree (:meth:`~lineage.store.LineageStore.tree_versions`) move; only
+then does the task read the video, once, and hand the new record to every
 subscriber's queue when it differs from the last one. Writes by any worker or
 process move the version, so every worker sees every change; pushes of a video
 are at least ``interval`` apart. The task stops when the last subscriber leaves.
@@ -19,6 +20,7 @@ from typing import Any, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 
+from api.live_feed import PollingFeed, TreeVersionFeed
 from lineage.models import VideoRecord
 from lineage.store import LineageStore
 
@@ -66,9 +68,17 @@ class LiveHub:
         Seconds between two looks at a watched video's tree version.
     """
 
-    def __init__(self, store: LineageStore, *, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        store: LineageStore,
+        *,
+        interval: float = 0.25,
+        feed: TreeVersionFeed | None = None,
+    ) -> None:
         self.store = store
         self.interval = interval
+        # Who tells the watches their tree moved (api/live_feed.py): Redis, or polling.
+        self.feed = feed if feed is not None else PollingFeed(store, interval=interval)
         self.watches: dict[str, _Watch] = {}
         self._inline = bool(getattr(store, "in_process", False))
         self._async_reads: Any = getattr(store, "async_reads", None)
@@ -101,24 +111,21 @@ class LiveHub:
         return await run_in_threadpool(call, *args)
 
     async def _poll(self, watch: _Watch) -> None:
-        # No version yet: the first look reads the video, so a write between
+        # No version seen yet: the first one known (read after the feed
+        # follows the tree) makes this task read the video, so a write between
         # the subscriber's own read and this task's start is not missed.
-        seen: object = None
-        first = True
-        while True:
-            try:
-                versions = await self._read(self.store.tree_versions, [watch.tree])
-                version = versions.get(watch.tree)
-                if first or version != seen:
-                    first = False
-                    seen = version
+        seen: object = object()
+        async with self.feed.follow(watch.tree) as tree:
+            while True:
+                seen = await tree.changed(seen)
+                try:
                     record = await self._read(self.store.get_video, watch.video_id)
                     if record is not None and record != watch.last:
                         watch.last = record
                         for updates in watch.subscribers:
                             updates.offer(record)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a store hiccup: look again next time
-                log.exception("live counts: reading %s failed", watch.video_id)
-            await asyncio.sleep(self.interval)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a store hiccup: look again next time
+                    log.exception("live counts: reading %s failed", watch.video_id)
+                await asyncio.sleep(self.interval)
