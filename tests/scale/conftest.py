@@ -195,3 +195,25 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def writer_token(cluster: Cluster) -> str:
+    """A writer token on the cluster's store (`lineage token create`)."""
+    lineage = ROOT / ".venv" / "bin" / "lineage"
+    made = subprocess.run(
+        [
+            str(lineage if lineage.exists() else "lineage"),
+            "token",
+            "create",
+            f"scale-{os.getpid()}-{time.time_ns()}",
+            "--role",
+            "writer",
+        ],
+        env=cluster.process_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
