@@ -13,15 +13,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.bookmarks import SharedBookmarks
 from api.cache import ResponseCache
 from api.cache_headers import PrivateAnswers
 from api.core.config import ApiSettings
 from api.graphql.context import make_context_getter
 from api.graphql.http import LineageGraphQLRouter
+from api.graphql.live import LiveHub
 from api.graphql.schema import build_schema
+from api.live_feed import make_feed
 from api.logging import LogSettings, RequestIdMiddleware, configure_logging
 from api.middleware import BodySizeLimit
 from api.ratelimit import WriteRateLimiter
+from api.redis_link import RedisLink
 from api.routes import export, health, metrics
 from api.routes.explorer import mount_explorer
 from api.security import cache_partition
@@ -30,6 +34,7 @@ from lineage.access.tokens import TokenStore, token_store_for
 from lineage.config import LineageSettings, read_settings
 from lineage.store import LineageStore
 from lineage.stores import open_store
+from lineage.stores.neo4j.bookmarks import BookmarkRelay
 
 __all__ = ["create_app"]
 
@@ -49,6 +54,11 @@ def _tokens_of(store: LineageStore) -> TokenStore | None:
         return token_store_for(store)
     except TypeError:
         return None
+
+
+def _relay_of(store: object) -> BookmarkRelay | None:
+    relay = getattr(store, "bookmarks", None)
+    return relay if isinstance(relay, BookmarkRelay) else None
 
 
 def create_app(
@@ -71,26 +81,44 @@ def create_app(
         Which store to open when ``store`` is not given.
     """
     settings = settings or read_settings(ApiSettings)
+    # LINEAGE_REDIS_URL: what the processes share (api/redis_link.py).
+    link = RedisLink(settings.redis_url) if settings.redis_url else None
+
+    def start_live(app: FastAPI) -> None:
+        # The live-count hub and the feed that tells it trees moved (Redis or polling).
+        interval = settings.live_interval_ms / 1000
+        feed = make_feed(app.state.store, link, interval=interval)
+        app.state.tree_feed = feed
+        app.state.live_hub = LiveHub(app.state.store, interval=interval, feed=feed)
+
+    async def stop_live(app: FastAPI) -> None:
+        await app.state.tree_feed.aclose()
+        if link is not None:
+            await link.aclose()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if store is not None:
             app.state.store = store
             app.state.tokens = _tokens_of(store)
+            start_live(app)
             _settle_heap()
             try:
                 yield
             finally:
+                await stop_live(app)
                 if app.state.tokens is not None:
                     app.state.tokens.close()
             return
         opened = open_store(lineage_settings or read_settings(LineageSettings))
         app.state.store = opened
         app.state.tokens = _tokens_of(opened)
+        start_live(app)
         _settle_heap()
         try:
             yield
         finally:
+            await stop_live(app)
             if app.state.tokens is not None:
                 app.state.tokens.close()
             opened.close()
@@ -101,7 +129,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.write_limiter = WriteRateLimiter(settings.write_rate, settings.rate_storage)
+    app.state.write_limiter = WriteRateLimiter(
+        settings.write_rate, settings.rate_storage, redis_url=settings.redis_url
+    )
 
     graphql = LineageGraphQLRouter(
         build_schema(settings),
@@ -125,6 +155,11 @@ def create_app(
     )
     # Around the cache: its hits and 304s are marked like fresh answers.
     app.add_middleware(PrivateAnswers)
+    if link is not None:
+        # Outside the cache, whose version reads must wait for other processes' writes.
+        app.add_middleware(
+            SharedBookmarks, link=link, relay=lambda: _relay_of(getattr(app.state, "store", None))
+        )
     if settings.cors_origins:
         # Outside the response cache: the allowed origin is the asking one,
         # computed per request, never replayed from a cached answer.

@@ -34,6 +34,8 @@ __all__ = [
     "GRAPHQL_REQUESTS",
     "GRAPHQL_SECONDS",
     "IMPORTED_VIDEOS",
+    "REDIS_FALLBACKS",
+    "REDIS_OUTAGES",
     "REFUSALS",
     "STORE_ERRORS",
     "GraphQLMetrics",
@@ -61,6 +63,18 @@ STORE_ERRORS = Counter("lineage_store_errors", "Unexpected errors while serving 
 CACHE_LOOKUPS = Counter("lineage_response_cache", "Response cache lookups", ["result"])
 IMPORTED_VIDEOS = Counter(
     "lineage_imported_videos", "Videos written through the API, by outcome", ["outcome"]
+)
+
+# LINEAGE_REDIS_URL (api/redis_link.py): outages begun (each logged once) and
+# what was served without Redis meanwhile, by feature (rate_limits,
+# live_counts, bookmarks).
+REDIS_OUTAGES = Counter(
+    "lineage_redis_outages", "Redis outages seen (each logged once), by feature", ["feature"]
+)
+REDIS_FALLBACKS = Counter(
+    "lineage_redis_fallbacks",
+    "Operations served without Redis during an outage, by feature",
+    ["feature"],
 )
 
 

@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["DEFAULT_WEB_DIST", "ApiSettings"]
@@ -61,9 +61,15 @@ class ApiSettings(BaseSettings):
     live_interval_ms: int = Field(default=250, ge=10)
     # Access (see the contract's "Access"): queries need no token unless false.
     public_reads: bool = True
-    # Writes per token, in `limits` notation, and where the counts live.
+    # Writes per token, in `limits` notation, and where the counts live
+    # without Redis (memory://: per process).
     write_rate: str = "600/minute"
     rate_storage: str = "memory://"
+    # LINEAGE_REDIS_URL (contract, "Scale-out"): write limits, live counts and
+    # Neo4j bookmarks shared by every process through it; unset: per process.
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("LINEAGE_REDIS_URL", "redis_url")
+    )
     # Each field costs 1, lists multiply by their first/limit; refused above this.
     max_query_cost: int = Field(default=20_000, ge=1)
     # Directives in one document; selections of one response key in one selection set.

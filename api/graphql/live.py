@@ -3,12 +3,14 @@
 Each worker process has one :class:`LiveHub`. A subscriber first gets the
 video as it is once it has joined the watch (so a write between the
 client's query and its subscription is never lost). The first subscriber of
-a video starts a task that, every ``interval`` seconds, reads the cheap
-version of the video's tree (:meth:`~lineage.store.LineageStore.tree_versions`);
-only when it moved does the task read the video and its rights state, once,
-and hand the new :class:`LiveState` to every subscriber whose last one
-differs. Writes, takedowns and restores by any worker or process move the
-version, so every worker sees every change; pushes of a video are at least
+a video starts a task that waits until the process's feed
+(:mod:`api.live_feed`: polling the versions of every watched tree in one
+store read every ``interval`` seconds, or Redis pub/sub) sees the version of
+the video's tree (:meth:`~lineage.store.LineageStore.tree_versions`) move;
+only then does the task read the video and its rights state, once, and hand
+the new :class:`LiveState` to every subscriber whose last one differs.
+Writes, takedowns and restores by any worker or process move the version,
+so every worker sees every change; pushes of a video are at least
 ``interval`` apart. The task stops when the last subscriber leaves.
 """
 
@@ -23,6 +25,7 @@ from typing import Any, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 
+from api.live_feed import PollingFeed, TreeVersionFeed, WatchedTree
 from lineage.errors import VideoNotFound
 from lineage.models import VideoRecord
 from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
@@ -78,8 +81,12 @@ class _Watch:
         self.last: LiveState | None = None
         self.subscribers: set[Updates] = set()
         self.task: asyncio.Task[None] | None = None
-        # Looks at the tree's version so far (tests wait on it).
-        self.looks = 0
+        self.followed: WatchedTree | None = None
+
+    @property
+    def looks(self) -> int:
+        """Looks at the tree's version so far (tests wait on it)."""
+        return 0 if self.followed is None else self.followed.looks
 
 
 class LiveHub:
@@ -91,11 +98,21 @@ class LiveHub:
         The store the videos are read from.
     interval : float
         Seconds between two looks at a watched video's tree version.
+    feed : TreeVersionFeed, optional
+        Who tells the watches their tree moved (:mod:`api.live_feed`): Redis
+        pub/sub, or by default polling.
     """
 
-    def __init__(self, store: LineageStore, *, interval: float = 0.25) -> None:
+    def __init__(
+        self,
+        store: LineageStore,
+        *,
+        interval: float = 0.25,
+        feed: TreeVersionFeed | None = None,
+    ) -> None:
         self.store = store
         self.interval = interval
+        self.feed = feed if feed is not None else PollingFeed(store, interval=interval)
         self.watches: dict[str, _Watch] = {}
         self._inline = bool(getattr(store, "in_process", False))
         self._async_reads: Any = getattr(store, "async_reads", None)
@@ -151,26 +168,23 @@ class LiveHub:
         return LiveState(record, rights.get(video_id, DEFAULT_RIGHTS))
 
     async def _poll(self, watch: _Watch) -> None:
-        # No version yet: the first look reads the video, so a write between
+        # No version seen yet: the first one known (read after the feed
+        # follows the tree) makes this task read the video, so a write between
         # the first subscriber's read and this task's start is not missed.
         assert watch.tree is not None
-        seen: object = None
-        first = True
-        while True:
-            try:
-                versions = await self._read(self.store.tree_versions, [watch.tree])
-                version = versions.get(watch.tree)
-                if first or version != seen:
-                    first = False
-                    seen = version
+        seen: object = object()
+        async with self.feed.follow(watch.tree) as tree:
+            watch.followed = tree
+            while True:
+                seen = await tree.changed(seen)
+                try:
                     state = await self._state(watch.video_id)
                     if state is not None and state != watch.last:
                         watch.last = state
                         for updates in watch.subscribers:
                             updates.offer(state)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a store hiccup: look again next time
-                log.exception("live counts: reading %s failed", watch.video_id)
-            watch.looks += 1
-            await asyncio.sleep(self.interval)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a store hiccup: look again next time
+                    log.exception("live counts: reading %s failed", watch.video_id)
+                await asyncio.sleep(self.interval)

@@ -40,6 +40,7 @@ from api.graphql.types import (
     VideoInput,
     ranked_page,
 )
+from api.live_feed import PublishTreeVersions
 from api.metrics import IMPORTED_VIDEOS, GraphQLMetrics
 from lineage.config import read_settings
 from lineage.errors import (
@@ -260,6 +261,8 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
         GraphQLMetrics,
         ErrorCodes,
         MarkCacheable,
+        # Committed writes tell the other processes' live counts (with Redis).
+        PublishTreeVersions,
         *limit_extensions(settings),
         lambda: CachedParse(documents),
         # Before validation: the guards refuse what would make it expensive.

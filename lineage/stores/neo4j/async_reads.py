@@ -13,6 +13,7 @@ from lineage.models import (
     VideoRecord,
 )
 from lineage.store import PathNode, VariantGroupRow, VideoOrder
+from lineage.stores.neo4j.bookmarks import BookmarkRelay
 from lineage.stores.neo4j.depth import read_max_generation
 from lineage.stores.neo4j.descendants import read_descendant_page
 from lineage.stores.neo4j.reads import (
@@ -44,8 +45,18 @@ class AsyncNeo4jReads:
     round trip per level of nesting that reads, not one per field.
     """
 
-    def __init__(self, uri: str, auth: tuple[str, str], database: str) -> None:
+    def __init__(
+        self,
+        uri: str,
+        auth: tuple[str, str],
+        database: str,
+        *,
+        bookmarks: BookmarkRelay | None = None,
+    ) -> None:
         self._uri, self._auth, self._database = uri, auth, database
+        # Reads wait for the store's latest writes (a cluster's followers lag).
+        self._bookmarks = bookmarks or BookmarkRelay()
+        self._managers: dict[asyncio.AbstractEventLoop, neo4j.AsyncBookmarkManager] = {}
         self._drivers: dict[asyncio.AbstractEventLoop, neo4j.AsyncDriver] = {}
         self._batchers: dict[asyncio.AbstractEventLoop, WaveBatcher] = {}
         # Read queries sent so far (Bolt round trips), for tests and benchmarks.
@@ -59,9 +70,11 @@ class AsyncNeo4jReads:
             for old in [old for old in self._drivers if old.is_closed()]:
                 del self._drivers[old]
                 self._batchers.pop(old, None)
+                self._managers.pop(old, None)
             driver = self._drivers[loop] = neo4j.AsyncGraphDatabase.driver(
                 self._uri, auth=self._auth, notifications_min_severity="OFF"
             )
+            self._managers[loop] = self._bookmarks.async_read()
         return driver
 
     async def _send(self, cypher: str, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
@@ -70,8 +83,11 @@ class AsyncNeo4jReads:
         for attempt in range(_ATTEMPTS):
             self.queries_sent += 1
             try:
-                async with self._driver().session(
-                    database=self._database, default_access_mode=neo4j.READ_ACCESS
+                driver = self._driver()
+                async with driver.session(
+                    database=self._database,
+                    default_access_mode=neo4j.READ_ACCESS,
+                    bookmark_manager=self._managers[asyncio.get_running_loop()],
                 ) as session:
                     result = await session.run(cypher, parameters)
                     return [record async for record in result]
@@ -93,6 +109,7 @@ class AsyncNeo4jReads:
         """Close the driver of the running loop."""
         driver = self._drivers.pop(asyncio.get_running_loop(), None)
         self._batchers.pop(asyncio.get_running_loop(), None)
+        self._managers.pop(asyncio.get_running_loop(), None)
         if driver is not None:
             await driver.close()
 

@@ -19,6 +19,7 @@ import neo4j
 from lineage.models import epoch_micros, from_epoch_micros
 from lineage.rights.plan import RightsPlan
 from lineage.rights.policy import ACTIVE, REMOVED, RightsChange, VideoRights
+from lineage.stores.neo4j.bookmarks import RoutedSessions
 from lineage.stores.neo4j.reads import T, _Read
 from lineage.stores.neo4j.tree_lock import LOCK_TREE, per_tree
 
@@ -160,11 +161,8 @@ def migrate_rights(driver: neo4j.Driver, database: str) -> None:
     )
 
 
-class Neo4jRights:
+class Neo4jRights(RoutedSessions):
     """The rights methods of the Neo4j store (mixed into ``Neo4jStore``)."""
-
-    _driver: neo4j.Driver
-    database: str
 
     def _read(self, read: _Read[T]) -> T:
         raise NotImplementedError
@@ -197,7 +195,7 @@ class Neo4jRights:
             ).consume()
             return RightsChange(video_id, status, changed=True)
 
-        with self._driver.session(database=self.database) as session:
+        with self._write_session() as session:
             return session.execute_write(work)
 
     def video_rights(self, video_ids: Sequence[str]) -> dict[str, VideoRights]:
@@ -259,7 +257,7 @@ class Neo4jRights:
 
     def _scan(self, cypher: str) -> Iterator[neo4j.Record]:
         with (
-            self._driver.session(database=self.database, fetch_size=10_000) as session,
+            self._read_session(fetch_size=10_000) as session,
             session.begin_transaction() as tx,
         ):
             yield from tx.run(cypher)

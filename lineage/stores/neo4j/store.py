@@ -29,6 +29,7 @@ from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
+from lineage.stores.neo4j.bookmarks import BookmarkRelay
 from lineage.stores.neo4j.depth import read_max_generation
 from lineage.stores.neo4j.descendants import read_closure_rows, read_descendant_page
 from lineage.stores.neo4j.migrations import migrate
@@ -116,6 +117,9 @@ class Neo4jStore(Neo4jRights):
         self.group_size = group_size
         self.import_workers = import_workers
         self._auth = (user, password)
+        # Reads wait for the writes acknowledged before them (a cluster's
+        # followers lag the leader); see lineage.stores.neo4j.bookmarks.
+        self.bookmarks = BookmarkRelay()
         # Our queries are fixed; the server's hints (e.g. "relationship type
         # does not exist" on an empty database) would only fill the logs.
         self._driver = neo4j.GraphDatabase.driver(
@@ -131,7 +135,7 @@ class Neo4jStore(Neo4jRights):
             raise StoreUnavailable(
                 f"cannot open Neo4j store at {uri} ({database}): {error}"
             ) from error
-        self.async_reads = AsyncNeo4jReads(uri, self._auth, database)
+        self.async_reads = AsyncNeo4jReads(uri, self._auth, database, bookmarks=self.bookmarks)
 
     def __repr__(self) -> str:
         return f"Neo4jStore({self.uri!r}, database={self.database!r})"
@@ -142,6 +146,7 @@ class Neo4jStore(Neo4jRights):
             read.parameters,
             database_=self.database,
             routing_=neo4j.RoutingControl.READ,
+            bookmark_manager_=self.bookmarks.read,
         )
         return read.answer(records)
 
@@ -157,7 +162,12 @@ class Neo4jStore(Neo4jRights):
 
     def ping(self) -> bool:
         try:
-            self._driver.execute_query("RETURN 1", database_=self.database)
+            self._driver.execute_query(
+                "RETURN 1",
+                database_=self.database,
+                routing_=neo4j.RoutingControl.READ,
+                bookmark_manager_=None,
+            )
         except (Neo4jError, ServiceUnavailable, OSError):
             return False
         return True
@@ -224,7 +234,7 @@ class Neo4jStore(Neo4jRights):
         def dry_run(tx: neo4j.ManagedTransaction) -> ImportReport:
             return plan_import(records, _TransactionView(tx, lock_trees=False))[1]
 
-        with self._driver.session(database=self.database) as session:
+        with self._read_session() as session:
             planned = session.execute_read(dry_run)
         refused = {(rejection.source, rejection.line) for rejection in planned.rejected}
         accepted = [record for record in records if (record.source, record.line) not in refused]
@@ -263,7 +273,7 @@ class Neo4jStore(Neo4jRights):
 
         for attempt in range(_CONSTRAINT_RETRIES):
             try:
-                with self._driver.session(database=self.database) as session:
+                with self._write_session() as session:
                     return session.execute_write(work)
             except TransientError as error:
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:  # refused at commit
@@ -279,7 +289,7 @@ class Neo4jStore(Neo4jRights):
     # -- over time ----------------------------------------------------------------------
     def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
         batch = list(events)
-        with self._driver.session(database=self.database) as session:
+        with self._write_session() as session:
             return session.execute_write(record_engagement, batch)
 
     def remixes_in(self, video_id: str, first_hour: int, last_hour: int) -> int:
@@ -392,7 +402,7 @@ class Neo4jStore(Neo4jRights):
     def _stream(self, cypher: str) -> Iterator[neo4j.Record]:
         # One read transaction, consumed as it arrives: memory stays flat.
         with (
-            self._driver.session(database=self.database, fetch_size=10_000) as session,
+            self._read_session(fetch_size=10_000) as session,
             session.begin_transaction() as tx,
         ):
             yield from tx.run(cypher)
@@ -477,7 +487,7 @@ class Neo4jStore(Neo4jRights):
 
     def rank_key_mismatches(self) -> Iterator[tuple[str, str, object, object]]:
         """Rank keys that differ from the measures they mirror (``lineage check``)."""
-        with self._driver.session(database=self.database) as session:
+        with self._read_session() as session:
             yield from rank_key_mismatches(session)
 
     def count_videos(self) -> int:

@@ -2,8 +2,9 @@
 
 Properties: name, role, token_hash, created_us, last_used_us.
 
-Each call is one small transaction run by ``execute_write``/``execute_query``
-with ``$param`` values; nothing is cached, so a revocation is seen by the
+Each call is one small transaction: writes through ``execute_write`` (to the
+leader), reads through ``execute_query`` with read routing, all with the
+lineage store's bookmarks, and ``$param`` values; nothing is cached, so a revocation is seen by the
 next request of every worker. Committed transactions are in Neo4j's
 transaction log before the call returns.
 """
@@ -28,6 +29,7 @@ from lineage.access.tokens import (
     hashes_match,
     new_token,
 )
+from lineage.stores.neo4j.bookmarks import BookmarkRelay
 
 __all__ = ["Neo4jTokenStore"]
 
@@ -58,6 +60,11 @@ def _create(tx: neo4j.ManagedTransaction, name: str, role: str, token_hash: str)
     tx.run(_CREATE, name=name, role=role, hash=token_hash, now=time.time_ns() // 1000).consume()
 
 
+@neo4j.unit_of_work(timeout=LAST_USED_MAX_WAIT_S)
+def _touch(tx: neo4j.ManagedTransaction, name: str, stale: int, now: int) -> None:
+    tx.run(_TOUCH, name=name, stale=stale, now=now).consume()
+
+
 def _revoke(tx: neo4j.ManagedTransaction, name: str) -> int:
     record = tx.run(_REVOKE, name=name).single()
     return int(record["deleted"]) if record is not None else 0
@@ -66,14 +73,24 @@ def _revoke(tx: neo4j.ManagedTransaction, name: str) -> int:
 class Neo4jTokenStore:
     """A :class:`~lineage.access.tokens.TokenStore` on the lineage store's Neo4j driver."""
 
-    def __init__(self, driver: neo4j.Driver, database: str) -> None:
+    def __init__(
+        self, driver: neo4j.Driver, database: str, bookmarks: BookmarkRelay | None = None
+    ) -> None:
         self.driver = driver
         self.database = database
+        self.bookmarks = bookmarks or BookmarkRelay()
+
+    def _write_session(self) -> neo4j.Session:
+        return self.driver.session(
+            database=self.database,
+            default_access_mode=neo4j.WRITE_ACCESS,
+            bookmark_manager=self.bookmarks.write,
+        )
 
     def create(self, name: str, role: Role) -> str:
         check_token_name(name)
         token = new_token()
-        with self.driver.session(database=self.database) as session:
+        with self._write_session() as session:
             try:
                 session.execute_write(_create, name, role.label, hash_token(token))
             except ConstraintError as error:
@@ -82,7 +99,10 @@ class Neo4jTokenStore:
 
     def list(self) -> list[TokenInfo]:
         records, _, _ = self.driver.execute_query(
-            _LIST, database_=self.database, routing_=neo4j.RoutingControl.READ
+            _LIST,
+            database_=self.database,
+            routing_=neo4j.RoutingControl.READ,
+            bookmark_manager_=self.bookmarks.read,
         )
         return [
             TokenInfo(
@@ -95,13 +115,17 @@ class Neo4jTokenStore:
         ]
 
     def revoke(self, name: str) -> bool:
-        with self.driver.session(database=self.database) as session:
+        with self._write_session() as session:
             return session.execute_write(_revoke, name) > 0
 
     def authenticate(self, token: str) -> TokenInfo | None:
         presented = hash_token(token)
         records, _, _ = self.driver.execute_query(
-            _FIND, hash=presented, database_=self.database, routing_=neo4j.RoutingControl.READ
+            _FIND,
+            hash=presented,
+            database_=self.database,
+            routing_=neo4j.RoutingControl.READ,
+            bookmark_manager_=self.bookmarks.read,
         )
         if not records or not hashes_match(records[0]["hash"], presented):
             return None
@@ -111,13 +135,8 @@ class Neo4jTokenStore:
         stale = now - LAST_USED_RESOLUTION_S * 1_000_000
         if used is None or used <= stale:
             try:
-                self.driver.execute_query(
-                    neo4j.Query(_TOUCH, timeout=LAST_USED_MAX_WAIT_S),
-                    name=record["name"],
-                    stale=stale,
-                    now=now,
-                    database_=self.database,
-                )
+                with self._write_session() as session:
+                    session.execute_write(_touch, record["name"], stale, now)
                 used = now
             except (Neo4jError, DriverError) as error:
                 # Best effort, as on SQLite: the caller is authenticated all the same.
