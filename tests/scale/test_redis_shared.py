@@ -118,21 +118,24 @@ def test_polling_reads_once_per_watched_tree_not_per_video(tmp_path: Path) -> No
 
     async def scenario() -> None:
         hub = LiveHub(counting, interval=0.05)  # type: ignore[arg-type]
-        records = [store.get_video(v) for v in ("a", "b")]
         remix = store.children("a", VideoOrder.NEWEST, 1)[0]
-        records.append(remix)
+        ids = ["a", "b", remix.id]
         async with (
-            hub.watch(records[0]),
-            hub.watch(records[0]),
-            hub.watch(records[1]),
-            hub.watch(records[1]),
-            hub.watch(records[2]) as updates,
-            hub.watch(records[2]),
+            hub.watch(ids[0]),
+            hub.watch(ids[0]),
+            hub.watch(ids[1]),
+            hub.watch(ids[1]),
+            hub.watch(ids[2]) as updates,
+            hub.watch(ids[2]),
         ):
+            current = await asyncio.wait_for(updates.next(), 2)  # the state on subscribing
+            assert current is not None
+            assert current.record.derivative_count == 0
             await asyncio.sleep(0.5)
             _remix(store, remix.id)
             changed = await asyncio.wait_for(updates.next(), 2)
-            assert changed.derivative_count == 1
+            assert changed is not None
+            assert changed.record.derivative_count == 1
         await hub.feed.aclose()
 
     asyncio.run(scenario())
