@@ -145,3 +145,32 @@ CREATE TABLE IF NOT EXISTS descendant_closure (
     descendant_id TEXT    NOT NULL,
     PRIMARY KEY (ancestor_id, generation, descendant_id)
 ) WITHOUT ROWID;
+
+-- Search (lineage/stores/sqlite/search.py): each distinct normalised field text
+-- (a prompt, title or creator, NFKC and case-folded) once, with the number of
+-- video fields that hold it; a trigram full-text index over them (any
+-- substring of three characters or more, any script); each video's three texts;
+-- and the ranking of every video by derivatives that frequent terms walk.
+CREATE TABLE IF NOT EXISTS search_texts (
+    id   INTEGER PRIMARY KEY,
+    text TEXT    NOT NULL UNIQUE,
+    uses INTEGER NOT NULL CHECK (uses >= 0)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5 (
+    text, content = 'search_texts', content_rowid = 'id',
+    tokenize = 'trigram case_sensitive 1'
+);
+-- seq: the video's row (videos.seq). No foreign keys, as for descendant_closure:
+-- `lineage check` verifies every row against the videos and their text.
+CREATE TABLE IF NOT EXISTS video_search (
+    seq          INTEGER PRIMARY KEY,
+    prompt_text  INTEGER NOT NULL,
+    title_text   INTEGER,
+    creator_text INTEGER
+);
+CREATE INDEX IF NOT EXISTS video_search_by_prompt ON video_search (prompt_text);
+CREATE INDEX IF NOT EXISTS video_search_by_title
+    ON video_search (title_text) WHERE title_text IS NOT NULL;
+CREATE INDEX IF NOT EXISTS video_search_by_creator
+    ON video_search (creator_text) WHERE creator_text IS NOT NULL;
+CREATE INDEX IF NOT EXISTS videos_by_derivatives ON videos (derivative_count DESC, id);

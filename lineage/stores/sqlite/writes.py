@@ -7,8 +7,9 @@ connection, so every aggregate is incremented from what the previous writer
 committed. :func:`write_plan` writes the new videos, the aggregates of their
 stored ancestors (derivative counts, generation counts, variant groups),
 metadata updates, the over-time aggregates, the rights plan, the descendant
-closure and the tree versions; a large first load rebuilds the secondary
-indexes afterwards (:mod:`lineage.stores.sqlite.bulk`).
+closure, the search index (:mod:`~lineage.stores.sqlite.search`) and the tree
+versions; a large first load rebuilds the secondary indexes afterwards
+(:mod:`lineage.stores.sqlite.bulk`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite import reads
 from lineage.stores.sqlite.bulk import indexes_built_after
 from lineage.stores.sqlite.rights import read_video_rights, write_rights_plan
+from lineage.stores.sqlite.search import TextWriter, write_search, write_video_texts
 from lineage.stores.sqlite.versions import bump_tree_versions
 
 __all__ = ["import_videos", "write_plan"]
@@ -53,6 +55,7 @@ _UPSERT_GROUP = (
 _GROW_GROUP_REACH = (
     "UPDATE variant_groups SET reach = reach + ? WHERE parent_id = ? AND variant_key = ?"
 )
+_NEXT_SEQ = "SELECT coalesce(max(seq), 0) + 1 FROM videos"
 _UPDATE_METADATA = (
     "UPDATE videos SET title = ?, creator = ?, created_us = ?, likes = ?, views = ? WHERE id = ?"
 )
@@ -110,9 +113,16 @@ def write_plan(connection: sqlite3.Connection, plan: ImportPlan, progress: bool)
 
 
 def _write_rows(connection: sqlite3.Connection, plan: ImportPlan, progress: bool) -> None:
+    texts = TextWriter(connection)
     with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
         for batch in plan.video_rows():
+            (first_seq,) = connection.execute(_NEXT_SEQ).fetchone()
             connection.executemany(_INSERT_VIDEO, batch)
+            (last_seq,) = connection.execute(_NEXT_SEQ).fetchone()
+            # Each row took the next seq (the table's largest rowid plus one).
+            if last_seq - first_seq != len(batch):
+                raise sqlite3.IntegrityError("videos.seq was not assigned in order")
+            write_video_texts(texts, batch, first_seq)
             bar.update(len(batch))
     connection.executemany(_UPSERT_GENERATION, plan.generation_count_rows())
     connection.executemany(_UPDATE_AGGREGATES, plan.existing_video_deltas())
@@ -136,4 +146,5 @@ def _write_rows(connection: sqlite3.Connection, plan: ImportPlan, progress: bool
     sqlite_time.write_time_aggregates(connection, plan)
     write_rights_plan(connection, plan.rights)
     sqlite_descendants.write_closure(connection, plan)
+    write_search(texts, plan)
     bump_tree_versions(connection, plan)
