@@ -114,9 +114,10 @@ def _hits(term: str) -> tuple[str, list[Any]]:
 class TextWriter:
     """The texts of the videos an import writes: ids for new texts, use counts.
 
-    :meth:`ids` gives each video's (prompt, title, creator) text ids, reading
-    the store for texts not met yet in this write and numbering new ones;
-    :meth:`change` records a use more or less; :meth:`flush` writes the new
+    :meth:`ids` gives videos' (prompt, title, creator) text ids, reading the
+    store for texts not met yet in this write and numbering new ones (their
+    uses are counted in ``uses``, which a metadata update also changes);
+    :meth:`flush` writes the new
     texts (table and full-text index), the changed use counts, and drops the
     texts no field holds any more. One writer per transaction.
     """
@@ -130,16 +131,16 @@ class TextWriter:
         (last,) = connection.execute("SELECT coalesce(max(id), 0) FROM search_texts").fetchone()
         self.next_id = int(last) + 1
 
-    def resolve(self, values: Iterable[str]) -> None:
+    def resolve(self, values: set[str]) -> None:
         """Know the ids of these raw field values (one read per chunk of unknown texts)."""
         unknown: dict[str, str] = {}
-        for value in values:
-            if value not in self.by_raw and value not in unknown:
-                text = normalise(value)
-                if text in self.by_text:
-                    self.by_raw[value] = self.by_text[text]
-                else:
-                    unknown[value] = text
+        for value in values.difference(self.by_raw):
+            text = normalise(value)
+            text_id = self.by_text.get(text)
+            if text_id is None:
+                unknown[value] = text
+            else:
+                self.by_raw[value] = text_id
         texts = list(dict.fromkeys(unknown.values()))
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start : start + CHUNK]
@@ -157,20 +158,22 @@ class TextWriter:
             self.by_raw[value] = text_id
 
     def ids(
-        self, prompt: str, title: str | None, creator: str | None
-    ) -> tuple[int, int | None, int | None]:
-        """The text ids of one video's fields (resolved before), counted as used."""
-        by_raw, uses = self.by_raw, self.uses
-        prompt_id = by_raw[prompt]
-        uses[prompt_id] += 1
-        title_id = creator_id = None
-        if title:
-            title_id = by_raw[title]
-            uses[title_id] += 1
-        if creator:
-            creator_id = by_raw[creator]
-            uses[creator_id] += 1
-        return prompt_id, title_id, creator_id
+        self, prompts: Sequence[str], titles: Sequence[str | None], creators: Sequence[str | None]
+    ) -> tuple[list[int], list[int | None], list[int | None]]:
+        """The text ids of videos' fields, counted as used (absent fields: None)."""
+        values: set[str | None] = set(prompts)
+        values.update(titles)
+        values.update(creators)
+        values.discard(None)
+        self.resolve(values)  # type: ignore[arg-type]  # None is gone
+        by_raw = self.by_raw
+        prompt_ids = list(map(by_raw.__getitem__, prompts))
+        title_ids = list(map(by_raw.get, titles))  # type: ignore[arg-type]
+        creator_ids = list(map(by_raw.get, creators))  # type: ignore[arg-type]
+        self.uses.update(prompt_ids)
+        self.uses.update(filter(None, title_ids))
+        self.uses.update(filter(None, creator_ids))
+        return prompt_ids, title_ids, creator_ids
 
     def flush(self) -> None:
         connection = self.connection
@@ -197,21 +200,29 @@ class TextWriter:
         self.uses.clear()
 
 
+def _index_videos(
+    writer: TextWriter,
+    seqs: Iterable[int],
+    prompts: Sequence[str],
+    titles: Sequence[str | None],
+    creators: Sequence[str | None],
+) -> None:
+    prompt_ids, title_ids, creator_ids = writer.ids(prompts, titles, creators)
+    writer.connection.executemany(
+        "INSERT INTO video_search (seq, prompt_text, title_text, creator_text) VALUES (?, ?, ?, ?)",
+        zip(seqs, prompt_ids, title_ids, creator_ids, strict=False),
+    )
+
+
 def write_video_texts(writer: TextWriter, rows: Sequence[tuple[Any, ...]], first_seq: int) -> None:
     """Index a batch of new video rows (``NEW_VIDEO_COLUMNS`` order) stored at
     ``first_seq``, ``first_seq + 1``... (same transaction)."""
-    values: list[str] = []
-    for row in rows:
-        values.append(row[2])
-        if row[3]:
-            values.append(row[3])
-        if row[4]:
-            values.append(row[4])
-    writer.resolve(values)
-    ids = writer.ids
-    writer.connection.executemany(
-        "INSERT INTO video_search (seq, prompt_text, title_text, creator_text) VALUES (?, ?, ?, ?)",
-        [(first_seq + offset, *ids(row[2], row[3], row[4])) for offset, row in enumerate(rows)],
+    _index_videos(
+        writer,
+        range(first_seq, first_seq + len(rows)),
+        [row[2] for row in rows],
+        [row[3] for row in rows],
+        [row[4] for row in rows],
     )
 
 
@@ -231,7 +242,7 @@ def write_search(writer: TextWriter, plan: ImportPlan) -> None:
                 [fields[0] for fields in chunk],
             )
         }
-        writer.resolve(value for fields in chunk for value in (fields[3], fields[4]) if value)
+        writer.resolve({value for fields in chunk for value in (fields[3], fields[4]) if value})
         rows = []
         for video_id, _, _, title, creator, *_ in chunk:
             seq, old_title, old_creator = held[video_id]
@@ -270,12 +281,12 @@ def upgrade(connection: sqlite3.Connection) -> None:
                     ).fetchall()
                     if not rows:
                         break
-                    values = [v for row in rows for v in row[2:] if v]
-                    writer.resolve(values)
-                    connection.executemany(
-                        "INSERT INTO video_search (seq, prompt_text, title_text, creator_text) "
-                        "VALUES (?, ?, ?, ?)",
-                        [(row[0], *writer.ids(row[2], row[3], row[4])) for row in rows],
+                    _index_videos(
+                        writer,
+                        [row[0] for row in rows],
+                        [row[2] for row in rows],
+                        [row[3] for row in rows],
+                        [row[4] for row in rows],
                     )
                     after = rows[-1][0]
                 writer.flush()
