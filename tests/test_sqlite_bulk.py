@@ -53,7 +53,7 @@ def test_a_first_load_rebuilds_every_index_and_the_answers_are_exact(
     _import(store, records)
 
     dropped = [sql for sql in statements if sql.startswith("DROP INDEX")]
-    # Four on videos, one on each of two aggregate tables, three on video_search (search).
+    # Seven on videos (four of them search's), one on each of two aggregate tables.
     assert len(dropped) == 9, dropped
     assert _indexes(path) == before
     assert_matches_reference(store, Reference(records))

@@ -29,7 +29,7 @@ BULK_MIN_NEW_VIDEOS = 50_000
 
 # The tables an import fills row by row; indexes that are not part of a
 # table's own key (``sql`` is NULL for those) are rebuilt.
-_TABLES = ("videos", "variant_groups", "remix_hours", "video_search")
+_TABLES = ("videos", "variant_groups", "remix_hours")
 _SECONDARY_INDEXES = (
     "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
     f"AND tbl_name IN ({', '.join(repr(table) for table in _TABLES)}) ORDER BY name"

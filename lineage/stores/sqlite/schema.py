@@ -32,6 +32,7 @@ def apply_schema(connection: sqlite3.Connection, schema: str) -> None:
     sqlite3.Error
         If the file cannot be read or written.
     """
+    sqlite_search.add_columns(connection)  # the schema's indexes name them
     connection.executescript(schema)
     migrate_rights(connection)
     sqlite_time.upgrade(connection)

@@ -8,8 +8,9 @@ Tables (``schema/sqlite/schema.sql``):
 * ``search_index``: an FTS5 table with the ``trigram`` tokenizer over
   ``search_texts`` (external content), so a term of three characters or more
   finds the texts that hold it as a substring, in any script;
-* ``video_search (seq, prompt_text, title_text, creator_text)``: each
-  video's three texts (ids into ``search_texts``), indexed by each;
+* ``videos.prompt_text``, ``title_text``, ``creator_text``: each video's
+  three texts (ids into ``search_texts``), each indexed (the videos holding
+  a text);
 * ``videos_by_derivatives (derivative_count DESC, id)``: the ranking of
   every video that a frequent term walks (``Strategy.RANKING``).
 
@@ -34,9 +35,10 @@ the ranking tests them on each video, whichever the planner picks.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from lineage.importing.plan import ImportPlan
@@ -50,12 +52,14 @@ from lineage.tree.queries import NULL_TIME, measure_of
 __all__ = [
     "RANKINGS",
     "TextWriter",
+    "add_columns",
     "estimates",
     "index_mismatches",
     "iter_search_texts",
     "search_count",
     "search_page",
     "upgrade",
+    "with_text_ids",
     "write_search",
 ]
 
@@ -75,20 +79,23 @@ _MEASURE = {
 _COLUMNS = ", ".join(f"v.{name.strip()}" for name in RECORD_COLUMNS.split(","))
 # A video's searchable text, from its three texts (as lineage.search.text joins them).
 _JOINED_TEXT = (
-    "(SELECT p.text || char(10) || coalesce(ti.text, '') || char(10) || coalesce(cr.text, '') "
-    "FROM video_search AS s JOIN search_texts AS p ON p.id = s.prompt_text "
-    "LEFT JOIN search_texts AS ti ON ti.id = s.title_text "
-    "LEFT JOIN search_texts AS cr ON cr.id = s.creator_text WHERE s.seq = v.seq)"
+    "(SELECT p.text FROM search_texts AS p WHERE p.id = v.prompt_text) || char(10) || "
+    "coalesce((SELECT ti.text FROM search_texts AS ti WHERE ti.id = v.title_text), '') "
+    "|| char(10) || "
+    "coalesce((SELECT cr.text FROM search_texts AS cr WHERE cr.id = v.creator_text), '')"
 )
 _NOT_REMOVED = (
     "NOT EXISTS (SELECT 1 FROM video_rights AS r WHERE r.video_id = v.id AND r.status = 'REMOVED')"
 )
 # The videos holding one of the texts of the CTE ``hits`` (one index range per field).
 _HOLDERS = (
-    "SELECT seq FROM video_search WHERE prompt_text IN hits "
-    "UNION SELECT seq FROM video_search WHERE title_text IS NOT NULL AND title_text IN hits "
-    "UNION SELECT seq FROM video_search WHERE creator_text IS NOT NULL AND creator_text IN hits"
+    "SELECT seq FROM videos WHERE prompt_text IN hits "
+    "UNION SELECT seq FROM videos WHERE title_text IS NOT NULL AND title_text IN hits "
+    "UNION SELECT seq FROM videos WHERE creator_text IS NOT NULL AND creator_text IN hits"
 )
+_TEXT_COLUMNS = ("prompt_text", "title_text", "creator_text")
+# The prompt, title and creator of a new video's row (NEW_VIDEO_COLUMNS).
+_PROMPT, _TITLE, _CREATOR = operator.itemgetter(2), operator.itemgetter(3), operator.itemgetter(4)
 _MARK = "search_version"
 _WALK_FIRST_CHUNK = 256
 _WALK_MAX_CHUNK = 8192
@@ -130,32 +137,30 @@ class TextWriter:
         self.uses: Counter[int] = Counter()
         (last,) = connection.execute("SELECT coalesce(max(id), 0) FROM search_texts").fetchone()
         self.next_id = int(last) + 1
+        # A store without texts (a first load) has none to look up.
+        self.stored = self.next_id > 1
 
     def resolve(self, values: set[str]) -> None:
         """Know the ids of these raw field values (one read per chunk of unknown texts)."""
-        unknown: dict[str, str] = {}
-        for value in values.difference(self.by_raw):
-            text = normalise(value)
-            text_id = self.by_text.get(text)
-            if text_id is None:
-                unknown[value] = text
-            else:
-                self.by_raw[value] = text_id
-        texts = list(dict.fromkeys(unknown.values()))
-        for start in range(0, len(texts), CHUNK):
-            chunk = texts[start : start + CHUNK]
-            rows = self.connection.execute(
-                f"SELECT text, id FROM search_texts WHERE text IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            self.by_text.update(rows)
+        by_raw, by_text = self.by_raw, self.by_text
+        unknown = {value: normalise(value) for value in values.difference(by_raw)}
+        if self.stored:
+            texts = list(set(unknown.values()).difference(by_text))
+            for start in range(0, len(texts), CHUNK):
+                chunk = texts[start : start + CHUNK]
+                rows = self.connection.execute(
+                    "SELECT text, id FROM search_texts "
+                    f"WHERE text IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                by_text.update(rows)
         for value, text in unknown.items():
-            text_id = self.by_text.get(text)
+            text_id = by_text.get(text)
             if text_id is None:
-                text_id = self.by_text[text] = self.next_id
+                text_id = by_text[text] = self.next_id
                 self.new[text_id] = text
                 self.next_id += 1
-            self.by_raw[value] = text_id
+            by_raw[value] = text_id
 
     def ids(
         self, prompts: Sequence[str], titles: Sequence[str | None], creators: Sequence[str | None]
@@ -200,35 +205,19 @@ class TextWriter:
         self.uses.clear()
 
 
-def _index_videos(
-    writer: TextWriter,
-    seqs: Iterable[int],
-    prompts: Sequence[str],
-    titles: Sequence[str | None],
-    creators: Sequence[str | None],
-) -> None:
-    prompt_ids, title_ids, creator_ids = writer.ids(prompts, titles, creators)
-    writer.connection.executemany(
-        "INSERT INTO video_search (seq, prompt_text, title_text, creator_text) VALUES (?, ?, ?, ?)",
-        zip(seqs, prompt_ids, title_ids, creator_ids, strict=False),
+def with_text_ids(writer: TextWriter, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """New video rows (``NEW_VIDEO_COLUMNS`` order) with the ids of their prompt, title
+    and creator texts appended (as the videos' last three columns)."""
+    prompt_ids, title_ids, creator_ids = writer.ids(
+        list(map(_PROMPT, rows)), list(map(_TITLE, rows)), list(map(_CREATOR, rows))
     )
-
-
-def write_video_texts(writer: TextWriter, rows: Sequence[tuple[Any, ...]], first_seq: int) -> None:
-    """Index a batch of new video rows (``NEW_VIDEO_COLUMNS`` order) stored at
-    ``first_seq``, ``first_seq + 1``... (same transaction)."""
-    _index_videos(
-        writer,
-        range(first_seq, first_seq + len(rows)),
-        [row[2] for row in rows],
-        [row[3] for row in rows],
-        [row[4] for row in rows],
-    )
+    ids = zip(prompt_ids, title_ids, creator_ids, strict=True)
+    return list(map(operator.add, rows, ids))
 
 
 def write_search(writer: TextWriter, plan: ImportPlan) -> None:
     """The changed titles and creators of stored videos, then every text's uses
-    (after the new videos' rows went in through :func:`write_video_texts`)."""
+    (after the new videos' rows went in with their ids, :func:`with_text_ids`)."""
     connection = writer.connection
     updates = list(plan.metadata_updates.values())
     for start in range(0, len(updates), CHUNK):
@@ -236,9 +225,8 @@ def write_search(writer: TextWriter, plan: ImportPlan) -> None:
         held = {
             video_id: (seq, title_id, creator_id)
             for video_id, seq, title_id, creator_id in connection.execute(
-                "SELECT v.id, s.seq, s.title_text, s.creator_text FROM videos AS v "
-                "JOIN video_search AS s ON s.seq = v.seq "
-                f"WHERE v.id IN ({','.join('?' * len(chunk))})",
+                "SELECT id, seq, title_text, creator_text FROM videos "
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
                 [fields[0] for fields in chunk],
             )
         }
@@ -257,9 +245,27 @@ def write_search(writer: TextWriter, plan: ImportPlan) -> None:
                     writer.uses[new] += 1
             rows.append((title_id, creator_id, seq))
         connection.executemany(
-            "UPDATE video_search SET title_text = ?, creator_text = ? WHERE seq = ?", rows
+            "UPDATE videos SET title_text = ?, creator_text = ? WHERE seq = ?", rows
         )
     writer.flush()
+
+
+def add_columns(connection: sqlite3.Connection) -> None:
+    """Give the videos of a file made before search their text columns (before the
+    schema script, whose indexes name them; the values come in :func:`upgrade`)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(videos)")}
+    if not columns or "prompt_text" in columns:
+        return  # a new file (the script creates the table) or one that has them
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(videos)")}
+        for name in _TEXT_COLUMNS:
+            if name not in columns:
+                connection.execute(f"ALTER TABLE videos ADD COLUMN {name} INTEGER")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def upgrade(connection: sqlite3.Connection) -> None:
@@ -270,26 +276,26 @@ def upgrade(connection: sqlite3.Connection) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
         if not connection.execute(done).fetchone():
-            if not connection.execute("SELECT 1 FROM video_search LIMIT 1").fetchone():
-                writer = TextWriter(connection)
-                after = 0
-                while True:
-                    rows = connection.execute(
-                        "SELECT seq, id, prompt, title, creator FROM videos WHERE seq > ? "
-                        "ORDER BY seq LIMIT 5000",
-                        (after,),
-                    ).fetchall()
-                    if not rows:
-                        break
-                    _index_videos(
-                        writer,
-                        [row[0] for row in rows],
-                        [row[2] for row in rows],
-                        [row[3] for row in rows],
-                        [row[4] for row in rows],
-                    )
-                    after = rows[-1][0]
-                writer.flush()
+            writer = TextWriter(connection)
+            after = 0
+            while True:
+                rows = connection.execute(
+                    "SELECT seq, prompt, title, creator FROM videos "
+                    "WHERE seq > ? AND prompt_text IS NULL ORDER BY seq LIMIT 5000",
+                    (after,),
+                ).fetchall()
+                if not rows:
+                    break
+                prompt_ids, title_ids, creator_ids = writer.ids(
+                    [row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows]
+                )
+                connection.executemany(
+                    "UPDATE videos SET prompt_text = ?, title_text = ?, creator_text = ? "
+                    "WHERE seq = ?",
+                    zip(prompt_ids, title_ids, creator_ids, [row[0] for row in rows], strict=True),
+                )
+                after = rows[-1][0]
+            writer.flush()
             connection.execute(f"INSERT INTO store_meta (key, value) VALUES ('{_MARK}', '1')")
     except BaseException:
         connection.execute("ROLLBACK")
@@ -471,22 +477,22 @@ def iter_search_texts(connection: sqlite3.Connection) -> Iterator[tuple[str, str
     """(video id, its indexed searchable text) of every video (None: not indexed)."""
     yield from connection.execute(
         "SELECT v.id, p.text || char(10) || coalesce(ti.text, '') || char(10) || "
-        "coalesce(cr.text, '') FROM videos AS v LEFT JOIN video_search AS s ON s.seq = v.seq "
-        "LEFT JOIN search_texts AS p ON p.id = s.prompt_text "
-        "LEFT JOIN search_texts AS ti ON ti.id = s.title_text "
-        "LEFT JOIN search_texts AS cr ON cr.id = s.creator_text"
+        "coalesce(cr.text, '') FROM videos AS v "
+        "LEFT JOIN search_texts AS p ON p.id = v.prompt_text "
+        "LEFT JOIN search_texts AS ti ON ti.id = v.title_text "
+        "LEFT JOIN search_texts AS cr ON cr.id = v.creator_text"
     )
 
 
 def index_mismatches(connection: sqlite3.Connection) -> Iterator[tuple[str, str, object, object]]:
-    """Use counts that differ from the fields that hold each text, rows of
-    ``video_search`` without a video, and a full-text index that differs from its texts."""
+    """Use counts that differ from the fields that hold each text, and a full-text
+    index that differs from its texts."""
     counted = connection.execute(
-        "WITH used(id) AS (SELECT prompt_text FROM video_search "
-        "UNION ALL SELECT title_text FROM video_search WHERE title_text IS NOT NULL "
-        "UNION ALL SELECT creator_text FROM video_search WHERE creator_text IS NOT NULL), "
+        "WITH used(id) AS (SELECT prompt_text FROM videos WHERE prompt_text IS NOT NULL "
+        "UNION ALL SELECT title_text FROM videos WHERE title_text IS NOT NULL "
+        "UNION ALL SELECT creator_text FROM videos WHERE creator_text IS NOT NULL), "
         "counts(id, n) AS (SELECT id, count(*) FROM used GROUP BY id) "
-        "SELECT coalesce(t.id, c.id), t.uses, coalesce(c.n, 0) FROM search_texts AS t "
+        "SELECT t.id, t.uses, coalesce(c.n, 0) FROM search_texts AS t "
         "LEFT JOIN counts AS c ON c.id = t.id "
         "UNION ALL SELECT c.id, NULL, c.n FROM counts AS c "
         "WHERE NOT EXISTS (SELECT 1 FROM search_texts AS t WHERE t.id = c.id)"
@@ -494,11 +500,6 @@ def index_mismatches(connection: sqlite3.Connection) -> Iterator[tuple[str, str,
     for text_id, uses, count in counted:
         if uses != count:
             yield f"search text {text_id}", "uses", uses, count
-    for (seq,) in connection.execute(
-        "SELECT s.seq FROM video_search AS s WHERE NOT EXISTS "
-        "(SELECT 1 FROM videos AS v WHERE v.seq = s.seq)"
-    ):
-        yield f"video_search row {seq}", "video", None, "a stored video"
     try:
         connection.execute(
             "INSERT INTO search_index (search_index, rank) VALUES ('integrity-check', 1)"

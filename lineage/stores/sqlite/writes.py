@@ -30,12 +30,16 @@ from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite import reads
 from lineage.stores.sqlite.bulk import indexes_built_after
 from lineage.stores.sqlite.rights import read_video_rights, write_rights_plan
-from lineage.stores.sqlite.search import TextWriter, write_search, write_video_texts
+from lineage.stores.sqlite.search import TextWriter, with_text_ids, write_search
 from lineage.stores.sqlite.versions import bump_tree_versions
 
 __all__ = ["import_videos", "write_plan"]
 
-_INSERT_VIDEO = f"INSERT INTO videos ({reads.RECORD_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+# A new video's row, then the ids of its texts (lineage.stores.sqlite.search).
+_INSERT_VIDEO = (
+    f"INSERT INTO videos ({reads.RECORD_COLUMNS}, prompt_text, title_text, creator_text) "
+    f"VALUES ({', '.join('?' * 22)})"
+)
 _UPSERT_GENERATION = (
     "INSERT INTO generation_counts (video_id, generation, count) VALUES (?, ?, ?) "
     "ON CONFLICT (video_id, generation) DO UPDATE SET count = count + excluded.count"
@@ -55,7 +59,6 @@ _UPSERT_GROUP = (
 _GROW_GROUP_REACH = (
     "UPDATE variant_groups SET reach = reach + ? WHERE parent_id = ? AND variant_key = ?"
 )
-_NEXT_SEQ = "SELECT coalesce(max(seq), 0) + 1 FROM videos"
 _UPDATE_METADATA = (
     "UPDATE videos SET title = ?, creator = ?, created_us = ?, likes = ?, views = ? WHERE id = ?"
 )
@@ -116,13 +119,7 @@ def _write_rows(connection: sqlite3.Connection, plan: ImportPlan, progress: bool
     texts = TextWriter(connection)
     with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
         for batch in plan.video_rows():
-            (first_seq,) = connection.execute(_NEXT_SEQ).fetchone()
-            connection.executemany(_INSERT_VIDEO, batch)
-            (last_seq,) = connection.execute(_NEXT_SEQ).fetchone()
-            # Each row took the next seq (the table's largest rowid plus one).
-            if last_seq - first_seq != len(batch):
-                raise sqlite3.IntegrityError("videos.seq was not assigned in order")
-            write_video_texts(texts, batch, first_seq)
+            connection.executemany(_INSERT_VIDEO, with_text_ids(texts, batch))
             bar.update(len(batch))
     connection.executemany(_UPSERT_GENERATION, plan.generation_count_rows())
     connection.executemany(_UPDATE_AGGREGATES, plan.existing_video_deltas())
