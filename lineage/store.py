@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from lineage.importing.records import ImportReport, SourcedRecord
     from lineage.over_time.engagement import EngagementEvent
     from lineage.rights.policy import RightsChange, VideoRights
+    from lineage.search.plan import Plan, SearchEstimates, SearchQuery
 
 __all__ = [
     "ANY_TREE",
@@ -318,6 +319,40 @@ class LineageStore(Protocol):
 
     def iter_generation_views(self) -> Iterator[tuple[str, int, int]]:
         """(video id, generation, views total) of every maintained nonzero total."""
+        ...
+
+    # -- search (lineage.search) ---------------------------------------------------------
+    # The orders by which the store ranks every video (an index in that order):
+    # a search ranked by one of them can walk the ranking (Strategy.RANKING).
+    search_rankings: frozenset[VideoOrder]
+
+    def search_estimates(self, terms: Sequence[str], cap: int) -> SearchEstimates:
+        """The store's size and, for each normalised term, about how many videos hold it.
+
+        Each estimate is an upper bound of the videos whose searchable text holds
+        the term (0: none does), exact or close up to ``cap``; any value above
+        ``cap`` means "at least ``cap``". Costs about ``cap`` index entries at most.
+        """
+        ...
+
+    def search_page(self, query: SearchQuery, plan: Plan) -> list[VideoRecord] | None:
+        """Up to ``query.limit`` matches of the query after its key, ranked, found the
+        way ``plan`` says; None when a ``RANKING`` walk used up its budget of rows
+        before the page was full (another plan must answer)."""
+        ...
+
+    def search_count(self, query: SearchQuery, plan: Plan) -> int:
+        """The number of matches of the query (every page; ``after`` and ``limit``
+        ignored), read the way ``plan`` (``TEXT`` or ``SCOPE``) says."""
+        ...
+
+    def iter_search_texts(self) -> Iterator[tuple[str, str]]:
+        """(video id, the normalised searchable text its index holds) of every
+        indexed video (``lineage check``)."""
+        ...
+
+    def search_index_mismatches(self) -> Iterator[tuple[str, str, object, object]]:
+        """(key, what, stored, expected) where the index's own bookkeeping is wrong."""
         ...
 
     def data_version(self) -> object | None:

@@ -216,3 +216,97 @@ def test_takedown_prints_its_blast_radius(
     )
     assert run(database, "takedown", "tank", "--reason", "DMCA 8") == 0
     assert "blast radius: 0 derivatives" in capsys.readouterr().out
+
+
+def test_search_prints_an_aligned_table_and_the_total(
+    tmp_path: Path, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [
+        *RECORDS,
+        {"id": "nainai", "prompt": "奶奶拿着扫帚把河马赶出院子", "title": "奶奶赶河马"},
+        {"id": "wide", "prompt": "ＦＵＬＬ width HIPPO", "title": "ｆｕｌｌ"},
+    ]
+    run(database, "import", str(write_jsonl(tmp_path / "in.jsonl", records)))
+    capsys.readouterr()
+    assert run(database, "search", "hippo") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["id", "title", "derivatives", "generation", "original"]
+    assert [line.split()[0] for line in lines[1:-1]] == ["hippo", "hippo-2", "wide"]
+    assert lines[-1] == "3 matches (all shown)"
+    assert run(database, "search", "河马 院子", "--limit", "1") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split() == ["nainai", "奶奶赶河马", "0", "0", "nainai"]
+    assert out[-1] == "1 match (all shown)"
+    # Columns line up on the screen, a CJK character taking two: the last column
+    # (the original) starts at the same place on every line.
+    from lineage.cli.search import display_width
+
+    assert run(database, "search", "a yard OR", "--limit", "2") == 0
+    assert run(database, "search", "奶奶", "--limit", "2") == 0
+    assert run(database, "search", "hippo") == 0
+    for table in capsys.readouterr().out.split("id ")[1:]:
+        lines = ("id " + table).splitlines()[:-1]
+        starts = {display_width(line[: line.rindex(" ") + 1]) for line in lines}
+        assert len(starts) == 1, lines
+
+
+def test_search_json_has_the_contract_keys(
+    tmp_path: Path, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(database, "import", str(write_jsonl(tmp_path / "in.jsonl", RECORDS)))
+    capsys.readouterr()
+    assert run(database, "search", "YARD", "--within", "hippo", "--json") == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert reply == {
+        "total": 2,
+        "videos": [
+            {
+                "id": "hippo",
+                "title": None,
+                "derivative_count": 1,
+                "generation": 1,
+                "original_id": "grandma",
+            },
+            {
+                "id": "hippo-2",
+                "title": None,
+                "derivative_count": 0,
+                "generation": 2,
+                "original_id": "grandma",
+            },
+        ],
+    }
+    # The command line is the operator's: a removed video is found by its words.
+    assert run(database, "takedown", "hippo", "--reason", "DMCA") == 0
+    capsys.readouterr()
+    assert run(database, "search", "hippo", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 2
+
+
+def test_search_refusals_exit_two(
+    tmp_path: Path, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(database, "import", str(write_jsonl(tmp_path / "in.jsonl", RECORDS)))
+    capsys.readouterr()
+    assert run(database, "search", "   ") == 2
+    assert "no term" in capsys.readouterr().err
+    assert run(database, "search", "yard", "--within", "no-such-video") == 2
+    assert "'no-such-video'" in capsys.readouterr().err
+    assert run(database, "search", "yard", "--limit", "101") == 2
+    assert "--limit must be at most 100" in capsys.readouterr().err
+
+
+def test_check_finds_a_search_index_that_lost_a_text(
+    tmp_path: Path, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(database, "import", str(write_jsonl(tmp_path / "in.jsonl", RECORDS)))
+    capsys.readouterr()
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "UPDATE search_texts SET text = 'a grandmother chases a zebra out of the yard' "
+            "WHERE text LIKE '%tank%'"
+        )
+    assert run(database, "check") == 1
+    out = capsys.readouterr().out
+    assert "tank: search text stored" in out
+    assert "full-text index" in out

@@ -30,6 +30,7 @@ from api.graphql.limits import limit_extensions
 from api.graphql.over_time import EngagementInput, TrendingVideo
 from api.graphql.permissions import ADMIN, READ, WRITE
 from api.graphql.rights import restore_video, takedown_video
+from api.graphql.search import resolve_search
 from api.graphql.subscriptions import video_updates
 from api.graphql.types import (
     LineageInfo,
@@ -103,6 +104,15 @@ class Query:
             page_info=page_info,
             total_count=total,
         )
+
+    search: VideoConnection = strawberry.field(
+        resolver=resolve_search,
+        description="Videos whose prompt, title or creator holds every term of the text, "
+        "ranked by orderBy (ties by id), in keyset-cursor pages; totalCount is the exact "
+        "number of matches. within: only that video and its derivatives. Below admin a "
+        "removed video's text is blank, so it matches no term.",
+        permission_classes=READ,
+    )
 
     @strawberry.field(
         description="Originals ranked by their remixesIn over the window, highest first, "

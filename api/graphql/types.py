@@ -119,7 +119,7 @@ async def _remix_parent(root: Remix, info: LineageInfo) -> Video:
     return await _load_video(info, root.parent_id)
 
 
-def _selects(info: LineageInfo, name: str) -> bool:
+def selects(info: LineageInfo, name: str) -> bool:
     """Whether the current field's selection may ask for ``name`` (fragments: assume so)."""
     for node in info._raw_info.field_nodes:
         if node.selection_set is None:
@@ -410,7 +410,7 @@ class Video:
         )
         if self.record.direct_remix_count == 0:
             return []
-        if _selects(info, "top"):  # one read for the groups and their tops
+        if selects(info, "top"):  # one read for the groups and their tops
             pairs = await context.read(
                 context.store.variant_groups_with_tops, self.record.id, limit
             )

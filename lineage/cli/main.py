@@ -19,6 +19,7 @@ from typing import IO
 from lineage import __version__
 from lineage.cli.engagement import add_engagement_command
 from lineage.cli.rights import add_rights_commands
+from lineage.cli.search import add_search_command
 from lineage.config import LineageSettings, read_settings
 from lineage.errors import LineageError, VideoNotFound
 from lineage.importing.records import ImportReport, SourcedRecord, iter_jsonl
@@ -445,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_token_commands(commands, common, _store)
     add_engagement_command(commands, common, _store)
+    add_search_command(commands, common, _store)
     return parser
 
 

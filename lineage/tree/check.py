@@ -4,7 +4,8 @@ This is the store's fsck. It trusts nothing but the edges (each video's
 parent) and the variant keys on them, rebuilds generation, original, derivative
 count, direct remix count, tree depth, per-generation counts and variant groups (and, in
 :mod:`lineage.rights.check`, removed-derivative counts and per-generation views; in
-:mod:`lineage.tree.descendants`, the descendant closure),
+:mod:`lineage.tree.descendants`, the descendant closure; in :mod:`lineage.search.check`,
+the search index against the stored text),
 and reports every stored value that differs.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from lineage.over_time.check import check_time_aggregates
 from lineage.rights.check import check_rights
+from lineage.search.check import check_search
 from lineage.store import LineageStore
 from lineage.tree.descendants import check_closure
 
@@ -160,4 +162,5 @@ def check_store(store: LineageStore) -> list[Mismatch]:
             for video_id, name, stored, expected in derived()
         )
     mismatches.extend(check_time_aggregates(store))
+    mismatches.extend(check_search(store))
     return mismatches

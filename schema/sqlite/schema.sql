@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS videos (
     -- its own likes and views plus those of all its derivatives
     subtree_likes      INTEGER NOT NULL DEFAULT 0 CHECK (subtree_likes >= 0),
     subtree_views      INTEGER NOT NULL DEFAULT 0 CHECK (subtree_views >= 0),
+    -- search: the ids of its normalised prompt, title and creator in search_texts
+    -- (files made before search get these columns before this script runs)
+    prompt_text        INTEGER,
+    title_text         INTEGER,
+    creator_text       INTEGER,
     CHECK (parent_id IS NULL OR parent_id <> id),
     CHECK ((parent_id IS NULL) = (generation = 0)),
     CHECK ((parent_id IS NULL) = (variant_key IS NULL))
@@ -149,3 +154,25 @@ CREATE TABLE IF NOT EXISTS descendant_closure (
     descendant_id TEXT    NOT NULL,
     PRIMARY KEY (ancestor_id, generation, descendant_id)
 ) WITHOUT ROWID;
+
+-- Search (lineage/stores/sqlite/search.py): each distinct normalised field text
+-- (a prompt, title or creator, NFKC and case-folded) once, with the number of
+-- video fields that hold it; a trigram full-text index over them (any
+-- substring of three characters or more, any script); the videos holding each
+-- text (videos.prompt_text, title_text, creator_text); and the ranking of
+-- every video by derivatives that frequent terms walk.
+CREATE TABLE IF NOT EXISTS search_texts (
+    id   INTEGER PRIMARY KEY,
+    text TEXT    NOT NULL UNIQUE,
+    uses INTEGER NOT NULL CHECK (uses >= 0)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5 (
+    text, content = 'search_texts', content_rowid = 'id',
+    tokenize = 'trigram case_sensitive 1'
+);
+CREATE INDEX IF NOT EXISTS videos_by_prompt_text ON videos (prompt_text);
+CREATE INDEX IF NOT EXISTS videos_by_title_text
+    ON videos (title_text) WHERE title_text IS NOT NULL;
+CREATE INDEX IF NOT EXISTS videos_by_creator_text
+    ON videos (creator_text) WHERE creator_text IS NOT NULL;
+CREATE INDEX IF NOT EXISTS videos_by_derivatives ON videos (derivative_count DESC, id);

@@ -11,6 +11,7 @@ import pytest
 
 from lineage.importing.records import SourcedRecord
 from lineage.over_time import trending
+from lineage.search import search
 from lineage.store import LineageStore, VideoOrder
 from lineage.tree.check import check_store
 from tests.api.conftest import SMALL_TREE, load
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.neo4j
 
 _AS_BEFORE = (
     "MATCH (v:Video) REMOVE v.rank_derivatives, v.rank_direct, v.rank_likes, v.rank_views, "
-    "v.rank_newest, v.rank_subtree_likes, v.rank_subtree_views, v.variant_key "
+    "v.rank_newest, v.rank_subtree_likes, v.rank_subtree_views, v.variant_key, v.search_text "
     "WITH count(*) AS videos MATCH (g:VariantGroup) REMOVE g.rank_reach "
     "WITH count(*) AS groups MATCH (d:Descent) DELETE d "
     "WITH count(*) AS descents MATCH (m:Migration) DELETE m"
@@ -45,6 +46,8 @@ def test_opening_the_store_gives_old_videos_their_rank_keys(neo4j: Neo4jServer) 
     stripped = _run(neo4j, "MATCH (v:Video) WHERE v.rank_derivatives IS NULL RETURN count(v) AS n")
     assert stripped[0]["n"] == len(SMALL_TREE)
     assert _run(neo4j, "MATCH (d:Descent) RETURN count(d) AS n")[0]["n"] == 0
+    unsearchable = _run(neo4j, "MATCH (v:Video) WHERE v.search_text IS NULL RETURN count(v) AS n")
+    assert unsearchable[0]["n"] == len(SMALL_TREE)
 
     migrated = open_neo4j_store(neo4j)
     try:
@@ -56,6 +59,8 @@ def test_opening_the_store_gives_old_videos_their_rank_keys(neo4j: Neo4jServer) 
         # The descendant closure is back (check_store above verifies every row).
         below_hippo = migrated.descendant_page("hippo", False, 5)
         assert [video.id for video in below_hippo] == ["baby-hippo"]
+        # Every video has its search text again (check_store verified each one).
+        assert [video.id for video in search(migrated, "河马").videos] == ["nainai-1"]
     finally:
         migrated.close()
     again = open_neo4j_store(neo4j)  # idempotent: recorded once, nothing to redo
@@ -64,6 +69,7 @@ def test_opening_the_store_gives_old_videos_their_rank_keys(neo4j: Neo4jServer) 
     assert sorted(names) == [
         "descendant_closure",
         "rank_keys",
+        "search_text",
         "subtree_rank_keys",
         "subtree_totals_and_hours",
     ]

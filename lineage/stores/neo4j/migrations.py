@@ -32,18 +32,29 @@ have their own backfill: ``migrate_rights``.)
 every stored video below generation 1 (:mod:`lineage.stores.neo4j.descendants`),
 for databases written before ``Video.descendants`` read them, and those made
 by ``neo4j-admin import``.
+
+``search_text`` (issue 28): every video's normalised searchable text
+(:mod:`lineage.stores.neo4j.search`), which the text index holds. Cypher has
+no case folding, so it is computed in Python (:data:`PYTHON_MIGRATIONS`):
+a tree at a time, in one transaction that first takes the tree's lock, as
+:func:`~lineage.stores.neo4j.tree_lock.per_tree` does for the others; only
+videos without it are written, so a re-run completes what a crash left.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import neo4j
 
 from lineage.over_time.engagement import ORIGINAL_PARENT_KEY
 from lineage.stores.neo4j.descendants import BACKFILL as DESCENDANT_CLOSURE
 from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES, SET_SUBTREE_RANKS
+from lineage.stores.neo4j.search import MIGRATION as SEARCH_TEXT
+from lineage.stores.neo4j.search import backfill as backfill_search_text
 from lineage.stores.neo4j.tree_lock import per_tree
 
-__all__ = ["MIGRATIONS", "migrate"]
+__all__ = ["MIGRATIONS", "PYTHON_MIGRATIONS", "migrate"]
 
 # The UTC hour (hours since the epoch, rounded down) of d.created_us, as
 # lineage.models.hour_of computes it (Cypher's integer division truncates).
@@ -104,6 +115,12 @@ MIGRATIONS: dict[str, list[str]] = {
 }
 
 
+# Migrations whose values Python computes, after the Cypher ones.
+PYTHON_MIGRATIONS: dict[str, Callable[[neo4j.Driver, str], object]] = {
+    SEARCH_TEXT: backfill_search_text,
+}
+
+
 def migrate(driver: neo4j.Driver, database: str) -> list[str]:
     """Run the migrations this database has not finished; return their names."""
     with driver.session(database=database) as session:
@@ -115,6 +132,12 @@ def migrate(driver: neo4j.Driver, database: str) -> list[str]:
             # CALL ... IN TRANSACTIONS runs only in an auto-commit transaction.
             for statement in statements:
                 session.run(statement).consume()
+            session.run("MERGE (m:Migration {name: $name})", name=name).consume()
+            ran.append(name)
+        for name, run in PYTHON_MIGRATIONS.items():
+            if name in done:
+                continue
+            run(driver, database)
             session.run("MERGE (m:Migration {name: $name})", name=name).consume()
             ran.append(name)
     return ran

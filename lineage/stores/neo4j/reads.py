@@ -22,7 +22,8 @@ from lineage.stores.neo4j.ranks import RANK_PROPERTY, rank_of
 
 T = TypeVar("T")
 
-_VIDEO = "v {.*} AS v, r {.*} AS r"
+# A video without its search text (lineage.stores.neo4j.search), which no record holds.
+_VIDEO = "v {.*, search_text: null} AS v, r {.*} AS r"
 
 # A video and its ancestors up to its original, as [id, generation, original id] steps.
 _LINEAGE_PATHS = (

@@ -25,7 +25,9 @@ from lineage.models import (
 )
 from lineage.over_time.engagement import ORIGINAL_PARENT_KEY, EngagementEvent
 from lineage.progress import progress_bar
+from lineage.search.plan import Plan, SearchEstimates, SearchQuery, Strategy
 from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
+from lineage.stores.neo4j import search as neo4j_search
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
@@ -99,6 +101,7 @@ class Neo4jStore(Neo4jRights):
 
     # Reads cross the network: the API runs them on its async driver.
     in_process = False
+    search_rankings = neo4j_search.RANKINGS
 
     def __init__(
         self,
@@ -489,6 +492,26 @@ class Neo4jStore(Neo4jRights):
         """Rank keys that differ from the measures they mirror (``lineage check``)."""
         with self._read_session() as session:
             yield from rank_key_mismatches(session)
+
+    # -- search (lineage.search) -------------------------------------------------------
+    def search_estimates(self, terms: Sequence[str], cap: int) -> SearchEstimates:
+        return self._read(neo4j_search.read_estimates(terms, cap))
+
+    def search_page(self, query: SearchQuery, plan: Plan) -> list[VideoRecord] | None:
+        if plan.strategy is Strategy.RANKING:
+            return neo4j_search.walk(self._read, query, plan.budget)
+        return self._read(neo4j_search.read_page(query, plan))
+
+    def search_count(self, query: SearchQuery, plan: Plan) -> int:
+        return self._read(neo4j_search.read_count(query, plan))
+
+    def iter_search_texts(self) -> Iterator[tuple[str, str]]:
+        with self._driver.session(database=self.database, fetch_size=10_000) as session:
+            yield from neo4j_search.iter_search_texts(session)
+
+    def search_index_mismatches(self) -> Iterator[tuple[str, str, object, object]]:
+        with self._driver.session(database=self.database) as session:
+            yield from neo4j_search.index_mismatches(session)
 
     def count_videos(self) -> int:
         return self._read(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from lineage.models import (
 )
 from lineage.progress import progress_bar
 from lineage.rights.policy import VideoRights
+from lineage.search.text import FIELD_SEPARATOR, normalise, searchable_text
 from lineage.store import PathNode
 from lineage.stores.neo4j.descendants import write_closure
 from lineage.stores.neo4j.over_time import write_time_aggregates
@@ -69,7 +71,9 @@ _VIDEO_PROPERTIES = (
     "rank_derivatives: -row[10], rank_direct: -row[11], rank_likes: -coalesce(row[6], 0), "
     f"rank_views: -coalesce(row[7], 0), rank_newest: {newest_rank('row[5]')}, "
     "rank_subtree_likes: -row[18], rank_subtree_views: -row[19], "
-    "variant_key: row[15]"
+    "variant_key: row[15], "
+    # The normalised searchable text (lineage.stores.neo4j.search).
+    "search_text: row[20]"
 )
 _CREATE_ORIGINALS = (
     f"UNWIND $rows AS row CREATE (:Video:Original {{{_VIDEO_PROPERTIES}}}) "
@@ -110,6 +114,7 @@ _ADD_VARIANT_GROUPS = (
 _UPDATE_METADATA = (
     "UNWIND $rows AS row MATCH (v:Video {id: row.id}) "
     "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
+    "v.search_text = row.search_text, "
     f"v.rank_newest = {newest_rank('row.created_us')}"
 )
 # Changed likes and views of stored videos are applied as increments (with
@@ -233,7 +238,7 @@ def _as_list(by_generation: dict[int, int], base: int) -> list[int]:
     return counts
 
 
-def _video_row(row: tuple[Any, ...], counts: list[int] | None) -> list[Any]:
+def _video_row(row: tuple[Any, ...], counts: list[int] | None, search_text: str) -> list[Any]:
     """A plan row as the positional row the CREATE statements read."""
     return [
         row[0],  # id
@@ -247,6 +252,7 @@ def _video_row(row: tuple[Any, ...], counts: list[int] | None) -> list[Any]:
         *row[13:17],  # summary, variant_key, similarity, ops (None for originals)
         row[17],  # subtree likes
         row[18],  # subtree views
+        search_text,
     ]
 
 
@@ -259,6 +265,8 @@ def _write_plan(
 ) -> None:
     # New videos' per-generation counts go in with them.
     fields = plan.fields
+    # Normalised field texts (lineage.search.text): remixes repeat their parents' prompts.
+    normalised = functools.lru_cache(maxsize=65_536)(normalise)
     new_counts = {fields[index][0]: counts for index, counts in plan.generation_counts.items()}
     # Statements sent but not yet checked: the server runs them while this
     # process computes the next batch's diffs and rows.
@@ -282,7 +290,10 @@ def _write_plan(
             remixes: dict[int, list[list[Any]]] = {}
             for row in batch:
                 own = new_counts.get(row[0])
-                video = _video_row(row, _as_list(own, row[8]) if own else None)
+                text = FIELD_SEPARATOR.join(
+                    [normalised(row[2]), normalised(row[3] or ""), normalised(row[4] or "")]
+                )
+                video = _video_row(row, _as_list(own, row[8]) if own else None, text)
                 if row[1] is None:
                     originals.append(video)
                 else:
@@ -316,8 +327,11 @@ def _write_plan(
             "title": title,
             "creator": creator,
             "created_us": None if created_at is None else epoch_micros(created_at),
+            "search_text": searchable_text(prompt, title, creator),
         }
-        for (video_id, _, _, title, creator, created_at, _, _) in (plan.metadata_updates.values())
+        for (video_id, _, prompt, title, creator, created_at, _, _) in (
+            plan.metadata_updates.values()
+        )
     ]
     _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
     write_time_aggregates(tx, plan, batch_size)

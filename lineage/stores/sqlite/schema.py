@@ -7,8 +7,9 @@ gets the tables and columns added since, filled from what it holds, each
 upgrade once and in its own transaction:
 :func:`~lineage.stores.sqlite.rights.migrate_rights` (per-generation view
 totals), :func:`lineage.stores.sqlite.over_time.upgrade` (subtree totals and
-hour buckets) and :func:`lineage.stores.sqlite.descendants.upgrade` (the
-descendant closure).
+hour buckets), :func:`lineage.stores.sqlite.descendants.upgrade` (the
+descendant closure) and :func:`lineage.stores.sqlite.search.upgrade` (the
+search index).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlite3
 
 from lineage.stores.sqlite import descendants as sqlite_descendants
 from lineage.stores.sqlite import over_time as sqlite_time
+from lineage.stores.sqlite import search as sqlite_search
 from lineage.stores.sqlite.rights import migrate_rights
 
 __all__ = ["apply_schema"]
@@ -30,7 +32,9 @@ def apply_schema(connection: sqlite3.Connection, schema: str) -> None:
     sqlite3.Error
         If the file cannot be read or written.
     """
+    sqlite_search.add_columns(connection)  # the schema's indexes name them
     connection.executescript(schema)
     migrate_rights(connection)
     sqlite_time.upgrade(connection)
     sqlite_descendants.upgrade(connection)
+    sqlite_search.upgrade(connection)

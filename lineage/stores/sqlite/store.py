@@ -25,10 +25,12 @@ from lineage.importing.records import ImportReport, SourcedRecord
 from lineage.models import GenerationCount, VideoRecord
 from lineage.over_time.engagement import EngagementEvent
 from lineage.resources import sqlite_schema
+from lineage.search.plan import Plan, SearchEstimates, SearchQuery
 from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.sqlite import descendants as sqlite_descendants
 from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite import reads, writes
+from lineage.stores.sqlite import search as sqlite_search
 from lineage.stores.sqlite.checkpoints import BackgroundCheckpointer
 from lineage.stores.sqlite.depth import read_max_generation
 from lineage.stores.sqlite.rights import SQLiteRights
@@ -62,6 +64,7 @@ class SQLiteStore(SQLiteRights):
     # Reads are in-process and take microseconds: an event loop may call them
     # directly instead of paying for a thread hop.
     in_process = True
+    search_rankings = sqlite_search.RANKINGS
 
     def __init__(self, path: str | Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         if str(path) == ":memory:":
@@ -306,3 +309,19 @@ class SQLiteStore(SQLiteRights):
 
     def count_videos(self) -> int:
         return reads.count_videos(self._conn())
+
+    # -- search (lineage.search) -----------------------------------------------------------
+    def search_estimates(self, terms: Sequence[str], cap: int) -> SearchEstimates:
+        return sqlite_search.estimates(self._conn(), terms, cap)
+
+    def search_page(self, query: SearchQuery, plan: Plan) -> list[VideoRecord] | None:
+        return sqlite_search.search_page(self._conn(), query, plan)
+
+    def search_count(self, query: SearchQuery, plan: Plan) -> int:
+        return sqlite_search.search_count(self._conn(), query, plan)
+
+    def iter_search_texts(self) -> Iterator[tuple[str, str]]:
+        yield from sqlite_search.iter_search_texts(self._conn())
+
+    def search_index_mismatches(self) -> Iterator[tuple[str, str, object, object]]:
+        yield from sqlite_search.index_mismatches(self._conn())

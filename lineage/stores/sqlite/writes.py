@@ -7,8 +7,9 @@ connection, so every aggregate is incremented from what the previous writer
 committed. :func:`write_plan` writes the new videos, the aggregates of their
 stored ancestors (derivative counts, generation counts, variant groups),
 metadata updates, the over-time aggregates, the rights plan, the descendant
-closure and the tree versions; a large first load rebuilds the secondary
-indexes afterwards (:mod:`lineage.stores.sqlite.bulk`).
+closure, the search index (:mod:`~lineage.stores.sqlite.search`) and the tree
+versions; a large first load rebuilds the secondary indexes afterwards
+(:mod:`lineage.stores.sqlite.bulk`).
 """
 
 from __future__ import annotations
@@ -29,11 +30,16 @@ from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite import reads
 from lineage.stores.sqlite.bulk import indexes_built_after
 from lineage.stores.sqlite.rights import read_video_rights, write_rights_plan
+from lineage.stores.sqlite.search import TextWriter, with_text_ids, write_search
 from lineage.stores.sqlite.versions import bump_tree_versions
 
 __all__ = ["import_videos", "write_plan"]
 
-_INSERT_VIDEO = f"INSERT INTO videos ({reads.RECORD_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+# A new video's row, then the ids of its texts (lineage.stores.sqlite.search).
+_INSERT_VIDEO = (
+    f"INSERT INTO videos ({reads.RECORD_COLUMNS}, prompt_text, title_text, creator_text) "
+    f"VALUES ({', '.join('?' * 22)})"
+)
 _UPSERT_GENERATION = (
     "INSERT INTO generation_counts (video_id, generation, count) VALUES (?, ?, ?) "
     "ON CONFLICT (video_id, generation) DO UPDATE SET count = count + excluded.count"
@@ -110,9 +116,10 @@ def write_plan(connection: sqlite3.Connection, plan: ImportPlan, progress: bool)
 
 
 def _write_rows(connection: sqlite3.Connection, plan: ImportPlan, progress: bool) -> None:
+    texts = TextWriter(connection)
     with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
         for batch in plan.video_rows():
-            connection.executemany(_INSERT_VIDEO, batch)
+            connection.executemany(_INSERT_VIDEO, with_text_ids(texts, batch))
             bar.update(len(batch))
     connection.executemany(_UPSERT_GENERATION, plan.generation_count_rows())
     connection.executemany(_UPDATE_AGGREGATES, plan.existing_video_deltas())
@@ -136,4 +143,5 @@ def _write_rows(connection: sqlite3.Connection, plan: ImportPlan, progress: bool
     sqlite_time.write_time_aggregates(connection, plan)
     write_rights_plan(connection, plan.rights)
     sqlite_descendants.write_closure(connection, plan)
+    write_search(texts, plan)
     bump_tree_versions(connection, plan)
