@@ -62,11 +62,15 @@ from lineage.models import hour_of
 from lineage.over_time import clock
 from lineage.store import ANY_TREE, LineageStore
 
-__all__ = ["CACHEABLE", "HOURS", "TREES", "MarkCacheable", "ResponseCache"]
+__all__ = ["CACHEABLE", "HOURS", "TREES", "VIDEOS", "MarkCacheable", "ResponseCache"]
 
 # The ASGI scope key through which the GraphQL layer marks a cacheable answer.
 CACHEABLE = "lineage.cacheable"
-# The ASGI scope key of the set of trees (original ids) a request read.
+# The ASGI scope key of the set of videos a request read (rows, and the
+# owners of the lists it read).
+VIDEOS = "lineage.videos"
+# The ASGI scope key of the set of trees (original ids) a request read as a
+# whole (ANY_TREE: every tree).
 TREES = "lineage.trees"
 # The ASGI scope key of the set of UTC hours a request's answer read as "now".
 HOURS = "lineage.hours"
@@ -80,6 +84,14 @@ _LEARNED_ENTRIES = 512
 # name or value, a tree id, a version): measured with sys.getsizeof, rounded up.
 _ENTRY_OVERHEAD = 512
 _OBJECT_OVERHEAD = 80
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What one run of a request read: videos and whole trees."""
+
+    videos: set[str]
+    trees: set[str]
 
 
 class MarkCacheable(SchemaExtension):
@@ -102,24 +114,39 @@ class MarkCacheable(SchemaExtension):
 
 @dataclass(slots=True)
 class _Entry:
-    """What is known about one request: the trees it reads and, once cached, its answer.
+    """What is known about one request: what it reads and, once cached, its answer.
 
-    ``timed``: its answer reads the clock; ``hour`` is then the UTC hour the
-    cached answer (and its versions) belong to.
+    ``videos``: the videos whose versions it depends on (the rows it read and
+    the owners of the lists it read); ``trees``: the trees it depends on as a
+    whole (:data:`ANY_TREE`: the whole store). ``timed``: its answer reads the
+    clock; ``hour`` is then the UTC hour the cached answer (and its versions)
+    belong to. ``etag``: the tag of the cached answer.
     """
 
+    videos: tuple[str, ...]
     trees: tuple[str, ...]
     timed: bool = False
     versions: tuple[object, ...] | None = None
     hour: int | None = None
+    etag: bytes | None = None
     headers: list[Any] | None = None
     body: bytes | None = None
+
+    def current(self, found: _Versions) -> tuple[object, ...]:
+        """The versions of what it depends on, in order, from a store read."""
+        videos, trees = found
+        return (
+            *(videos.get(video_id) for video_id in self.videos),
+            *(trees.get(tree) for tree in self.trees),
+        )
 
     def size(self) -> int:
         """The bytes it holds, for the cache's budget."""
         size = _ENTRY_OVERHEAD + DIGEST_BYTES
-        size += sum(len(tree) + _OBJECT_OVERHEAD for tree in self.trees)
+        size += sum(len(name) + _OBJECT_OVERHEAD for name in (*self.videos, *self.trees))
         size += _OBJECT_OVERHEAD * len(self.versions or ())
+        if self.etag is not None:
+            size += len(self.etag) + _OBJECT_OVERHEAD
         for name, value in self.headers or ():
             size += len(name) + len(value) + 3 * _OBJECT_OVERHEAD
         if self.body is not None:
@@ -127,23 +154,37 @@ class _Entry:
         return size
 
 
-async def _store_versions(store: LineageStore, trees: Sequence[str]) -> dict[str, object]:
+# (versions of videos, versions of trees), as LineageStore.video_versions answers.
+_Versions = tuple[dict[str, object], dict[str, object]]
+
+
+async def _store_versions(
+    store: LineageStore, videos: Sequence[str], trees: Sequence[str]
+) -> _Versions:
+    """One store read: the versions of ``videos`` and of ``trees``."""
     async_reads = getattr(store, "async_reads", None)
-    if async_reads is not None and hasattr(async_reads, "tree_versions"):
-        return dict(await async_reads.tree_versions(list(trees)))
-    if getattr(store, "in_process", False):
-        return store.tree_versions(list(trees))
-    return await run_in_threadpool(store.tree_versions, list(trees))
+    if async_reads is not None and hasattr(async_reads, "video_versions"):
+        found = await async_reads.video_versions(list(videos), list(trees))
+    elif getattr(store, "in_process", False):
+        found = store.video_versions(list(videos), list(trees))
+    else:
+        found = await run_in_threadpool(store.video_versions, list(videos), list(trees))
+    return dict(found[0]), dict(found[1])
 
 
-def _etag(
-    key: bytes, trees: tuple[str, ...], versions: tuple[object, ...], hour: int | None
-) -> bytes:
-    # The hour (None for an answer that does not read the clock) changes the
-    # tag of an answer that does when the hour turns.
-    text = repr((key, trees, versions, hour))
-    digest = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
-    return f'W/"{digest}"'.encode()
+def _etag(key: bytes, body: bytes, hour: int | None) -> bytes:
+    """The tag of an answer: a digest of the request's key and the answer's bytes, so
+    every worker that computes the same answer gives it the same tag.
+
+    The hour (None for an answer that does not read the clock) changes the
+    tag of an answer that does when the hour turns.
+    """
+    hashed = hashlib.blake2b(digest_size=12)
+    hashed.update(key)
+    hashed.update(b"" if hour is None else str(hour).encode())
+    hashed.update(b"\0")
+    hashed.update(body)
+    return f'W/"{hashed.hexdigest()}"'.encode()
 
 
 def _matches(if_none_match: bytes, etag: bytes) -> bool:
@@ -240,37 +281,38 @@ class ResponseCache:
         )
         store = self.store()
         entry = self.entries.get(key)
-        before: dict[str, object] | None = None
+        before: _Versions | None = None
         try:
             if entry is not None:
-                before = await _store_versions(store, entry.trees)
+                before = await _store_versions(store, entry.videos, entry.trees)
             elif getattr(store, "in_process", False):
-                before = await _store_versions(store, [ANY_TREE])
+                before = await _store_versions(store, (), [ANY_TREE])
         except Exception:  # a store that cannot answer: serve uncached
             before, entry = None, None
+        if_none_match = headers.get(b"if-none-match", b"") if method == "GET" else b""
         if entry is not None and before is not None:
-            current = tuple(before[tree] for tree in entry.trees)
             hour = clock.current_hour() if entry.timed else None
-            etag = _etag(key, entry.trees, current, hour)
-            if method == "GET" and _matches(headers.get(b"if-none-match", b""), etag):
-                self.not_modified += 1
-                await _send(send, 304, self._tagged(etag, hour))
-                return
-            if entry.body is not None and entry.versions == current and entry.hour == hour:
-                self.hits += 1
-                CACHE_LOOKUPS.labels("hit").inc()
-                extra = [(b"x-lineage-cache", b"hit")]
-                if method == "GET":
-                    extra += self._tagged(etag, hour)
-                await _send(send, 200, [*(entry.headers or []), *extra], entry.body)
-                return
+            etag = entry.etag
+            if etag is not None and entry.versions == entry.current(before) and entry.hour == hour:
+                if if_none_match and _matches(if_none_match, etag):
+                    self.not_modified += 1
+                    await _send(send, 304, self._tagged(etag, hour))
+                    return
+                if entry.body is not None:
+                    self.hits += 1
+                    CACHE_LOOKUPS.labels("hit").inc()
+                    extra = [(b"x-lineage-cache", b"hit")]
+                    if method == "GET":
+                        extra += self._tagged(etag, hour)
+                    await _send(send, 200, [*(entry.headers or []), *extra], entry.body)
+                    return
         self.misses += 1
         CACHE_LOOKUPS.labels("miss").inc()
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
-            # Held back until the answer is complete: its ETag depends on what it read.
+            # Held back until the answer is complete: its ETag depends on it.
             if message["type"] == "http.response.start":
                 start.update(message)
             elif message["type"] == "http.response.body":
@@ -282,25 +324,30 @@ class ResponseCache:
         response_body = b"".join(chunks)
         response_headers = list(start.get("headers", []))
         extra = [(b"x-lineage-cache", b"miss")] if self.keep_bodies else []
-        stored = None
         if scope.get(CACHEABLE) and start.get("status") == 200:
             hours: set[int] = scope.get(HOURS) or set()
-            read: set[str] = scope.get(TREES) or set()
+            hour = max(hours) if hours else None
+            etag = _etag(key, response_body, hour)
+            read = _Read(scope.get(VIDEOS) or set(), scope.get(TREES) or set())
+            stored = None
             if before is not None and len(hours) <= 1:
-                hour = next(iter(hours)) if hours else None
                 stored = await self._remember(key, entry, before, read, hour, store)
             else:  # or it read two hours (it ran across the turn of one): learn only
-                self._learn(key, tuple(sorted(read)), timed=bool(hours))
-        if stored is not None:
-            if self.keep_bodies:
-                stored.headers, stored.body = response_headers, response_body
-            if not self.entries.put(key, stored, stored.size()):
-                # Over its share of the budget: keep what its ETag needs.
-                stored.headers = stored.body = None
-                self.entries.put(key, stored, stored.size())
-            if method == "GET" and stored.versions is not None:
-                etag = _etag(key, stored.trees, stored.versions, stored.hour)
-                extra += self._tagged(etag, stored.hour)
+                self._learn(key, read, timed=bool(hours))
+            if stored is not None:
+                stored.etag = etag
+                if self.keep_bodies:
+                    stored.headers, stored.body = response_headers, response_body
+                if not self.entries.put(key, stored, stored.size()):
+                    # Over its share of the budget: keep what its ETag needs.
+                    stored.headers = stored.body = None
+                    self.entries.put(key, stored, stored.size())
+            if method == "GET":
+                if if_none_match and _matches(if_none_match, etag):
+                    self.not_modified += 1
+                    await _send(send, 304, self._tagged(etag, hour))
+                    return
+                extra += self._tagged(etag, hour)
         await send({**start, "headers": [*response_headers, *extra]})
         await send({"type": "http.response.body", "body": response_body})
 
@@ -308,8 +355,8 @@ class ResponseCache:
         self,
         key: bytes,
         entry: _Entry | None,
-        before: dict[str, object],
-        read: set[str],
+        before: _Versions,
+        read: _Read,
         hour: int | None,
         store: LineageStore,
     ) -> _Entry | None:
@@ -320,24 +367,28 @@ class ResponseCache:
         """
         timed = hour is not None
         if entry is not None:
-            if not read <= set(entry.trees):  # it read more trees than it did before
-                self._learn(key, tuple(sorted(read | set(entry.trees))), timed)
+            if not (read.videos <= set(entry.videos) and read.trees <= set(entry.trees)):
+                # It read more than it did before: learn it all, cache next time.
+                self._learn(
+                    key,
+                    _Read(read.videos | set(entry.videos), read.trees | set(entry.trees)),
+                    timed,
+                )
                 return None
-            trees = entry.trees
-            versions = tuple(before[tree] for tree in trees)
-        else:
-            # First run on an in-process store: exact if nothing at all was
-            # written while it ran.
-            trees = tuple(sorted(read))
-            try:
-                after = await _store_versions(store, [*trees, ANY_TREE])
-            except Exception:
-                return None
-            if after[ANY_TREE] != before[ANY_TREE]:
-                self._learn(key, trees, timed)
-                return None
-            versions = tuple(after[tree] for tree in trees)
-        return _Entry(trees, timed, versions, hour)
+            return _Entry(entry.videos, entry.trees, timed, entry.current(before), hour)
+        # First run on an in-process store: exact if nothing at all was
+        # written while it ran.
+        videos, trees = tuple(sorted(read.videos)), tuple(sorted(read.trees))
+        try:
+            after = await _store_versions(store, videos, [*trees, ANY_TREE])
+        except Exception:
+            return None
+        if after[1][ANY_TREE] != before[1][ANY_TREE]:
+            self._learn(key, read, timed)
+            return None
+        stored = _Entry(videos, trees, timed, hour=hour)
+        stored.versions = stored.current(after)
+        return stored
 
     def _tagged(self, etag: bytes, hour: int | None) -> list[tuple[bytes, bytes]]:
         """The HTTP caching headers of a ``GET`` answer (``hour``: the one it read as now)."""
@@ -348,9 +399,9 @@ class ResponseCache:
             max_age = min(max_age, left)
         return [(b"etag", etag), (b"cache-control", f"max-age={max_age}, must-revalidate".encode())]
 
-    def _learn(self, key: bytes, trees: tuple[str, ...], timed: bool) -> None:
-        """Remember which trees a request reads (and whether it reads the clock)."""
-        entry = _Entry(trees, timed)
+    def _learn(self, key: bytes, read: _Read, timed: bool) -> None:
+        """Remember what a request reads (and whether it reads the clock)."""
+        entry = _Entry(tuple(sorted(read.videos)), tuple(sorted(read.trees)), timed)
         self.entries.put(key, entry, entry.size())
 
 

@@ -321,6 +321,7 @@ class PublishTreeVersions(SchemaExtension):
         if feed is None or not feed.publishes:
             return
         noted: set[str] = set(getattr(lineage, "trees", ()) or ())
+        noted |= set(getattr(lineage, "seen_trees", ()) or ())
         trees = sorted(tree for tree in noted if tree != ANY_TREE)
         versions: Mapping[str, object] = {}
         try:

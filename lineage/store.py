@@ -371,6 +371,20 @@ class LineageStore(Protocol):
         """
         ...
 
+    def video_versions(
+        self, video_ids: Sequence[str], original_ids: Sequence[str] = ()
+    ) -> tuple[dict[str, object], dict[str, object]]:
+        """The version of each video (None for one not stored) and of each tree asked
+        for (:data:`ANY_TREE`: the whole store), in one read.
+
+        A video's version changes in the same transaction as any change to its
+        row or to anything under it (a remix below it, engagement, a takedown
+        or restore of it or of a derivative, new metadata of it or of a
+        derivative), so an answer computed from videos, and from lists owned
+        by videos, whose versions are unchanged is still exact.
+        """
+        ...
+
     def max_generation(self) -> int:
         """The largest generation of any video (0 for an empty store): a bound on the
         length of every lineage path. Costs one index seek."""

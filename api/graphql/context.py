@@ -18,7 +18,7 @@ from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from api.cache import HOURS, TREES
+from api.cache import HOURS, TREES, VIDEOS
 from api.core.config import ApiSettings
 from api.graphql.live import LiveHub
 from api.loop_share import take_turn
@@ -32,6 +32,42 @@ from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 __all__ = ["LineageContext", "deepest_generation", "make_context_getter"]
 
 T = TypeVar("T")
+
+
+def _ids(args: tuple[Any, ...]) -> Sequence[str] | None:
+    return list(args[0])
+
+
+def _id(args: tuple[Any, ...]) -> Sequence[str] | None:
+    return None if args[0] is None else [args[0]]  # None: the originals, any tree
+
+
+# What a store read's answer depends on beyond the videos in it: the videos
+# owning the lists and totals it reads (a video's version changes with
+# anything under it), from its arguments; None for the whole store. A read
+# not named here depends on the whole store.
+_OWNERS: dict[str, Callable[[tuple[Any, ...]], Sequence[str] | None]] = {
+    "get_videos": _ids,  # a missing one too: its version appears when it is stored
+    "get_video": _id,
+    "video_rights": _ids,
+    "generation_counts": _id,
+    "generation_counts_many": _ids,
+    "generation_views_many": _ids,
+    "derived_from_removed": _ids,  # and its tree (the resolver notes it)
+    "lineage_path": _id,
+    "lineage_paths": _ids,
+    "children": _id,
+    "children_many": _ids,
+    "count_children": _id,
+    "descendant_page": _id,
+    "variant_groups": _id,
+    "variant_groups_with_tops": _id,
+    "group_tops": lambda args: [parent_id for parent_id, _ in args[0]],
+    "remixes_in": _id,
+    "remixes_in_many": _ids,
+    "trending": _id,
+    "max_generation": lambda args: [],  # the query's cost bound, not its answer
+}
 
 
 class LineageContext(BaseContext):
@@ -50,9 +86,14 @@ class LineageContext(BaseContext):
         self.inline_reads = bool(getattr(store, "in_process", False))
         # Remote stores may offer their reads as coroutines, method by method.
         self.async_reads: Any = getattr(store, "async_reads", None)
-        # The trees (original ids) this request read: the response cache's
-        # validity (api/cache.py). ANY_TREE when an answer depends on all.
+        # The videos this request read (rows, and owners of lists it read) and
+        # the trees it read as a whole: the response cache's validity
+        # (api/cache.py). ANY_TREE among the trees when an answer depends on all.
+        self.videos_read: set[str] = set()
         self.trees: set[str] = set()
+        # The trees of the videos it read (the live feed publishes them after
+        # a mutation, api/live_feed.py).
+        self.seen_trees: set[str] = set()
         # The UTC hours (since the epoch) its answer read as "now" (a window
         # without asOf): the answer is valid only within that hour.
         self.hours: set[int] = set()
@@ -73,13 +114,27 @@ class LineageContext(BaseContext):
             self._load_remix_pages
         )
 
-    async def read(self, call: Callable[..., T], *args: Any) -> T:
+    async def read(
+        self, call: Callable[..., T], *args: Any, owners: Sequence[str] | None = None
+    ) -> T:
         """Run a store read: on the store's async API if it has one (Neo4j), inline
         for local stores (SQLite), in a worker thread otherwise.
 
         It first waits for its :meth:`turn`, so past the request's deadline it
-        raises ``LIMIT_EXCEEDED`` instead of reading.
+        raises ``LIMIT_EXCEEDED`` instead of reading. The videos in its result
+        and those owning what it read are noted (``owners``, when given, name
+        the latter for a read the context does not know; the caller then
+        notes any tree it depends on).
         """
+        if owners is None:
+            owned = _OWNERS.get(call.__name__)
+            found = None if owned is None else owned(args)
+            if found is None:
+                self.trees.add(ANY_TREE)
+            else:
+                self.videos_read.update(found)
+        else:
+            self.videos_read.update(owners)
         await self.turn()
         if self.async_reads is not None:
             coroutine = getattr(self.async_reads, call.__name__, None)
@@ -91,7 +146,7 @@ class LineageContext(BaseContext):
             result = call(*args)
         else:
             result = await run_in_threadpool(call, *args)
-        self.note_trees(result)
+        self.note_videos(result)
         return result
 
     async def turn(self) -> None:
@@ -107,18 +162,17 @@ class LineageContext(BaseContext):
         if self.deadline is not None:
             self.deadline.check()
 
-    def note_trees(self, result: object) -> None:
-        """Note the trees of the videos in a read's result (a missing video: any tree)."""
-        if result is None:
-            self.trees.add(ANY_TREE)
-        elif isinstance(result, VideoRecord | PathNode):
-            self.trees.add(result.original_id)
+    def note_videos(self, result: object) -> None:
+        """Note the videos in a read's result."""
+        if isinstance(result, VideoRecord | PathNode):
+            self.videos_read.add(result.id)
+            self.seen_trees.add(result.original_id)
         elif isinstance(result, dict):
             for value in result.values():
-                self.note_trees(value)
+                self.note_videos(value)
         elif isinstance(result, list | tuple):
             for value in result:
-                self.note_trees(value)
+                self.note_videos(value)
 
     async def write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store write in a worker thread: it may wait for the store's write lock."""
@@ -126,8 +180,6 @@ class LineageContext(BaseContext):
 
     async def _load_videos(self, ids: Sequence[str]) -> list[VideoRecord | None]:
         found = await self.read(self.store.get_videos, list(ids))
-        if len(found) < len(set(ids)):
-            self.trees.add(ANY_TREE)  # an id stored later would change the answer
         return [found.get(video_id) for video_id in ids]
 
     async def _load_rights(self, ids: Sequence[str]) -> list[VideoRights]:
@@ -196,6 +248,7 @@ def make_context_getter(
                 )
             context.committer = committer
         request.scope[TREES] = context.trees
+        request.scope[VIDEOS] = context.videos_read
         request.scope[HOURS] = context.hours
         # The HTTP layer sets status and media type on this response.
         request.state.graphql_response = response

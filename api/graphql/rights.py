@@ -132,6 +132,8 @@ async def resolve_derived_from_removed(root: Any, info: RightsInfo) -> bool:
     if root.record.parent_id is None:
         return False
     context = info.context
+    # It depends on the status of every ancestor: a takedown anywhere in the tree.
+    context.trees.add(root.record.original_id)
     found = await context.read(context.store.derived_from_removed, [root.record.id])
     return bool(found.get(root.record.id, False))
 

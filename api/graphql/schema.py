@@ -171,7 +171,7 @@ async def _write(info: LineageInfo, record: dict[str, Any], tree: str | None = N
     if stored is None:
         stored = await context.read(context.store.get_video, record["id"])
     else:
-        context.note_trees(stored)
+        context.note_videos(stored)
     if stored is None:  # written in the same call: a miss is a bug
         raise VideoNotFound(record["id"])
     return stored

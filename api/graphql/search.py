@@ -75,14 +75,14 @@ async def resolve_search(
             max_page_size=max_page_size,
         )
 
-    result = await context.read(search_page)
+    result = await context.read(search_page, owners=())
     if result.query.scope is None:
         context.trees.add(ANY_TREE)  # a write into any tree may add or take a match
     else:
         context.trees.add(result.query.scope.original_id)
-    context.note_trees(result.videos)
+    context.note_videos(result.videos)
     context.prime(result.videos)
-    total = await context.read(result.total) if selects(info, "totalCount") else 0
+    total = await context.read(result.total, owners=()) if selects(info, "totalCount") else 0
     edges = [
         VideoEdge(
             cursor=encode_cursor(order, measure_of(record, order), record.id),

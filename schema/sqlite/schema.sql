@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS videos (
     prompt_text        INTEGER,
     title_text         INTEGER,
     creator_text       INTEGER,
+    -- the response cache's validity: bumped in the same transaction as any
+    -- change to this row or to anything under it (files made before it get
+    -- the column before this script runs)
+    version            INTEGER NOT NULL DEFAULT 0,
     CHECK (parent_id IS NULL OR parent_id <> id),
     CHECK ((parent_id IS NULL) = (generation = 0)),
     CHECK ((parent_id IS NULL) = (variant_key IS NULL))

@@ -105,10 +105,10 @@ async def test_a_store_that_cannot_tell_its_versions_is_served_uncached(
 ) -> None:
     await ask(http, QUERY)
 
-    def broken(original_ids: object) -> dict[str, object]:
+    def broken(video_ids: object, original_ids: object = ()) -> tuple[dict[str, object], ...]:
         raise RuntimeError("no versions")
 
-    store.tree_versions = broken  # type: ignore[method-assign]
+    store.video_versions = broken  # type: ignore[method-assign]
     first = await ask(http, QUERY)
     second = await ask(http, QUERY)
     assert first.headers["x-lineage-cache"] == second.headers["x-lineage-cache"] == "miss"

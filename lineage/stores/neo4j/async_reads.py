@@ -28,7 +28,7 @@ from lineage.stores.neo4j.reads import (
     _read_variant_groups_with_tops,
     _read_videos,
 )
-from lineage.stores.neo4j.versions import read_tree_versions
+from lineage.stores.neo4j.versions import read_tree_versions, read_versions
 from lineage.stores.neo4j.waves import WaveBatcher
 
 # Tries of a read that fails with a retryable error (leader change, deadlock...).
@@ -155,6 +155,11 @@ class AsyncNeo4jReads:
 
     async def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
         return await self._read(read_tree_versions(original_ids))
+
+    async def video_versions(
+        self, video_ids: Sequence[str], original_ids: Sequence[str] = ()
+    ) -> tuple[dict[str, object], dict[str, object]]:
+        return await self._read(read_versions(video_ids, original_ids))
 
     async def max_generation(self) -> int:
         return await self._read(read_max_generation())

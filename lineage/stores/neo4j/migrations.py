@@ -33,6 +33,11 @@ every stored video below generation 1 (:mod:`lineage.stores.neo4j.descendants`),
 for databases written before ``Video.descendants`` read them, and those made
 by ``neo4j-admin import``.
 
+``video_versions``: every video's cache ``version``
+(:mod:`lineage.stores.neo4j.versions`), set (or bumped) after the migrations
+above changed what they change, a tree at a time under the tree's lock. A
+migration added later bumps the versions of the videos whose values it sets.
+
 ``search_text`` (issue 28): every video's normalised searchable text
 (:mod:`lineage.stores.neo4j.search`), which the text index holds. Cypher has
 no case folding, so it is computed in Python (:data:`PYTHON_MIGRATIONS`):
@@ -53,6 +58,7 @@ from lineage.stores.neo4j.ranks import SET_RANKS_FROM_MEASURES, SET_SUBTREE_RANK
 from lineage.stores.neo4j.search import MIGRATION as SEARCH_TEXT
 from lineage.stores.neo4j.search import backfill as backfill_search_text
 from lineage.stores.neo4j.tree_lock import per_tree
+from lineage.stores.neo4j.versions import BUMP_VERSION
 
 __all__ = ["MIGRATIONS", "PYTHON_MIGRATIONS", "migrate"]
 
@@ -111,6 +117,10 @@ MIGRATIONS: dict[str, list[str]] = {
             "d",
             DESCENDANT_CLOSURE,
         )
+    ],
+    # Last: the values the migrations above set were read by no cache yet.
+    "video_versions": [
+        per_tree("MATCH (v:Video {original_id: o.id})", "v", f"SET {BUMP_VERSION}"),
     ],
 }
 

@@ -28,6 +28,7 @@ from lineage.rights.plan import RightsPlan
 from lineage.stores.neo4j.reads import _Read
 from lineage.stores.neo4j.rights import write_rights_plan
 from lineage.stores.neo4j.tree_lock import LOCK_TREE
+from lineage.stores.neo4j.versions import BUMP_VERSION
 
 __all__ = [
     "read_remixes_in_many",
@@ -43,7 +44,7 @@ _ADD_ENGAGEMENT = (
     "SET v.likes = coalesce(v.likes, 0) + row[0], v.views = coalesce(v.views, 0) + row[1], "
     "v.subtree_likes = coalesce(v.subtree_likes, 0) + row[2], "
     "v.subtree_views = coalesce(v.subtree_views, 0) + row[3] "
-    "SET v.rank_likes = -v.likes, v.rank_views = -v.views, "
+    f"SET {BUMP_VERSION}, v.rank_likes = -v.likes, v.rank_views = -v.views, "
     "v.rank_subtree_likes = -v.subtree_likes, v.rank_subtree_views = -v.subtree_views"
 )
 _ADD_HOURS = (

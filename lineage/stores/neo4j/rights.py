@@ -22,6 +22,7 @@ from lineage.rights.policy import ACTIVE, REMOVED, RightsChange, VideoRights
 from lineage.stores.neo4j.bookmarks import RoutedSessions
 from lineage.stores.neo4j.reads import T, _Read
 from lineage.stores.neo4j.tree_lock import LOCK_TREE, per_tree
+from lineage.stores.neo4j.versions import BUMP_VERSION
 
 __all__ = [
     "Neo4jRights",
@@ -38,17 +39,19 @@ _RIGHTS = (
 _SET_STATES = (
     "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) "
     "SET v.status = row[1], v.removed_reason = row[2], v.removed_us = row[3], "
-    "v.c2pa_manifest = row[4]"
+    f"v.c2pa_manifest = row[4], {BUMP_VERSION}"
 )
 # A stored video's new manifest label also bumps its tree's cache version (write_seq).
 _SET_MANIFESTS = (
-    "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) SET v.c2pa_manifest = row[1] "
+    "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) SET v.c2pa_manifest = row[1], "
+    f"{BUMP_VERSION} "
     "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
     f"{LOCK_TREE}"
 )
 _ADD_REMOVED = (
     "UNWIND $rows AS row MATCH (v:Video {id: row[0]}) "
-    "SET v.removed_derivative_count = coalesce(v.removed_derivative_count, 0) + row[1]"
+    "SET v.removed_derivative_count = coalesce(v.removed_derivative_count, 0) + row[1], "
+    f"{BUMP_VERSION}"
 )
 # Increments come as [generation, views] pairs and land at index
 # generation - v.generation - 1 of the list, which grows as needed.
@@ -58,7 +61,8 @@ _ADD_VIEWS = (
     "WITH v, row, current, reduce(width = size(current), pair IN row[1] | "
     "CASE WHEN pair[0] - v.generation > width THEN pair[0] - v.generation ELSE width END"
     ") AS width "
-    "SET v.generation_views = [i IN range(0, width - 1) | coalesce(current[i], 0) + "
+    f"SET {BUMP_VERSION}, "
+    "v.generation_views = [i IN range(0, width - 1) | coalesce(current[i], 0) + "
     "reduce(add = 0, pair IN row[1] | "
     "add + CASE WHEN pair[0] - v.generation - 1 = i THEN pair[1] ELSE 0 END)]"
 )
@@ -69,11 +73,12 @@ _LOCK_AND_READ = (
 _SET_STATUS = (
     "MATCH (v:Video {id: $id}) "
     "SET v.status = $status, v.removed_reason = $reason, v.removed_us = $at_us, "
-    "v.removed_by = $actor "
+    f"v.removed_by = $actor, {BUMP_VERSION} "
     "WITH v OPTIONAL MATCH (v)-[:REMIX_OF*1..]->(a:Video) "
     "WITH v, collect(a) AS ancestors "
     "FOREACH (a IN ancestors | "
-    "SET a.removed_derivative_count = coalesce(a.removed_derivative_count, 0) + $delta) "
+    "SET a.removed_derivative_count = coalesce(a.removed_derivative_count, 0) + $delta, "
+    "a.version = coalesce(a.version, 0) + 1) "
     "CREATE (:RightsLog {video_id: $id, action: $action, actor: $log_actor, reason: $log_reason, "
     "at_us: $log_at_us, seq: $seq})"
 )

@@ -62,7 +62,7 @@ from lineage.stores.neo4j.schema import (
     apply_schema,
 )
 from lineage.stores.neo4j.tree_lock import lock_trees_first
-from lineage.stores.neo4j.versions import read_tree_versions
+from lineage.stores.neo4j.versions import read_tree_versions, read_versions
 from lineage.stores.neo4j.writes import (
     _CONSTRAINT_RETRIES,
     _OUT_OF_TRANSACTION_MEMORY,
@@ -182,6 +182,11 @@ class Neo4jStore(Neo4jRights):
 
     def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
         return self._read(read_tree_versions(original_ids))
+
+    def video_versions(
+        self, video_ids: Sequence[str], original_ids: Sequence[str] = ()
+    ) -> tuple[dict[str, object], dict[str, object]]:
+        return self._read(read_versions(video_ids, original_ids))
 
     def max_generation(self) -> int:
         return self._read(read_max_generation())

@@ -32,6 +32,7 @@ from lineage.stores.neo4j.reads import (
 )
 from lineage.stores.neo4j.rights import read_video_rights, write_rights_plan
 from lineage.stores.neo4j.tree_lock import LOCK_TREE, bump_tree_versions
+from lineage.stores.neo4j.versions import BUMP_VERSION
 
 # Rows per UNWIND statement: each statement's parameters stay near a
 # megabyte, and a 42,084-video import is a dozen statements, not thousands
@@ -95,7 +96,7 @@ _UPDATE_STORED_AGGREGATES = (
     "WITH v, row, current, reduce(width = size(current), pair IN row[4] | "
     "CASE WHEN pair[0] - v.generation > width THEN pair[0] - v.generation ELSE width END"
     ") AS width "
-    "SET v.rank_derivatives = -(v.derivative_count + row[1]), "
+    f"SET {BUMP_VERSION}, v.rank_derivatives = -(v.derivative_count + row[1]), "
     "v.rank_direct = -(v.direct_remix_count + row[2]), "
     "v.derivative_count = v.derivative_count + row[1], "
     "v.direct_remix_count = v.direct_remix_count + row[2], "
@@ -115,7 +116,9 @@ _UPDATE_METADATA = (
     "UNWIND $rows AS row MATCH (v:Video {id: row.id}) "
     "SET v.title = row.title, v.creator = row.creator, v.created_us = row.created_us, "
     "v.search_text = row.search_text, "
-    f"v.rank_newest = {newest_rank('row.created_us')}"
+    f"v.rank_newest = {newest_rank('row.created_us')} "
+    # Its ancestors' lists of remixes may be ordered by what changed.
+    "WITH v MATCH (v)-[:REMIX_OF*0..]->(a:Video) SET a.version = coalesce(a.version, 0) + 1"
 )
 # Changed likes and views of stored videos are applied as increments (with
 # their subtree totals) by engagement.write_time_aggregates.

@@ -37,8 +37,8 @@ __all__ = [
 _CHUNK = 900
 
 _ADD_SUBTREE = (
-    "UPDATE videos SET subtree_likes = subtree_likes + ?, subtree_views = subtree_views + ? "
-    "WHERE id = ?"
+    "UPDATE videos SET subtree_likes = subtree_likes + ?, subtree_views = subtree_views + ?, "
+    "version = version + 1 WHERE id = ?"
 )
 _ADD_HOUR = (
     "INSERT INTO remix_hours (video_id, hour, parent_key, count) VALUES (?, ?, ?, ?) "
@@ -130,7 +130,8 @@ def _read_nodes(
 # By row number (the primary key): no lookup through the id index.
 _ADD_ENGAGEMENT_BY_SEQ = (
     "UPDATE videos SET likes = likes + ?, views = views + ?, "
-    "subtree_likes = subtree_likes + ?, subtree_views = subtree_views + ? WHERE seq = ?"
+    "subtree_likes = subtree_likes + ?, subtree_views = subtree_views + ?, "
+    "version = version + 1 WHERE seq = ?"
 )
 _BUMP_TREE = (
     "INSERT INTO tree_versions (original_id, version) VALUES (?, 1) "

@@ -16,6 +16,7 @@ from datetime import datetime
 from lineage.models import epoch_micros, from_epoch_micros
 from lineage.rights.plan import RightsPlan
 from lineage.rights.policy import ACTIVE, REMOVED, RightsChange, VideoRights
+from lineage.stores.sqlite.versions import BUMP_WITH_ANCESTORS
 
 __all__ = ["SQLiteRights", "migrate_rights", "read_video_rights", "write_rights_plan"]
 
@@ -49,6 +50,8 @@ _BUMP_TREE_OF_VIDEO = (
     "SELECT original_id, 1 FROM videos WHERE id = ? "
     "ON CONFLICT (original_id) DO UPDATE SET version = version + 1"
 )
+# A stored video's row (a new manifest label, a status imported for it).
+_BUMP_VIDEO = "UPDATE videos SET version = version + 1 WHERE id = ?"
 _ANCESTORS = """
 WITH RECURSIVE up (id, parent_id, step) AS (
     SELECT id, parent_id, 0 FROM videos WHERE id = ?
@@ -96,6 +99,7 @@ def write_rights_plan(connection: sqlite3.Connection, rights: RightsPlan) -> Non
     connection.executemany(_UPSERT_STATE, rights.states)
     connection.executemany(_UPSERT_MANIFEST, rights.manifests.items())
     connection.executemany(_BUMP_TREE_OF_VIDEO, [(video_id,) for video_id in rights.manifests])
+    connection.executemany(_BUMP_VIDEO, [(video_id,) for video_id in rights.manifests])
     connection.executemany(_ADD_REMOVED, rights.removed_counts.items())
     rows = rights.generation_view_rows()
     # A decrease (views re-imported lower) lands on a row that exists; an upsert
@@ -187,6 +191,8 @@ class SQLiteRights:
                     [(ancestor,) for ancestor in ancestors],
                 )
             connection.execute(_BUMP_TREE_OF_VIDEO, (video_id,))
+            # The video's row (its status) and its ancestors' (their removed counts).
+            connection.execute(BUMP_WITH_ANCESTORS, (video_id,))
             connection.execute(
                 "INSERT INTO rights_log (video_id, action, actor, reason, at_us) "
                 "VALUES (?, ?, ?, ?, ?)",

@@ -20,6 +20,7 @@ from lineage.stores.sqlite import descendants as sqlite_descendants
 from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite import search as sqlite_search
 from lineage.stores.sqlite.rights import migrate_rights
+from lineage.stores.sqlite.versions import add_version_column
 
 __all__ = ["apply_schema"]
 
@@ -33,6 +34,7 @@ def apply_schema(connection: sqlite3.Connection, schema: str) -> None:
         If the file cannot be read or written.
     """
     sqlite_search.add_columns(connection)  # the schema's indexes name them
+    add_version_column(connection)
     connection.executescript(schema)
     migrate_rights(connection)
     sqlite_time.upgrade(connection)

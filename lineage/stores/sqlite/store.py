@@ -35,7 +35,7 @@ from lineage.stores.sqlite.checkpoints import BackgroundCheckpointer
 from lineage.stores.sqlite.depth import read_max_generation
 from lineage.stores.sqlite.rights import SQLiteRights
 from lineage.stores.sqlite.schema import apply_schema
-from lineage.stores.sqlite.versions import read_tree_versions
+from lineage.stores.sqlite.versions import read_tree_versions, read_versions
 from lineage.stores.sqlite.writer_lock import WriterQueue
 
 __all__ = ["DEFAULT_CACHE_BYTES", "SQLiteStore"]
@@ -176,6 +176,18 @@ class SQLiteStore(SQLiteRights):
             versions[ANY_TREE] = self.data_version()
         versions.update(read_tree_versions(self._conn(), ids))
         return versions
+
+    def video_versions(
+        self, video_ids: Sequence[str], original_ids: Sequence[str] = ()
+    ) -> tuple[dict[str, object], dict[str, object]]:
+        ids = [original_id for original_id in original_ids if original_id != ANY_TREE]
+        whole = len(ids) < len(original_ids)
+        before = self.data_version() if whole else None
+        videos, trees = read_versions(self._conn(), video_ids, ids)
+        found: dict[str, object] = dict(trees)
+        if whole:
+            found[ANY_TREE] = before
+        return dict(videos), found
 
     def max_generation(self) -> int:
         return read_max_generation(self._conn())

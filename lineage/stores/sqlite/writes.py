@@ -46,7 +46,8 @@ _UPSERT_GENERATION = (
 )
 _UPDATE_AGGREGATES = (
     "UPDATE videos SET derivative_count = derivative_count + ?, "
-    "direct_remix_count = direct_remix_count + ?, tree_depth = max(tree_depth, ?) "
+    "direct_remix_count = direct_remix_count + ?, tree_depth = max(tree_depth, ?), "
+    "version = version + 1 "
     "WHERE id = ?"
 )
 _UPSERT_GROUP = (
@@ -60,7 +61,8 @@ _GROW_GROUP_REACH = (
     "UPDATE variant_groups SET reach = reach + ? WHERE parent_id = ? AND variant_key = ?"
 )
 _UPDATE_METADATA = (
-    "UPDATE videos SET title = ?, creator = ?, created_us = ?, likes = ?, views = ? WHERE id = ?"
+    "UPDATE videos SET title = ?, creator = ?, created_us = ?, likes = ?, views = ?, "
+    "version = version + 1 WHERE id = ?"
 )
 
 
