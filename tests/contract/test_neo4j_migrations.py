@@ -72,6 +72,7 @@ def test_opening_the_store_gives_old_videos_their_rank_keys(neo4j: Neo4jServer) 
         "search_text",
         "subtree_rank_keys",
         "subtree_totals_and_hours",
+        "video_versions",
     ]
 
 
@@ -182,6 +183,7 @@ def test_migrations_take_each_trees_lock_and_bump_its_version(neo4j: Neo4jServer
     store = open_neo4j_store(neo4j)
     store.import_videos(SourcedRecord(record) for record in _TIMED)
     before = store.tree_versions(["o", "p"])
+    videos_before, _ = store.video_versions(["o", "p"])
     store.close()
     _run(neo4j, _BEFORE_OVER_TIME)
 
@@ -210,6 +212,12 @@ def test_migrations_take_each_trees_lock_and_bump_its_version(neo4j: Neo4jServer
         assert check_store(migrated) == []
         after = migrated.tree_versions(["o", "p"])
         assert all(int(after[tree]) > int(before[tree]) for tree in ("o", "p"))  # type: ignore[call-overload]
+        # The videos' versions too: answers cached per video are invalidated.
+        videos_after, _ = migrated.video_versions(["o", "p"])
+        assert all(
+            int(videos_after[video]) > int(videos_before[video])  # type: ignore[call-overload]
+            for video in ("o", "p")
+        )
     finally:
         migrated.close()
 

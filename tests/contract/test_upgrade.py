@@ -77,6 +77,9 @@ def test_the_old_database_opens_exact_and_whole(old_store: LineageStore) -> None
 
 
 def test_the_old_database_takes_new_writes(old_store: LineageStore) -> None:
+    before, _ = old_store.video_versions(["croc", "croc-hippo-3", "croc-tank", "croc-hippo-4"])
+    assert before["croc-hippo-4"] is None  # not stored yet; the others have versions
+    assert all(isinstance(before[video], int) for video in ("croc", "croc-hippo-3", "croc-tank"))
     report = old_store.import_videos(
         [
             SourcedRecord(
@@ -96,3 +99,9 @@ def test_the_old_database_takes_new_writes(old_store: LineageStore) -> None:
     assert croc is not None
     assert (croc.derivative_count, croc.tree_depth) == (6, 4)
     assert check_store(old_store) == []
+    # The new video's ancestors have new versions; a video beside them does not.
+    after, _ = old_store.video_versions(["croc", "croc-hippo-3", "croc-tank", "croc-hippo-4"])
+    assert int(after["croc"]) > int(before["croc"])  # type: ignore[call-overload]
+    assert int(after["croc-hippo-3"]) > int(before["croc-hippo-3"])  # type: ignore[call-overload]
+    assert after["croc-tank"] == before["croc-tank"]
+    assert after["croc-hippo-4"] is not None

@@ -35,8 +35,9 @@ by ``neo4j-admin import``.
 
 ``video_versions``: every video's cache ``version``
 (:mod:`lineage.stores.neo4j.versions`), set (or bumped) after the migrations
-above changed what they change, a tree at a time under the tree's lock. A
-migration added later bumps the versions of the videos whose values it sets.
+above, a tree at a time under the tree's lock. Those that set values a
+reader sees (subtree totals, remix hours) bump the versions of the videos
+they set in the same statement, as a migration added later must.
 
 ``search_text`` (issue 28): every video's normalised searchable text
 (:mod:`lineage.stores.neo4j.search`), which the text index holds. Cypher has
@@ -77,12 +78,14 @@ _SUBTREE_TOTALS = per_tree(
     "MATCH (d:Video)-[:REMIX_OF*0..]->(a) "
     "WITH a, sum(coalesce(d.likes, 0)) AS likes, sum(coalesce(d.views, 0)) AS views "
     "SET a.subtree_likes = likes, a.subtree_views = views, "
-    "a.rank_subtree_likes = -likes, a.rank_subtree_views = -views",
+    "a.rank_subtree_likes = -likes, a.rank_subtree_views = -views, "
+    "a.version = coalesce(a.version, 0) + 1",
 )
 
 _REMIX_HOURS = per_tree(
     f"{_TREE_VIDEOS} WHERE a.derivative_count > 0",
     "a",
+    "SET a.version = coalesce(a.version, 0) + 1 WITH a "
     "OPTIONAL MATCH (d:Video)-[:REMIX_OF*1..]->(a) WHERE d.created_us IS NOT NULL "
     f"WITH a, {_HOUR_OF_D} AS hour, count(d) AS remixes "
     "WITH a, collect(CASE WHEN remixes > 0 THEN [hour, remixes] END) AS buckets "

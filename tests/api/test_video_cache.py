@@ -1,0 +1,113 @@
+"""Cache validity per video, and ETags every worker agrees on, on both stores.
+
+An answer stays cached while the videos it read (and the owners of the
+lists it read) are unchanged: a remix into the tree empties the answers
+about the remix's ancestors only, not those about its siblings. A ``GET``
+answer's ``ETag`` is a digest of the answer, so a second app instance (a
+second worker, with its own cache) that has never seen the query answers
+``304`` to the tag the first gave, before and after a write.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from api.core.config import ApiSettings
+from api.main import create_app
+from lineage.over_time.engagement import EngagementEvent
+from lineage.store import LineageStore
+from tests.api.conftest import PROMPT, client_of, load
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("small_tree")]
+
+
+def counts(video_id: str) -> dict[str, str]:
+    return {"query": '{ video(id: "%s") { derivativeCount likes subtreeLikes status } }' % video_id}
+
+
+async def warm(http: httpx.AsyncClient, body: dict[str, str]) -> None:
+    """Ask until the answer is cached (a remote store learns what a query reads first)."""
+    for _ in range(3):
+        if (await http.post("/graphql", json=body)).headers["x-lineage-cache"] == "hit":
+            return
+    raise AssertionError("never cached")
+
+
+async def state(http: httpx.AsyncClient, body: dict[str, str]) -> str:
+    return (await http.post("/graphql", json=body)).headers["x-lineage-cache"]
+
+
+async def test_a_remix_empties_its_ancestors_answers_and_no_others(
+    http: httpx.AsyncClient, store: LineageStore
+) -> None:
+    names = ["grandma", "hippo", "giraffe", "baby-hippo", "nainai"]
+    for name in names:
+        await warm(http, counts(name))
+    load(store, [{"id": "okapi", "parent_id": "hippo", "prompt": PROMPT + " okapi"}])
+    assert [await state(http, counts(name)) for name in names] == [
+        "miss",  # an ancestor
+        "miss",  # the parent
+        "hit",  # a sibling of the parent, same tree
+        "hit",  # a sibling of the remix
+        "hit",  # another tree
+    ]
+
+
+async def test_engagement_and_takedowns_empty_the_video_and_its_ancestors(
+    http: httpx.AsyncClient, store: LineageStore
+) -> None:
+    names = ["grandma", "hippo", "giraffe", "baby-hippo"]
+    for name in names:
+        await warm(http, counts(name))
+    store.record_engagement([EngagementEvent("baby-hippo", likes=2, views=3)])
+    assert [await state(http, counts(name)) for name in names] == ["miss", "miss", "hit", "miss"]
+    for name in names:
+        await warm(http, counts(name))
+    store.set_status("giraffe", "REMOVED", "test", "admin", datetime.now(UTC))
+    assert [await state(http, counts(name)) for name in names] == ["miss", "hit", "miss", "hit"]
+    reply = await http.post("/graphql", json=counts("giraffe"))
+    assert reply.json()["data"]["video"]["status"] == "REMOVED"
+
+
+@pytest.fixture
+async def second_app(store: LineageStore) -> AsyncIterator[FastAPI]:
+    """Another app instance over the same data: another worker, its own cache."""
+    application = create_app(ApiSettings(), store=store)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_any_worker_answers_304_to_the_tag_of_the_answer(
+    app: FastAPI, second_app: FastAPI, store: LineageStore
+) -> None:
+    url = "/graphql?" + urllib.parse.urlencode(counts("grandma"))
+    async with client_of(app) as one, client_of(second_app) as two:
+        first = await one.get(url)
+        assert first.status_code == 200
+        tag = first.headers["etag"]  # on the first GET, on both stores
+        assert first.headers["cache-control"] == "max-age=0, must-revalidate"
+        revalidated = await two.get(url, headers={"if-none-match": tag})
+        assert revalidated.status_code == 304
+        assert revalidated.headers["etag"] == tag
+        assert revalidated.content == b""
+
+        load(store, [{"id": "okapi", "parent_id": "hippo", "prompt": PROMPT + " okapi"}])
+        # The second worker holds the answer from before the write.
+        stale = await two.get(url, headers={"if-none-match": tag})
+        assert stale.status_code == 200
+        assert stale.json()["data"]["video"]["derivativeCount"] == 5
+        new_tag = stale.headers["etag"]
+        assert new_tag != tag
+        # The first worker has not run the query since the write.
+        fresh = await one.get(url, headers={"if-none-match": new_tag})
+        assert fresh.status_code == 304
+        assert fresh.headers["etag"] == new_tag
+        again = await one.get(url, headers={"if-none-match": f'"other", {new_tag}'})
+        assert again.status_code == 304
+        assert (await one.get(url)).headers["etag"] == new_tag
