@@ -1,27 +1,34 @@
-"""A response cache for GraphQL queries, exact under writes, per tree.
+"""A response cache for GraphQL queries, exact under writes, per video.
 
 The hottest requests are the same query about the same viral video, asked
-by every viewer. Each tree (an original and its remixes) has a version that
-the store bumps in the same transaction as any write into it
-(:meth:`~lineage.store.LineageStore.tree_versions`). While a query runs, the
-GraphQL context notes the trees it read (:data:`TREES`); a cached answer is
-served only while the versions of those trees are unchanged, so writes into
-one tree leave every answer about other trees in the cache. Answers that
-depend on every tree (ranked originals, a video that is not stored) read the
-whole-store version :data:`~lineage.store.ANY_TREE`.
+by every viewer, while the viral tree is being remixed. Each video has a
+version that the store bumps in the same transaction as any change to its
+row or to anything under it
+(:meth:`~lineage.store.LineageStore.video_versions`). While a query runs, the
+GraphQL context notes the videos it read and the videos owning the lists it
+read (:data:`VIDEOS`; a video's remixes, variant groups, top variants change
+only when something under it changes, which bumps it), and the trees it read
+as a whole (:data:`TREES`); a cached answer is served only while all their
+versions are unchanged, which one store read tells. A remix so leaves every
+answer about its siblings and cousins in the cache: only answers that read
+one of its ancestors miss. Answers that depend on every tree (ranked
+originals, store-wide search) read the whole-store version :data:`~lineage.store.ANY_TREE`.
 
 Exactness: the versions an entry carries were read *before* the answer was
 computed, so a write that commits during the computation makes the entry
-miss next time. The first time a query is seen its trees are unknown: an
+miss next time. The first time a query is seen what it reads is unknown: an
 in-process store (SQLite) brackets that run with the whole-store version
 (cheap there) and caches it if nothing was written meanwhile; a remote
 store (Neo4j, where the whole-store version costs a read per tree) only
-learns the trees, and the next run, with versions read first, is cached.
+learns what it read, and the next run, with versions read first, is cached.
 
-HTTP caching: successful ``GET`` answers carry a weak ``ETag`` derived from
-those versions and ``Cache-Control: max-age=N, must-revalidate``
-(``LINEAGE_API_HTTP_MAX_AGE``, default 0). A ``GET`` whose ``If-None-Match``
-names the current tag gets ``304 Not Modified`` without executing the query.
+HTTP caching: successful ``GET`` answers carry a weak ``ETag``, a digest of
+the request's key and the answer's bytes (so every worker that computes an
+answer gives it the same tag, whatever it has seen), and ``Cache-Control:
+max-age=N, must-revalidate`` (``LINEAGE_API_HTTP_MAX_AGE``, default 0). A
+``GET`` whose ``If-None-Match`` names the tag of a valid entry gets ``304 Not
+Modified`` without executing the query; one that names the tag of the answer
+a run computes gets ``304`` after it.
 Who may share them (``private``, ``Vary``) is :mod:`api.cache_headers`'
 part, around this middleware; CORS runs around both.
 
@@ -35,8 +42,8 @@ Memory: an entry is keyed by a digest of the request (method, query
 string, body, ``Accept``, ``Content-Type``, audience), never the request
 itself, and the cache is bounded by the bytes its entries hold
 (``LINEAGE_API_RESPONSE_CACHE_BYTES``) as well as by their number; an
-answer larger than a sixteenth of that budget is not kept (its trees are,
-for its ETag).
+answer larger than a sixteenth of that budget is not kept (its versions and
+tag are, for ``304`` answers).
 
 Only successful query operations are stored (the GraphQL layer marks them,
 see :class:`MarkCacheable`); mutations and errors never are. Clients may
@@ -77,7 +84,7 @@ HOURS = "lineage.hours"
 # The default byte budget; an answer beyond 1/_ENTRY_SHARE of it is not kept.
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 _ENTRY_SHARE = 16
-# Queries whose trees are remembered (for ETags) when bodies are not cached.
+# Queries whose reads are remembered (for 304s) when bodies are not cached.
 _LEARNED_ENTRIES = 512
 # What Python spends on an entry beyond the bytes it holds (the entry, its
 # tuples and lists, the map's node), and on each object in it (a header
