@@ -35,7 +35,6 @@ from lineage.access.tokens import Role
 from lineage.store import LineageStore
 from lineage.tree.check import check_store
 from tests.api.conftest import client_of, load
-from tests.conftest import FULL_RUN
 
 pytestmark = pytest.mark.anyio
 
@@ -79,7 +78,8 @@ STORE_WIDE = [
     "{ originals(first: 3) { totalCount edges { node { id derivativeCount } } } }",
     '{ video(id: "new-0") { id derivativeCount } }',
 ]
-ROUNDS = 60 if FULL_RUN else 12
+# Each writer's writes: a few seconds in CI, longer with --run-slow.
+ROUNDS, SLOW_ROUNDS = 12, 80
 
 
 @dataclass
@@ -146,11 +146,11 @@ async def _write(client: httpx.AsyncClient, writes: Writes, query: str) -> Any:
 
 
 async def _writer(
-    writer: httpx.AsyncClient, admin: httpx.AsyncClient, writes: Writes, seed: int
+    writer: httpx.AsyncClient, admin: httpx.AsyncClient, writes: Writes, seed: int, rounds: int
 ) -> None:
     chance = random.Random(seed)
     made = 0
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         kind = chance.random()
         if kind < 0.5:
             parent = chance.choice(REMIXED)
@@ -211,7 +211,7 @@ async def _reader(
         seen.reads += 1
 
 
-async def _run(store: LineageStore, app: FastAPI, writer_token: str, admin_token: str) -> Seen:
+async def _run(app: FastAPI, writer_token: str, admin_token: str, rounds: int) -> Seen:
     writes = Writes()
     queries = [template % video for template in TEMPLATES for video in VIDEOS]
     queries = random.Random(7).sample(queries, 30) + STORE_WIDE
@@ -229,7 +229,9 @@ async def _run(store: LineageStore, app: FastAPI, writer_token: str, admin_token
         stop_gate = asyncio.Event()
         gate = asyncio.create_task(writes.alternate(seen, stop_gate))
         try:
-            await asyncio.gather(*(_writer(writer, admin, writes, seed) for seed in range(2)))
+            await asyncio.gather(
+                *(_writer(writer, admin, writes, seed, rounds) for seed in range(2))
+            )
         finally:
             done.set()
             stop_gate.set()
@@ -251,14 +253,16 @@ async def _run(store: LineageStore, app: FastAPI, writer_token: str, admin_token
 
 
 async def test_cached_answers_are_exact_under_concurrent_writes(
-    store: LineageStore, writer_token: str, tokens: Any
+    store: LineageStore, writer_token: str, tokens: Any, request: pytest.FixtureRequest
 ) -> None:
+    rounds = SLOW_ROUNDS if request.config.getoption("--run-slow") else ROUNDS
     PARENTS.clear()
     PARENTS.update({row["id"]: row.get("parent_id") for row in TREE})
     load(store, TREE)
     app = create_app(ApiSettings(), store=store)
     async with app.router.lifespan_context(app):
-        seen = await _run(store, app, writer_token, tokens.create("test-admin", Role.ADMIN))
+        admin_token = tokens.create("test-admin", Role.ADMIN)
+        seen = await _run(app, writer_token, admin_token, rounds)
     assert seen.compared > 10, seen.compared  # quiet windows did come
     assert seen.hits > 0
     assert check_store(store) == []
