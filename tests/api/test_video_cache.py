@@ -22,7 +22,9 @@ from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.over_time.engagement import EngagementEvent
 from lineage.store import LineageStore
+from lineage.stores.sqlite import SQLiteStore
 from tests.api.conftest import PROMPT, client_of, load
+from tests.conftest import open_neo4j_store
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("small_tree")]
 
@@ -76,11 +78,22 @@ async def test_engagement_and_takedowns_empty_the_video_and_its_ancestors(
 
 
 @pytest.fixture
-async def second_app(store: LineageStore) -> AsyncIterator[FastAPI]:
-    """Another app instance over the same data: another worker, its own cache."""
-    application = create_app(ApiSettings(), store=store)
-    async with application.router.lifespan_context(application):
-        yield application
+async def second_app(
+    store: LineageStore, backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[FastAPI]:
+    """Another worker: an app instance with its own cache and its own store
+    connection to the same data."""
+    if backend == "sqlite":
+        assert isinstance(store, SQLiteStore)
+        other: LineageStore = SQLiteStore(store.path)
+    else:
+        other = open_neo4j_store(request.getfixturevalue("neo4j"))
+    application = create_app(ApiSettings(), store=other)
+    try:
+        async with application.router.lifespan_context(application):
+            yield application
+    finally:
+        other.close()
 
 
 async def test_any_worker_answers_304_to_the_tag_of_the_answer(
