@@ -7,8 +7,10 @@ a video starts a task that waits until the process's feed
 (:mod:`api.live_feed`: polling the versions of every watched tree in one
 store read every ``interval`` seconds, or Redis pub/sub) sees the version of
 the video's tree (:meth:`~lineage.store.LineageStore.tree_versions`) move;
-only then does the task read the video and its rights state, once, and hand
-the new :class:`LiveState` to every subscriber whose last one differs.
+only then does the task read the video's own version (the response cache's,
+:meth:`~lineage.store.LineageStore.video_versions`) and, when that moved too,
+the video and its rights state, once, and hand the new :class:`LiveState`
+to every subscriber whose last one differs.
 Writes, takedowns and restores by any worker or process move the version,
 so every worker sees every change; pushes of a video are at least
 ``interval`` apart. The task stops when the last subscriber leaves.
@@ -173,11 +175,19 @@ class LiveHub:
         # the first subscriber's read and this task's start is not missed.
         assert watch.tree is not None
         seen: object = object()
+        video: object = object()  # its version when last read
         async with self.feed.follow(watch.tree) as tree:
             watch.followed = tree
             while True:
                 seen = await tree.changed(seen)
                 try:
+                    # The tree moved; the video only if its own version did (a
+                    # write elsewhere in the tree leaves it as it was).
+                    versions, _ = await self._read(self.store.video_versions, [watch.video_id])
+                    if versions.get(watch.video_id) == video:
+                        await asyncio.sleep(self.interval)
+                        continue
+                    video = versions.get(watch.video_id)
                     state = await self._state(watch.video_id)
                     if state is not None and state != watch.last:
                         watch.last = state

@@ -10,6 +10,7 @@ second worker, with its own cache) that has never seen the query answers
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.core.config import ApiSettings
+from api.graphql.live import LiveHub
 from api.main import create_app
 from lineage.over_time.engagement import EngagementEvent
 from lineage.store import LineageStore
@@ -124,3 +126,50 @@ async def test_any_worker_answers_304_to_the_tag_of_the_answer(
         again = await one.get(url, headers={"if-none-match": f'"other", {new_tag}'})
         assert again.status_code == 304
         assert (await one.get(url)).headers["etag"] == new_tag
+
+
+async def test_a_watched_video_is_read_again_only_when_its_own_version_moves(
+    store: LineageStore,
+) -> None:
+    hub = LiveHub(store, interval=0.01)
+    reads: list[str] = []
+    target = getattr(store, "async_reads", None) or store
+    get_video = target.get_video
+
+    def counting(video_id: str) -> object:
+        reads.append(video_id)
+        return get_video(video_id)
+
+    async def async_counting(video_id: str) -> object:
+        reads.append(video_id)
+        return await get_video(video_id)
+
+    target.get_video = async_counting if target is not store else counting
+    try:
+        async with hub.watch("giraffe") as updates:
+            first = await updates.next(timeout=5)
+            assert first is not None
+            watch = hub.watches["giraffe"]
+
+            async def looked(more: int) -> None:
+                target = watch.looks + more
+                for _ in range(500):
+                    if watch.looks >= target:
+                        return
+                    await asyncio.sleep(0.01)
+                raise AssertionError("the feed never looked")
+
+            await looked(2)  # the task's first look reads the video once
+            before = len(reads)
+            load(store, [{"id": "okapi", "parent_id": "hippo", "prompt": PROMPT + " okapi"}])
+            # The tree moved (the feed saw it) but giraffe did not: no read of it.
+            await looked(3)
+            assert len(reads) == before
+            load(store, [{"id": "zebra", "parent_id": "giraffe", "prompt": PROMPT + " zebra"}])
+            pushed = await updates.next(timeout=5)
+            assert pushed is not None
+            assert pushed.record.derivative_count == 1
+            assert len(reads) == before + 1
+    finally:
+        del target.get_video
+        await hub.feed.aclose()
