@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
-from graphql import FieldNode
+from graphql import FieldNode, InlineFragmentNode
 from strawberry.types import Info
 
 from api.graphql import descendants as descendant_fields
@@ -29,6 +29,7 @@ from lineage.errors import VideoNotFound
 from lineage.models import PromptDiff as PromptDiffModel
 from lineage.models import VideoRecord
 from lineage.over_time.trending import Window as DomainWindow
+from lineage.rights.policy import DEFAULT_RIGHTS
 from lineage.store import ANY_TREE
 from lineage.store import VideoOrder as DomainVideoOrder
 from lineage.tree import queries
@@ -77,7 +78,13 @@ class PromptDiff:
     child_id: strawberry.Private[str]
 
     @strawberry.field(description="For people, e.g. 'crocodile → hippo'.")
-    async def summary(self, info: Info) -> str:
+    def summary(self, info: Info) -> str:
+        hidden = rights_fields.words_hidden_now(self.child_id, info)
+        if hidden is None:
+            return later(self._summary(info))
+        return "" if hidden else self.model.summary
+
+    async def _summary(self, info: Info) -> str:
         if await rights_fields.words_hidden(self.child_id, info):
             return ""
         return self.model.summary
@@ -88,9 +95,18 @@ class PromptDiff:
     similarity: float = strawberry.field(description="2 × matched tokens / all tokens, in [0, 1].")
 
     @strawberry.field
-    async def ops(self, info: Info) -> list[DiffOp]:
+    def ops(self, info: Info) -> list[DiffOp]:
+        hidden = rights_fields.words_hidden_now(self.child_id, info)
+        if hidden is None:
+            return later(self._ops(info))
+        return [] if hidden else self._diff_ops()
+
+    async def _ops(self, info: Info) -> list[DiffOp]:
         if await rights_fields.words_hidden(self.child_id, info):
             return []
+        return self._diff_ops()
+
+    def _diff_ops(self) -> list[DiffOp]:
         return [DiffOp(op=op.op, before=op.before, after=op.after) for op in self.model.ops]
 
     @classmethod
@@ -271,6 +287,27 @@ async def ranked_page(
     return _cut(records, size, order)
 
 
+# Fields below a page of remixes whose answer depends on each remix's rights.
+_WORDS = frozenset({"summary", "ops"})
+
+
+def asks_words(info: LineageInfo) -> bool:
+    """Whether the field's selection asks, anywhere below, for a diff's words
+    (fragment spreads: assume so)."""
+    pending = [node.selection_set for node in info._raw_info.field_nodes]
+    while pending:
+        selection_set = pending.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            if not isinstance(selection, FieldNode | InlineFragmentNode):
+                return True
+            if isinstance(selection, FieldNode) and selection.name.value in _WORDS:
+                return True
+            pending.append(selection.selection_set)
+    return False
+
+
 def first_page_now(
     context: LineageContext, parent_id: str, order: DomainVideoOrder, size: int
 ) -> list[VideoRecord]:
@@ -279,6 +316,17 @@ def first_page_now(
     records = found.get(parent_id, [])
     context.prime(records)
     return records
+
+
+def rights_now(context: LineageContext, records: list[VideoRecord]) -> None:
+    """The rights states of a page of remixes, read here and now in one call and held
+    for their diffs' words (which then resolve without waiting)."""
+    missing = [r.id for r in records if context.rights.cache_map.get(r.id) is None]
+    if not missing:
+        return
+    found = context.read_now(context.store.video_rights, missing)
+    for video_id in missing:
+        context.rights.prime(video_id, found.get(video_id, DEFAULT_RIGHTS))
 
 
 def ranked_page_now(
@@ -445,6 +493,8 @@ class Video:
     ) -> RemixConnection:
         if reads_now(info):
             page = ranked_page_now(info.context, self.record.id, first, after, order_by)
+            if asks_words(info):
+                rights_now(info.context, [record for _, record in page[0]])
             return self._connection(*page)
         return later(self._remixes(info, first, after, order_by))
 
@@ -482,7 +532,10 @@ class Video:
         if self.record.direct_remix_count == 0:
             return []
         if reads_now(info):
-            return [Remix.of(r) for r in first_page_now(context, self.record.id, by, limit)]
+            records = first_page_now(context, self.record.id, by, limit)
+            if asks_words(info):
+                rights_now(context, records)
+            return [Remix.of(r) for r in records]
         return later(self._top_variants(context, by, limit))
 
     async def _top_variants(
