@@ -140,9 +140,12 @@ def create_app(
         allow_queries_via_get=True,
         graphiql_page=settings.web_dist / "graphiql.html",
     )
-    # Strawberry's ASGI view itself, without FastAPI's dependency solving.
-    app.router.routes.append(Route("/graphql", graphql, include_in_schema=False))
-    app.router.routes.append(WebSocketRoute("/graphql", graphql))
+    # Strawberry's ASGI view itself, without FastAPI's dependency solving; first,
+    # so that a GraphQL request is matched before any other route is tried.
+    app.router.routes[:0] = [
+        Route("/graphql", graphql, include_in_schema=False),
+        WebSocketRoute("/graphql", graphql),
+    ]
     app.include_router(health.router)
     app.include_router(export.router)
     app.include_router(metrics.router)
