@@ -12,13 +12,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
 
 from api.bookmarks import SharedBookmarks
 from api.cache import ResponseCache
 from api.cache_headers import PrivateAnswers
 from api.core.config import ApiSettings
-from api.graphql.context import make_context_getter
-from api.graphql.http import LineageGraphQLRouter
+from api.graphql.http import LineageGraphQL
 from api.graphql.live import LiveHub
 from api.graphql.schema import build_schema
 from api.live_feed import make_feed
@@ -133,14 +133,19 @@ def create_app(
         settings.write_rate, settings.rate_storage, redis_url=settings.redis_url
     )
 
-    graphql = LineageGraphQLRouter(
+    graphql = LineageGraphQL(
         build_schema(settings),
+        settings,
         graphql_ide="graphiql" if settings.graphiql else None,
-        context_getter=make_context_getter(settings),
         allow_queries_via_get=True,
         graphiql_page=settings.web_dist / "graphiql.html",
     )
-    app.include_router(graphql, prefix="/graphql")
+    # Strawberry's ASGI view itself, without FastAPI's dependency solving; first,
+    # so that a GraphQL request is matched before any other route is tried.
+    app.router.routes[:0] = [
+        Route("/graphql", graphql, include_in_schema=False),
+        WebSocketRoute("/graphql", graphql),
+    ]
     app.include_router(health.router)
     app.include_router(export.router)
     app.include_router(metrics.router)

@@ -94,6 +94,16 @@ class Access:
                     self._info = await run_in_threadpool(self.tokens.authenticate, self.token)
         return self._info
 
+    @property
+    def checked(self) -> bool:
+        """Whether the token has been authenticated in this request already."""
+        return self._checked
+
+    @property
+    def checked_principal(self) -> TokenInfo | None:
+        """What :meth:`principal` found (only once :attr:`checked`)."""
+        return self._info
+
     def refresh(self) -> None:
         """Forget the verdict: the next :meth:`principal` reads the token store
         again (a WebSocket connection outlives the request that opened it)."""

@@ -69,7 +69,10 @@ class RequestTimeLimit:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, receive, tracking_send), self.seconds)
+            # A timeout around the request's own task: wait_for would run the
+            # request in a task of its own, one more per request.
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, tracking_send)
         except TimeoutError:
             if started:
                 raise

@@ -9,17 +9,31 @@ contract's queries on random videos; writes remix random videos of the demo
 tree. It prints throughput, p50/p99 per operation and errors, checks that
 every acknowledged write is stored, then runs `lineage check`.
 
+With ``--popularity zipf`` reads and remixes are drawn from one
+heavy-tailed popularity (Zipf, s = 1) over ``--videos`` videos of the demo
+tree, hottest first (grandma, then her remixes by derivatives...), and the
+reads are a video's counts, a page of its remixes, its ancestors and its
+variant groups with top variants (no list of originals). ``--probe`` makes
+client 0 a stale-answer probe instead: it creates an original of its own,
+then remixes it again and again, and after every acknowledgement reads the
+original's counts back through the response cache (no ``cache-control``);
+an answer that misses an acknowledged remix is stale, counted and printed.
+``--json PATH`` writes the figures there too.
+
 Usage: benchmarks/load.py [--seconds 60] [--clients 32] [--workers 2]
+[--popularity uniform|zipf] [--videos 3000] [--probe] [--json PATH]
 (LOAD_SERVER_LOG_LEVEL sets the served workers' log level, default warning;
 the first five transport errors, if any, are printed with their timing.)
-Targets (issue 11, SQLite, demo, 2 workers, 32 clients, 60 s): no 5xx, no
-lost acknowledged write, check clean, read p99 under 50 ms.
+Targets (SQLite, demo, 2 workers, 32 clients, 60 s): no 5xx, no lost
+acknowledged write, check clean, read p99 under 50 ms, no stale answer.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import os
 import random
 import signal
@@ -50,6 +64,13 @@ READS = {
     "originals": "query Originals { originals(first: 20) { totalCount edges { node { id "
     "derivativeCount } } } }",
 }
+# The reads of the popularity mix: about one video each.
+MIX_READS = ("stats", "remixes", "ancestors", "variants")
+PROBE_CREATE = (
+    "mutation Probe($id: ID!) { createOriginal(input: {id: $id, prompt: "
+    '"A probe checks what the cache answers"}) { id } }'
+)
+PROBE_READ = "query Probe($id: ID!) { video(id: $id) { directRemixCount derivativeCount } }"
 REMIX = (
     "mutation Remix($parent: ID!, $id: ID!, $prompt: String!) { remixVideo(parentId: $parent, "
     "input: {id: $id, prompt: $prompt}) { child { id generation } } }"
@@ -73,6 +94,21 @@ def lineage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     return subprocess.run([*LINEAGE, *args], env=env, capture_output=True, text=True, check=False)
 
 
+def zipf_weights(count: int) -> list[float]:
+    """Cumulative Zipf (s = 1) weights of ranks 1..count, for ``random.choices``."""
+    return list(itertools.accumulate(1 / rank for rank in range(1, count + 1)))
+
+
+class Probe:
+    """What the stale-answer probe saw: its acknowledged remixes and stale reads."""
+
+    def __init__(self) -> None:
+        self.acknowledged = 0
+        self.reads = 0
+        self.stale: list[str] = []
+        self.hits = 0
+
+
 async def run_load(
     base: str,
     token: str,
@@ -81,6 +117,9 @@ async def run_load(
     seconds: float,
     write_share: float,
     run_tag: str,
+    *,
+    zipf: bool = False,
+    probe: Probe | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, int], list[str], int]:
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
@@ -89,9 +128,90 @@ async def run_load(
     server_errors = 0
     deadline = time.monotonic() + seconds
     parents = list(ids)
+    weights = zipf_weights(len(ids)) if zipf else None
+    reads = sorted(MIX_READS if zipf else READS)
+
+    def pick(rng: random.Random) -> str:
+        if weights is None:
+            return rng.choice(ids)
+        return rng.choices(ids, cum_weights=weights)[0]
+
+    async def send(
+        http: aiohttp.ClientSession, name: str, payload: dict[str, Any], **options: Any
+    ) -> tuple[int, dict[str, Any], str] | None:
+        """POST one operation, its latency noted under ``name``; None on a transport error."""
+        nonlocal server_errors
+        started = time.perf_counter()
+        try:
+            async with http.post("/graphql", json=payload, **options) as reply:
+                status = reply.status
+                cache = reply.headers.get("x-lineage-cache", "")
+                # Also application/graphql-response+json; any other body has no errors list.
+                body: dict[str, Any] = (
+                    await reply.json(content_type=None)
+                    if reply.content_type.endswith("json")
+                    else {}
+                )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            errors[f"{name}: {type(error).__name__}"] += 1
+            if len(transport_errors) < 5:
+                elapsed = time.perf_counter() - started
+                into_run = seconds - (deadline - time.monotonic())
+                transport_errors.append(
+                    f"{name} after {elapsed * 1000:.0f} ms, {into_run:.1f} s "
+                    f"into the run: {error!r}"
+                )
+            return None
+        latencies[name].append(time.perf_counter() - started)
+        if status >= 500:
+            server_errors += 1
+        if status != 200 or body.get("errors"):
+            codes = {e.get("extensions", {}).get("code") for e in body.get("errors") or []}
+            errors[f"{name}: {status} {sorted(map(str, codes))}"] += 1
+        return status, body, cache
+
+    async def probing(http: aiohttp.ClientSession) -> None:
+        """Remix an original of its own; after each acknowledgement read its counts
+        back through the cache: an answer missing an acknowledged remix is stale."""
+        assert probe is not None
+        parent = f"probe-{run_tag}"
+        created = await send(http, "remix", {"query": PROBE_CREATE, "variables": {"id": parent}})
+        if created is None or created[1].get("errors"):
+            errors["probe: its original was not created"] += 1
+            return
+        count = 0
+        while time.monotonic() < deadline:
+            child = f"{parent}-{count}"
+            payload = {
+                "query": REMIX,
+                "variables": {"parent": parent, "id": child, "prompt": f"A probe remix {count}"},
+            }
+            count += 1
+            sent = await send(http, "remix", payload)
+            if sent is None or sent[0] != 200 or sent[1].get("errors"):
+                continue
+            acknowledged.append(child)
+            probe.acknowledged += 1
+            read = await send(
+                http, "probe read", {"query": PROBE_READ, "variables": {"id": parent}}
+            )
+            if read is None or read[1].get("errors"):
+                continue
+            probe.reads += 1
+            probe.hits += read[2] == "hit"
+            video = (read[1].get("data") or {}).get("video") or {}
+            seen = video.get("directRemixCount")
+            # More is possible (a remix whose answer was lost); fewer is stale.
+            if not isinstance(seen, int) or seen < probe.acknowledged:
+                probe.stale.append(
+                    f"after {probe.acknowledged} acknowledged remixes the cache ({read[2]!r}) "
+                    f"answered directRemixCount {seen}"
+                )
 
     async def client(number: int, http: aiohttp.ClientSession) -> None:
-        nonlocal server_errors
+        if probe is not None and number == 0:
+            await probing(http)
+            return
         rng = random.Random(number)
         count = 0
         while time.monotonic() < deadline:
@@ -102,43 +222,21 @@ async def run_load(
                 payload = {
                     "query": REMIX,
                     "variables": {
-                        "parent": rng.choice(parents),
+                        # Remixes of remixes made in the run too (uniform), or
+                        # the same popularity as the reads (zipf).
+                        "parent": pick(rng) if zipf else rng.choice(parents),
                         "id": video_id,
                         "prompt": f"A grandmother chases a load-test robot {number} {count}",
                     },
                 }
             else:
-                name = rng.choice(sorted(READS))
+                name = rng.choice(reads)
                 video_id = ""
-                payload = {"query": READS[name], "variables": {"id": rng.choice(ids)}}
+                payload = {"query": READS[name], "variables": {"id": pick(rng)}}
             count += 1
-            started = time.perf_counter()
-            try:
-                async with http.post("/graphql", json=payload) as reply:
-                    status = reply.status
-                    # Also application/graphql-response+json; any other body has no errors list.
-                    body: dict[str, Any] = (
-                        await reply.json(content_type=None)
-                        if reply.content_type.endswith("json")
-                        else {}
-                    )
-            except (aiohttp.ClientError, TimeoutError) as error:
-                errors[f"{name}: {type(error).__name__}"] += 1
-                if len(transport_errors) < 5:
-                    elapsed = time.perf_counter() - started
-                    into_run = seconds - (deadline - time.monotonic())
-                    transport_errors.append(
-                        f"{name} after {elapsed * 1000:.0f} ms, {into_run:.1f} s "
-                        f"into the run: {error!r}"
-                    )
-                continue
-            latencies[name].append(time.perf_counter() - started)
-            if status >= 500:
-                server_errors += 1
-            if status != 200 or body.get("errors"):
-                codes = {e.get("extensions", {}).get("code") for e in body.get("errors") or []}
-                errors[f"{name}: {status} {sorted(map(str, codes))}"] += 1
-            elif name == "remix":
+            sent = await send(http, name, payload)
+            ok = sent is not None and sent[0] == 200 and not sent[1].get("errors")
+            if ok and name == "remix":
                 acknowledged.append(video_id)
                 parents.append(video_id)
 
@@ -183,6 +281,30 @@ async def sample_ids(base: str) -> list[str]:
     return sorted(found)
 
 
+async def popular_ids(base: str, count: int) -> list[str]:
+    """``count`` videos of the demo tree, hottest first: grandma, her remixes by
+    derivatives, then each of those's remixes by derivatives, breadth first."""
+    ranked = ["grandma"]
+    level = ["grandma"]
+    async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(total=60)) as http:
+        while level and len(ranked) < count:
+            below: list[str] = []
+            for start in range(0, len(level), 25):
+                batch = level[start : start + 25]
+                query = "{ %s }" % " ".join(  # noqa: UP031
+                    f'v{n}: video(id: "{video_id}") {{ remixes(first: 100) '
+                    "{ edges { node { child { id } } } } }"
+                    for n, video_id in enumerate(batch)
+                )
+                data = (await post_json(http, {"query": query}))["data"]
+                for n in range(len(batch)):
+                    edges = data[f"v{n}"]["remixes"]["edges"]
+                    below += [edge["node"]["child"]["id"] for edge in edges]
+            ranked += below
+            level = below
+    return ranked[:count]
+
+
 async def missing_writes(base: str, acknowledged: list[str]) -> list[str]:
     missing: list[str] = []
     async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(total=60)) as http:
@@ -202,6 +324,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write-share", type=float, default=0.10)
+    parser.add_argument("--popularity", choices=("uniform", "zipf"), default="uniform")
+    parser.add_argument("--videos", type=int, default=3000, help="videos drawn from (zipf)")
+    parser.add_argument("--probe", action="store_true", help="client 0 probes for stale answers")
+    parser.add_argument("--json", type=Path, help="write the figures to this file too")
     args = parser.parse_args()
     if not 0 < args.seconds <= 600:
         parser.error("--seconds must be in (0, 600]")
@@ -255,14 +381,27 @@ def main() -> int:
                 print("the server did not start", file=sys.stderr)
                 return 2
             time.sleep(0.3)
-        ids = asyncio.run(sample_ids(base))
+        zipf = args.popularity == "zipf"
+        ids = asyncio.run(popular_ids(base, args.videos) if zipf else sample_ids(base))
         print(
             f"store={store} workers={args.workers} clients={args.clients} "
-            f"seconds={args.seconds:g} writes={args.write_share:.0%} ({len(ids)} videos sampled)",
+            f"seconds={args.seconds:g} writes={args.write_share:.0%} ({len(ids)} videos, "
+            f"{args.popularity}{', stale probe' if args.probe else ''})",
             flush=True,
         )
+        probe = Probe() if args.probe else None
         latencies, errors, acknowledged, server_errors = asyncio.run(
-            run_load(base, token, ids, args.clients, args.seconds, args.write_share, run_tag)
+            run_load(
+                base,
+                token,
+                ids,
+                args.clients,
+                args.seconds,
+                args.write_share,
+                run_tag,
+                zipf=zipf,
+                probe=probe,
+            )
         )
         lost = asyncio.run(missing_writes(base, acknowledged))
     finally:
@@ -270,10 +409,12 @@ def main() -> int:
         server.wait(timeout=60)
         lineage("token", "revoke", name, env=env)
     total = sum(len(v) for v in latencies.values())
-    reads = [x for op, values in latencies.items() if op != "remix" for x in values]
+    # The mix's reads (the probe's read-backs are counted apart).
+    reads = [x for op, values in latencies.items() if op in READS for x in values]
     print(f"{total} responses in {args.seconds:g} s: {total / args.seconds:.0f}/s")
     print(f"{'operation':<10} {'count':>7} {'p50 ms':>8} {'p99 ms':>8}")
-    for op in [*sorted(READS), "remix"]:
+    asked = sorted(MIX_READS if zipf else READS)
+    for op in [*asked, "remix", *(["probe read"] if args.probe else [])]:
         values = latencies.get(op, [])
         print(
             f"{op:<10} {len(values):>7} {percentile(values, 0.5) * 1000:>8.1f} "
@@ -286,9 +427,33 @@ def main() -> int:
     print(f"5xx responses: {server_errors}")
     print(f"errors: {dict(errors) or 'none'}")
     print(f"acknowledged writes: {len(acknowledged)}, lost: {len(lost)}")
+    stale = 0
+    if probe is not None:
+        stale = len(probe.stale)
+        print(
+            f"stale probe: {probe.acknowledged} remixes acknowledged, {probe.reads} read back "
+            f"({probe.hits} cache hits), stale answers: {stale}"
+        )
+        for line in probe.stale[:5]:
+            print(f"stale: {line}")
     check = lineage("check", env=env)
     print(f"lineage check: {check.stdout.strip() or check.stderr.strip()}")
-    ok = server_errors == 0 and not lost and check.returncode == 0
+    if args.json is not None:
+        figures = {
+            "responses/s": total / args.seconds,
+            "read p50 ms": percentile(reads, 0.5) * 1000,
+            "read p99 ms": percentile(reads, 0.99) * 1000,
+            "reads": len(reads),
+            "remixes": len(latencies.get("remix", [])),
+            "5xx": server_errors,
+            "errors": sum(errors.values()),
+            "lost": len(lost),
+            "stale": stale,
+            "probe reads": probe.reads if probe is not None else 0,
+            "check ok": check.returncode == 0,
+        }
+        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    ok = server_errors == 0 and not lost and check.returncode == 0 and stale == 0
     return 0 if ok else 1
 
 

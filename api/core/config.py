@@ -72,8 +72,9 @@ class ApiSettings(BaseSettings):
     )
     # Each field costs 1, lists multiply by their first/limit; refused above this.
     max_query_cost: int = Field(default=20_000, ge=1)
-    # Directives in one document; selections of one response key in one selection set.
-    max_directives: int = Field(default=50, ge=0)
+    # Directives in one document (none may repeat on one location); selections
+    # of one response key in one selection set.
+    max_directives: int = Field(default=20, ge=0)
     max_field_repeats: int = Field(default=10, ge=1)
     # Seconds a GraphQL request may take before it is refused (0: no limit).
     request_timeout_s: float = Field(default=30.0, ge=0)

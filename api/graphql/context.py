@@ -9,12 +9,13 @@ store call per batch, whatever the number of fields that ask; rights states
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from fastapi import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
@@ -22,14 +23,14 @@ from api.cache import HOURS, TREES, VIDEOS
 from api.core.config import ApiSettings
 from api.graphql.live import LiveHub
 from api.loop_share import take_turn
-from api.security import Access, ConnectionAccessDep
+from api.security import Access, get_connection_access
 from api.timelimit import DEADLINE, Deadline
 from lineage.importing.group_commit import GroupCommitter
 from lineage.models import GenerationCount, VideoRecord
 from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 
-__all__ = ["LineageContext", "deepest_generation", "make_context_getter"]
+__all__ = ["LineageContext", "deepest_generation", "make_context"]
 
 T = TypeVar("T")
 
@@ -126,15 +127,7 @@ class LineageContext(BaseContext):
         the latter for a read the context does not know; the caller then
         notes any tree it depends on).
         """
-        if owners is None:
-            owned = _OWNERS.get(call.__name__)
-            found = None if owned is None else owned(args)
-            if found is None:
-                self.trees.add(ANY_TREE)
-            else:
-                self.videos_read.update(found)
-        else:
-            self.videos_read.update(owners)
+        self.note_owners(call, args, owners)
         await self.turn()
         if self.async_reads is not None:
             coroutine = getattr(self.async_reads, call.__name__, None)
@@ -148,6 +141,55 @@ class LineageContext(BaseContext):
             result = await run_in_threadpool(call, *args)
         self.note_videos(result)
         return result
+
+    @property
+    def reads_now(self) -> bool:
+        """Whether store reads may run here and now, inside a resolver that waits
+        for nothing (an in-process store: SQLite)."""
+        return self.inline_reads and self.async_reads is None
+
+    def note_owners(
+        self, call: Callable[..., object], args: tuple[Any, ...], owners: Sequence[str] | None
+    ) -> None:
+        """Note the videos owning what a read of ``call(*args)`` reads (``owners``
+        when the caller names them), or the whole store when they are unknown."""
+        if owners is None:
+            owned = _OWNERS.get(call.__name__)
+            found = None if owned is None else owned(args)
+            if found is None:
+                self.trees.add(ANY_TREE)
+            else:
+                self.videos_read.update(found)
+        else:
+            self.videos_read.update(owners)
+
+    def read_now(self, call: Callable[..., T], *args: Any) -> T:
+        """Run a store read here and now (only where :attr:`reads_now`): no task,
+        no loader, no loop turn; past the request's deadline it raises
+        ``LIMIT_EXCEEDED`` as :meth:`read` does. What it read is noted for the
+        response cache as :meth:`read` notes it."""
+        self.note_owners(call, args, None)
+        if self.deadline is not None:
+            self.deadline.check()
+        result = call(*args)
+        self.note_videos(result)
+        return result
+
+    def video_now(self, video_id: str) -> VideoRecord | None:
+        """A video read here and now (only where :attr:`reads_now`), or the one the
+        loader already holds."""
+        held = self.videos.cache_map.get(video_id)
+        if held is not None and held.done() and not held.cancelled() and not held.exception():
+            record = held.result()
+            self.note_videos(record)
+            return record
+        found = self.read_now(self.store.get_videos, [video_id])
+        record = found.get(video_id)
+        if record is None:
+            self.trees.add(ANY_TREE)  # an id stored later would change the answer
+        else:
+            self.videos.prime(video_id, record)
+        return record
 
     async def turn(self) -> None:
         """Wait for a turn on the event loop, then raise ``LIMIT_EXCEEDED`` if the
@@ -223,35 +265,32 @@ async def deepest_generation(context: LineageContext) -> int:
     return await context.read(context.store.max_generation)
 
 
-def make_context_getter(
-    settings: ApiSettings,
-) -> Callable[[HTTPConnection, Response, Access], Awaitable[LineageContext]]:
-    """The router's context getter: a fresh context (and loaders) per HTTP request
-    or WebSocket connection (FastAPI fills an ``HTTPConnection`` for both)."""
-
-    # A coroutine, so FastAPI calls it on the event loop rather than in a thread.
-    async def make_context(
-        request: HTTPConnection, response: Response, access: ConnectionAccessDep
-    ) -> LineageContext:
-        context = LineageContext(request.app.state.store, settings, access)
-        state = request.app.state
-        hub = getattr(state, "live_hub", None)
-        if hub is None or hub.store is not state.store:
-            hub = state.live_hub = LiveHub(state.store, interval=settings.live_interval_ms / 1000)
-        context.live = hub
-        context.deadline = request.scope.get(DEADLINE)
-        if settings.group_commit_ms >= 0:
-            committer = getattr(state, "group_committer", None)
-            if committer is None or committer.store is not state.store:
-                committer = state.group_committer = GroupCommitter(
-                    state.store, run_in_threadpool, window=settings.group_commit_ms / 1000
-                )
-            context.committer = committer
-        request.scope[TREES] = context.trees
-        request.scope[VIDEOS] = context.videos_read
-        request.scope[HOURS] = context.hours
-        # The HTTP layer sets status and media type on this response.
-        request.state.graphql_response = response
-        return context
-
-    return make_context
+async def make_context(
+    request: Request | WebSocket, response: Response | WebSocket, settings: ApiSettings
+) -> LineageContext:
+    """A fresh context (and loaders) for one HTTP request or WebSocket connection."""
+    access = await get_connection_access(request)
+    state = request.app.state
+    context = LineageContext(state.store, settings, access)
+    # What resolvers and permissions reach through the context (as Strawberry's
+    # FastAPI integration sets them).
+    context.request = request
+    context.response = response if isinstance(response, Response) else None
+    hub = getattr(state, "live_hub", None)
+    if hub is None or hub.store is not state.store:
+        hub = state.live_hub = LiveHub(state.store, interval=settings.live_interval_ms / 1000)
+    context.live = hub
+    context.deadline = request.scope.get(DEADLINE)
+    if settings.group_commit_ms >= 0:
+        committer = getattr(state, "group_committer", None)
+        if committer is None or committer.store is not state.store:
+            committer = state.group_committer = GroupCommitter(
+                state.store, run_in_threadpool, window=settings.group_commit_ms / 1000
+            )
+        context.committer = committer
+    request.scope[TREES] = context.trees
+    request.scope[VIDEOS] = context.videos_read
+    request.scope[HOURS] = context.hours
+    # The HTTP layer sets status and media type on this response.
+    request.state.graphql_response = response
+    return context

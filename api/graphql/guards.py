@@ -3,8 +3,10 @@
 * :class:`FieldRepeatLimit`: a response key repeated many times in one
   selection set (``{ video { parent { id } parent { id } ... } }``) makes
   validation's overlap check quadratic; refused before validation.
-* :class:`DirectiveLimit`: at most so many directives in a document,
-  refused before validation.
+* :class:`DirectiveLimit`: at most so many directives in a document, and
+  no directive twice on one location (unless the schema declares it
+  repeatable), refused before validation with one error (validation would
+  list each directive, unknown or repeated, as an error of its own).
 * :class:`QueryCostLimit`: each field costs 1 and a list multiplies the
   cost of what it selects by a bound on its length: its ``first`` or
   ``limit`` argument, or for ``ancestors`` and ``attribution`` the deepest
@@ -193,7 +195,11 @@ class FieldRepeatLimit(_Guard):
 
 
 class DirectiveLimit(_Guard):
-    """At most ``max_directives`` directives in one document."""
+    """At most ``max_directives`` directives in one document, none repeated on one location.
+
+    A directive the schema declares ``repeatable`` may repeat; any other
+    (unknown ones included) may appear once per field, fragment or operation.
+    """
 
     def __init__(self, max_directives: int) -> None:
         super().__init__()
@@ -201,14 +207,26 @@ class DirectiveLimit(_Guard):
 
     def problem(self) -> str | None:
         counted = 0
+        repeated: str | None = None
+        schema = self.execution_context.schema._schema
 
         class Count(Visitor):
-            def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
-                nonlocal counted
-                counted += 1
+            def enter(self, node: Any, *_: Any) -> None:
+                nonlocal counted, repeated
+                directives: tuple[DirectiveNode, ...] = getattr(node, "directives", None) or ()
+                counted += len(directives)
+                if repeated is None and len(directives) > 1:
+                    names = Counter(directive.name.value for directive in directives)
+                    for name, times in names.items():
+                        declared = schema.get_directive(name)
+                        if times > 1 and (declared is None or not declared.is_repeatable):
+                            repeated = name
+                            break
 
         assert self.execution_context.graphql_document is not None
         visit(self.execution_context.graphql_document, Count())
+        if repeated is not None:
+            return f"directive @{repeated} is repeated on one location"
         if counted > self.max_directives:
             return f"{counted} directives found; the limit is {self.max_directives}"
         return None

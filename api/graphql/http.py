@@ -1,4 +1,8 @@
-"""GraphQL over HTTP: Strawberry's FastAPI router with the spec's media types.
+"""GraphQL over HTTP and WebSocket: Strawberry's ASGI view with the spec's media types.
+
+The view is an ASGI app of its own, routed at ``/graphql`` without FastAPI's
+dependency solving: a GraphQL request pays for the context it needs (the
+store, the settings, a lazily authenticated caller) and nothing more.
 
 Clients that accept ``application/graphql-response+json`` get it, with a 4xx
 status and no ``data`` entry when the request could not even be executed
@@ -18,15 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
-from fastapi import Request, Response
-from strawberry.fastapi import GraphQLRouter
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from api.core.config import ApiSettings
+from api.graphql.context import LineageContext, make_context
 from api.graphql.errors import with_code
 
-__all__ = ["GRAPHQL_RESPONSE_JSON", "LineageGraphQLRouter", "negotiate"]
+__all__ = ["GRAPHQL_RESPONSE_JSON", "LineageGraphQL", "negotiate"]
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -59,10 +67,37 @@ def negotiate(accept: str | None) -> str:
     return best
 
 
-class LineageGraphQLRouter(GraphQLRouter[Any, None]):
-    def __init__(self, *args: Any, graphiql_page: Path | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+class LineageGraphQL(GraphQL[LineageContext, None]):
+    """The ``/graphql`` endpoint: queries and mutations over HTTP, subscriptions
+    over WebSocket, GraphiQL for browsers.
+
+    Parameters
+    ----------
+    schema : LineageSchema
+    settings : ApiSettings
+        Passed to every request's :class:`LineageContext`.
+    graphiql_page : Path, optional
+        The service's own GraphiQL build.
+    **kwargs
+        Strawberry's view options (``graphql_ide``, ``allow_queries_via_get``...).
+    """
+
+    def __init__(
+        self,
+        schema: Any,
+        settings: ApiSettings,
+        *,
+        graphiql_page: Path | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(schema, **kwargs)
+        self._settings = settings
         self._graphiql_page = graphiql_page
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> LineageContext:
+        return await make_context(request, response, self._settings)
 
     @property
     def graphql_ide_html(self) -> str:

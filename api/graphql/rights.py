@@ -33,6 +33,8 @@ __all__ = [
     "is_admin",
     "restore_video",
     "takedown_video",
+    "words_hidden",
+    "words_hidden_now",
 ]
 
 RightsInfo = Info[Any, None]
@@ -87,6 +89,23 @@ async def words_hidden(video_id: str, info: RightsInfo) -> bool:
         return False
     caller = await _caller(info)
     return not visibility(None if caller is None else caller.role, rights).text
+
+
+def words_hidden_now(video_id: str, info: RightsInfo) -> bool | None:
+    """:func:`words_hidden` from what the request already holds (the video's rights
+    state, and for a removed video the caller), or None when it must be read."""
+    context: LineageContext = info.context
+    held = context.rights.cache_map.get(video_id)
+    if held is None or not held.done() or held.cancelled() or held.exception():
+        return None
+    rights = held.result()
+    if not rights.is_removed:
+        return False
+    caller = getattr(context, "access", None)
+    if caller is None or not caller.checked:
+        return None
+    info_of = caller.checked_principal
+    return not visibility(None if info_of is None else info_of.role, rights).text
 
 
 async def _hidden(root: Any, info: RightsInfo) -> bool:

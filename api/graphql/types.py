@@ -3,16 +3,21 @@
 Scalar fields are plain attributes copied from the stored record, so they
 resolve without resolver calls; every count and depth is one of the store's
 maintained aggregates. Relations (parent, original, ancestors, remixes...)
-resolve through the per-request loaders in :mod:`api.graphql.context`.
+resolve through the per-request loaders in :mod:`api.graphql.context`,
+except on an in-process store (SQLite) for a video reached through no list:
+there a loader could batch nothing, and the resolver reads the store at
+once and waits for nothing (graphql-core then completes the field without a
+task of its own). Remote stores (Neo4j) always read through the loaders.
 """
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import strawberry
-from graphql import FieldNode
+from graphql import FieldNode, InlineFragmentNode
 from strawberry.types import Info
 
 from api.graphql import descendants as descendant_fields
@@ -24,6 +29,8 @@ from lineage.errors import VideoNotFound
 from lineage.models import PromptDiff as PromptDiffModel
 from lineage.models import VideoRecord
 from lineage.over_time.trending import Window as DomainWindow
+from lineage.rights.policy import DEFAULT_RIGHTS
+from lineage.store import ANY_TREE
 from lineage.store import VideoOrder as DomainVideoOrder
 from lineage.tree import queries
 
@@ -47,6 +54,7 @@ __all__ = [
 ]
 
 LineageInfo = Info[LineageContext, None]
+T = TypeVar("T")
 
 VideoOrder = strawberry.enum(
     DomainVideoOrder,
@@ -70,7 +78,13 @@ class PromptDiff:
     child_id: strawberry.Private[str]
 
     @strawberry.field(description="For people, e.g. 'crocodile → hippo'.")
-    async def summary(self, info: Info) -> str:
+    def summary(self, info: Info) -> str:
+        hidden = rights_fields.words_hidden_now(self.child_id, info)
+        if hidden is None:
+            return later(self._summary(info))
+        return "" if hidden else self.model.summary
+
+    async def _summary(self, info: Info) -> str:
         if await rights_fields.words_hidden(self.child_id, info):
             return ""
         return self.model.summary
@@ -81,9 +95,18 @@ class PromptDiff:
     similarity: float = strawberry.field(description="2 × matched tokens / all tokens, in [0, 1].")
 
     @strawberry.field
-    async def ops(self, info: Info) -> list[DiffOp]:
+    def ops(self, info: Info) -> list[DiffOp]:
+        hidden = rights_fields.words_hidden_now(self.child_id, info)
+        if hidden is None:
+            return later(self._ops(info))
+        return [] if hidden else self._diff_ops()
+
+    async def _ops(self, info: Info) -> list[DiffOp]:
         if await rights_fields.words_hidden(self.child_id, info):
             return []
+        return self._diff_ops()
+
+    def _diff_ops(self) -> list[DiffOp]:
         return [DiffOp(op=op.op, before=op.before, after=op.after) for op in self.model.ops]
 
     @classmethod
@@ -106,6 +129,35 @@ class GenerationCount:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+
+
+def later(coroutine: Coroutine[Any, Any, T]) -> T:
+    """A resolver's awaitable answer: graphql-core awaits what a plain resolver returns
+    (typed as the answer itself, which Strawberry's annotations name)."""
+    return cast(T, coroutine)
+
+
+def alone(info: LineageInfo) -> bool:
+    """Whether the field's object is reached through no list: nothing else in the
+    query asks the same loader for the same kind of row at the same time."""
+    path: Any = info.path
+    while path is not None:
+        if isinstance(path.key, int):
+            return False
+        path = path.prev
+    return True
+
+
+def reads_now(info: LineageInfo) -> bool:
+    """Whether a resolver should read the store at once rather than through a loader."""
+    return info.context.reads_now and alone(info)
+
+
+def _video_now(info: LineageInfo, video_id: str) -> Video:
+    record = info.context.video_now(video_id)
+    if record is None:  # edges and videos are written together; a miss is a bug
+        raise VideoNotFound(video_id)
+    return Video.from_record(record)
 
 
 async def _load_video(info: LineageInfo, video_id: str) -> Video:
@@ -235,6 +287,73 @@ async def ranked_page(
     return _cut(records, size, order)
 
 
+# Fields below a page of remixes whose answer depends on each remix's rights.
+_WORDS = frozenset({"summary", "ops"})
+
+
+def asks_words(info: LineageInfo) -> bool:
+    """Whether the field's selection asks, anywhere below, for a diff's words
+    (fragment spreads: assume so)."""
+    pending = [node.selection_set for node in info._raw_info.field_nodes]
+    while pending:
+        selection_set = pending.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            if not isinstance(selection, FieldNode | InlineFragmentNode):
+                return True
+            if isinstance(selection, FieldNode) and selection.name.value in _WORDS:
+                return True
+            pending.append(selection.selection_set)
+    return False
+
+
+def first_page_now(
+    context: LineageContext, parent_id: str, order: DomainVideoOrder, size: int
+) -> list[VideoRecord]:
+    """A parent's first ``size`` remixes read here and now (``reads_now``), primed."""
+    found = context.read_now(context.store.children_many, [parent_id], order, size)
+    records = found.get(parent_id, [])
+    context.prime(records)
+    return records
+
+
+def rights_now(context: LineageContext, records: list[VideoRecord]) -> None:
+    """The rights states of a page of remixes, read here and now in one call and held
+    for their diffs' words (which then resolve without waiting)."""
+    missing = [r.id for r in records if context.rights.cache_map.get(r.id) is None]
+    if not missing:
+        return
+    found = context.read_now(context.store.video_rights, missing)
+    for video_id in missing:
+        context.rights.prime(video_id, found.get(video_id, DEFAULT_RIGHTS))
+
+
+def ranked_page_now(
+    context: LineageContext,
+    parent_id: str,
+    first: int | None,
+    after: str | None,
+    order_by: DomainVideoOrder | None,
+) -> tuple[list[tuple[str, VideoRecord]], PageInfo]:
+    """:func:`ranked_page` of one parent's remixes, read here and now (``reads_now``)."""
+    size = queries.check_page_size(
+        20 if first is None else first, "first", context.settings.max_page_size
+    )
+    order = order_by or DomainVideoOrder.DERIVATIVES
+    if after is None:
+        records = first_page_now(context, parent_id, order, size + 1)
+    else:
+        key = decode_cursor(after, order)
+        records = context.read_now(context.store.children, parent_id, order, size + 1, key)
+        context.prime(records)
+    return _cut(records, size, order)
+
+
+def _counts(counts: Any) -> list[GenerationCount]:
+    return [GenerationCount(generation=c.generation, count=c.count) for c in counts]
+
+
 @strawberry.type(description="A video: an original (no parent) or a remix of one parent.")
 class Video:
     record: strawberry.Private[VideoRecord]
@@ -309,16 +428,20 @@ class Video:
         )
 
     @strawberry.field(description="The generation-0 ancestor (itself for an original).")
-    async def original(self, info: LineageInfo) -> Video:
+    def original(self, info: LineageInfo) -> Video:
         if self.record.parent_id is None:
             return self
-        return await _load_video(info, self.record.original_id)
+        if reads_now(info):
+            return _video_now(info, self.record.original_id)
+        return later(_load_video(info, self.record.original_id))
 
     @strawberry.field
-    async def parent(self, info: LineageInfo) -> Video | None:
+    def parent(self, info: LineageInfo) -> Video | None:
         if self.record.parent_id is None:
             return None
-        return await _load_video(info, self.record.parent_id)
+        if reads_now(info):
+            return _video_now(info, self.record.parent_id)
+        return later(_load_video(info, self.record.parent_id))
 
     @strawberry.field(description="The edge to the parent, with its prompt diff.")
     def remix_of(self) -> Remix | None:
@@ -327,30 +450,67 @@ class Video:
         return Remix.to(self)
 
     @strawberry.field(description="Derivatives per generation below this video, by generation.")
-    async def generation_counts(self, info: LineageInfo) -> list[GenerationCount]:
+    def generation_counts(self, info: LineageInfo) -> list[GenerationCount]:
         if self.record.derivative_count == 0:
             return []
-        counts = await info.context.generation_counts.load(self.record.id)
-        return [GenerationCount(generation=c.generation, count=c.count) for c in counts]
+        if reads_now(info):
+            context = info.context
+            found = context.read_now(context.store.generation_counts_many, [self.record.id])
+            return _counts(found.get(self.record.id, []))
+        return later(self._generation_counts(info))
+
+    async def _generation_counts(self, info: LineageInfo) -> list[GenerationCount]:
+        return _counts(await info.context.generation_counts.load(self.record.id))
 
     @strawberry.field(description="Parent first, original last.")
-    async def ancestors(self, info: LineageInfo) -> list[Video]:
+    def ancestors(self, info: LineageInfo) -> list[Video]:
         if self.record.parent_id is None:
             return []
+        if reads_now(info):
+            context = info.context
+            path = context.read_now(context.store.lineage_path, self.record.id)
+            ids = [node.id for node in path[1:]]
+            found = context.read_now(context.store.get_videos, ids)
+            if len(found) < len(set(ids)):
+                context.trees.add(ANY_TREE)
+            context.prime(list(found.values()))
+            return [Video.from_record(found[i]) for i in ids if i in found]
+        return later(self._ancestors(info))
+
+    async def _ancestors(self, info: LineageInfo) -> list[Video]:
         path = await info.context.read(info.context.store.lineage_path, self.record.id)
         records = await info.context.videos.load_many([node.id for node in path[1:]])
         await info.context.turn()
         return [Video.from_record(r) for r in records if r is not None]
 
     @strawberry.field(description="Direct remixes, ranked by orderBy, in keyset-cursor pages.")
-    async def remixes(
+    def remixes(
         self,
         info: LineageInfo,
         first: int | None = 20,
         after: str | None = None,
         order_by: DomainVideoOrder | None = DomainVideoOrder.DERIVATIVES,
     ) -> RemixConnection:
-        page, page_info = await ranked_page(info.context, self.record.id, first, after, order_by)
+        if reads_now(info):
+            page = ranked_page_now(info.context, self.record.id, first, after, order_by)
+            if asks_words(info):
+                rights_now(info.context, [record for _, record in page[0]])
+            return self._connection(*page)
+        return later(self._remixes(info, first, after, order_by))
+
+    async def _remixes(
+        self,
+        info: LineageInfo,
+        first: int | None,
+        after: str | None,
+        order_by: DomainVideoOrder | None,
+    ) -> RemixConnection:
+        page = await ranked_page(info.context, self.record.id, first, after, order_by)
+        return self._connection(*page)
+
+    def _connection(
+        self, page: list[tuple[str, VideoRecord]], page_info: PageInfo
+    ) -> RemixConnection:
         return RemixConnection(
             edges=[RemixEdge(cursor=cursor, node=Remix.of(r)) for cursor, r in page],
             page_info=page_info,
@@ -358,7 +518,7 @@ class Video:
         )
 
     @strawberry.field(description="Direct remixes ranked by a measure, highest first, ties by id.")
-    async def top_variants(
+    def top_variants(
         self,
         info: LineageInfo,
         limit: int | None = 10,
@@ -371,6 +531,16 @@ class Video:
         by = by or DomainVideoOrder.DERIVATIVES
         if self.record.direct_remix_count == 0:
             return []
+        if reads_now(info):
+            records = first_page_now(context, self.record.id, by, limit)
+            if asks_words(info):
+                rights_now(context, records)
+            return [Remix.of(r) for r in records]
+        return later(self._top_variants(context, by, limit))
+
+    async def _top_variants(
+        self, context: LineageContext, by: DomainVideoOrder, limit: int
+    ) -> list[Remix]:
         records = await context.remix_pages.load((self.record.id, by, limit))
         await context.turn()
         return [Remix.of(r) for r in records]
@@ -403,14 +573,31 @@ class Video:
         return await over_time.trending_variants(info, self.record.id, window, as_of, limit)
 
     @strawberry.field(description="Direct remixes grouped by variant key, by reach, ties by key.")
-    async def variant_groups(self, info: LineageInfo, limit: int | None = 10) -> list[VariantGroup]:
+    def variant_groups(self, info: LineageInfo, limit: int | None = 10) -> list[VariantGroup]:
         context = info.context
         limit = queries.check_page_size(
             10 if limit is None else limit, "limit", context.settings.max_page_size
         )
         if self.record.direct_remix_count == 0:
             return []
-        if selects(info, "top"):  # one read for the groups and their tops
+        with_tops = selects(info, "top")
+        # One read per video whatever the path (no loader batches groups).
+        if context.reads_now:
+            if with_tops:  # one read for the groups and their tops
+                pairs = context.read_now(
+                    context.store.variant_groups_with_tops, self.record.id, limit
+                )
+                context.prime([top for _, top in pairs if top is not None])
+            else:
+                rows = context.read_now(context.store.variant_groups, self.record.id, limit)
+                pairs = [(row, None) for row in rows]
+            return self._groups(pairs)
+        return later(self._variant_groups(context, limit, with_tops))
+
+    async def _variant_groups(
+        self, context: LineageContext, limit: int, with_tops: bool
+    ) -> list[VariantGroup]:
+        if with_tops:
             pairs = await context.read(
                 context.store.variant_groups_with_tops, self.record.id, limit
             )
@@ -418,6 +605,9 @@ class Video:
         else:
             rows = await context.read(context.store.variant_groups, self.record.id, limit)
             pairs = [(row, None) for row in rows]
+        return self._groups(pairs)
+
+    def _groups(self, pairs: Any) -> list[VariantGroup]:
         return [
             VariantGroup(
                 key=row.key,

@@ -128,6 +128,40 @@ async def test_overloading_and_bombs_are_limit_exceeded(http: httpx.AsyncClient)
     assert codes(reply) == ["LIMIT_EXCEEDED"]
 
 
+async def test_directive_overloading_gets_one_error(http: httpx.AsyncClient) -> None:
+    limit = ApiSettings().max_directives
+    repeated = [
+        # What the outside audit sends: one unknown directive, ten times on one field.
+        "query cop { __typename @aa@aa@aa@aa@aa@aa@aa@aa@aa@aa }",
+        "{ __typename @include(if: true) @include(if: true) }",
+        "{ ... @skip(if: false) @skip(if: false) { __typename } }",
+        "query Q @aa @aa { __typename }",
+    ]
+    for query in repeated:
+        reply = await http.post("/graphql", json={"query": query})
+        errors = reply.json()["errors"]
+        assert codes(reply) == ["LIMIT_EXCEEDED"], (query, reply.text)
+        assert "repeated on one location" in errors[0]["message"]
+    # The limit itself: one per field, on fields of distinct names.
+    fields = " ".join(f"f{n}: __typename @include(if: true)" for n in range(limit + 1))
+    over = await http.post("/graphql", json={"query": "{ %s }" % fields})
+    assert codes(over) == ["LIMIT_EXCEEDED"]
+    assert (
+        f"{limit + 1} directives found; the limit is {limit}" in over.json()["errors"][0]["message"]
+    )
+    # At the limit the document is validated and runs (distinct directives may share a field).
+    at = " ".join(f"f{n}: __typename @include(if: true)" for n in range(limit - 2))
+    ok = await http.post(
+        "/graphql",
+        json={"query": "{ %s last: __typename @include(if: true) @skip(if: false) }" % at},
+    )
+    assert "errors" not in ok.json(), ok.text
+    assert ok.json()["data"]["last"] == "Query"
+    # Unknown directives below the limit are validation's to name, once each.
+    unknown = await http.post("/graphql", json={"query": "{ __typename @aa @bb }"})
+    assert codes(unknown) == ["GRAPHQL_VALIDATION_FAILED"] * 2
+
+
 async def test_no_suggestions_no_tracing_no_stack_traces(http: httpx.AsyncClient) -> None:
     for query in ('{ vide(id: "x") { id } }', '{ video(id: "x") { derivativeCont } }'):
         reply = await http.post("/graphql", json={"query": query})
