@@ -12,7 +12,7 @@ export function barChart(
   title: string,
   bars: Bar[],
   headers: [string, string],
-  options: { width?: number; height?: number; tickEvery?: number; testid?: string } = {},
+  options: { width?: number; height?: number; tickEvery?: number; tick?: (label: string) => string; testid?: string } = {},
 ): HTMLElement {
   const width = options.width ?? 420;
   const height = options.height ?? 140;
@@ -62,13 +62,14 @@ export function barChart(
       svg.append(value);
     }
     const every = options.tickEvery ?? 1;
-    if (i % every === 0) {
+    // Every `every`-th bar is labelled, none too near the right edge.
+    if (i % every === 0 && (every === 1 || 40 + i * bw < width - 40)) {
       const label = document.createElementNS(ns, "text");
       label.setAttribute("x", String(40 + i * bw + (bw - gap) / 2));
       label.setAttribute("y", String(height + 14));
       label.setAttribute("text-anchor", every === 1 ? "middle" : "start");
       label.setAttribute("class", "axis");
-      label.textContent = bar.label;
+      label.textContent = options.tick ? options.tick(bar.label) : bar.label;
       svg.append(label);
     }
   });
