@@ -190,6 +190,7 @@ const scenarios = {
         rows.map((r) => [...r.children].map((c) => c.textContent)),
       ),
       hoursNote: await text("#hours .hint"),
+      historyUnit: await page.getAttribute("#hours", "data-unit"),
       trending: await page.locator("#trending li").allInnerTexts(),
       trendingNote: await text("#trending .hint"),
       consoleErrors,
@@ -211,6 +212,102 @@ const scenarios = {
       };
     }
     return { ...out, consoleErrors };
+  },
+  // The header box: words list the matches (counts, keys, links), an exact
+  // id opens the video, /?q= is in the address, Back and Forward return.
+  async search() {
+    const [words, id, nothing] = args;
+    const results = async () => {
+      await page.waitForFunction(() => {
+        const s = document.querySelector("#results-status")?.textContent;
+        return s && s !== "Searching…";
+      });
+      return {
+        status: await text("#results-status"),
+        ids: await page.locator("#results-list .hit").evaluateAll((hs) => hs.map((h) => h.getAttribute("data-video-id"))),
+        q: new URL(page.url()).searchParams.get("q"),
+      };
+    };
+    await openVideo(id);
+    await page.fill("#search-text", words);
+    await page.press("#search-text", "Enter");
+    const first = await results();
+    const focused = await page.evaluate(() => document.activeElement?.id);
+    const live = await page.getAttribute("#results-status", "aria-live");
+    const hit = page.locator("#results-list .hit").first();
+    const firstHit = {
+      link: await hit.locator("a.hit-title").getAttribute("href"),
+      facts: await hit.locator(".facts").innerText(),
+      marks: await hit.locator(".hit-prompt mark").allInnerTexts(),
+    };
+    await shot("explorer-search");
+    // An exact id opens that video.
+    await page.fill("#search-text", id);
+    await page.press("#search-text", "Enter");
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+    const opened = { video: videoInAddress(), notice: await text("#notice"), resultsHidden: await page.isHidden("#results") };
+    // Nothing matches: said in words.
+    await page.fill("#search-text", nothing);
+    await page.click("#search button[type=submit]");
+    const none = await results();
+    // Back: the id's video, then the first results; Forward: the video again.
+    await page.goBack();
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+    const back1 = videoInAddress();
+    await page.goBack();
+    const back2 = await results();
+    await page.goForward();
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+    const forward = videoInAddress();
+    return { first, focused, live, firstHit, opened, none, back1, back2, forward, consoleErrors };
+  },
+  // /?q=TEXT[&within=ID] opened directly, and the next page.
+  async q() {
+    const [words, within] = args;
+    const params = new URLSearchParams({ q: words });
+    if (within) params.set("within", within);
+    await page.goto(`${base}/?${params}`);
+    const ready = async (previous) => {
+      await page.waitForFunction((p) => {
+        const s = document.querySelector("#results-status")?.textContent;
+        return s && s !== "Searching…" && s !== p;
+      }, previous);
+      return {
+        status: await text("#results-status"),
+        ids: await page.locator("#results-list .hit").evaluateAll((hs) => hs.map((h) => h.getAttribute("data-video-id"))),
+        keys: await page.locator("#results-list .hit .key").evaluateAll((ks) => ks.map((k) => k.getAttribute("data-variant-key"))),
+        start: await page.getAttribute("#results-list", "start"),
+      };
+    };
+    const first = await ready(null);
+    await shot(`explorer-q-${within ?? "all"}`);
+    let second = null;
+    if (!(await page.isDisabled("#results .pager button >> nth=1"))) {
+      await page.click("#results .pager button >> nth=1");
+      second = await ready(first.status);
+    }
+    return { first, second, title: await page.title(), consoleErrors };
+  },
+  // "Search in this tree" on a video's page: the search kept within it.
+  async treesearch() {
+    const [id, words] = args;
+    await openVideo(id);
+    await page.fill("#tree-search-text", words);
+    await page.press("#tree-search-text", "Enter");
+    await page.waitForFunction(() => {
+      const s = document.querySelector("#results-status")?.textContent;
+      return s && s !== "Searching…";
+    });
+    await shot("explorer-tree-search");
+    const address = new URL(page.url()).searchParams;
+    return {
+      q: address.get("q"),
+      within: address.get("within"),
+      status: await text("#results-status"),
+      ids: await page.locator("#results-list .hit").evaluateAll((hs) => hs.map((h) => h.getAttribute("data-video-id"))),
+      focused: await page.evaluate(() => document.activeElement?.id),
+      consoleErrors,
+    };
   },
   // GraphiQL from our own build, with every non-local request refused.
   async graphiql() {

@@ -34,6 +34,8 @@ export function barChart(
     `${title}: ${bars.length} bars, total ${fmt.format(total)}, highest ${fmt.format(max)}. The table below lists every value.`,
   );
   const gap = bars.length > 40 ? 0 : 2;
+  const sparse = bars.filter((b) => b.value > 0).length <= 12; // few bars carry a value: label them
+  let lastValueAt = -Infinity; // sparse labels keep apart
   const bw = Math.min(64, Math.max(1, (width - 40) / Math.max(1, bars.length)));
   const axis = document.createElementNS(ns, "text");
   axis.setAttribute("x", "0");
@@ -45,14 +47,17 @@ export function barChart(
     const h = (bar.value / max) * (height - 20);
     const rect = document.createElementNS(ns, "rect");
     rect.setAttribute("x", String(40 + i * bw));
-    rect.setAttribute("y", String(height - h));
+    rect.setAttribute("y", String(height - Math.max(bar.value > 0 ? 2 : 0, h)));
     rect.setAttribute("width", String(Math.max(1, bw - gap)));
-    rect.setAttribute("height", String(Math.max(bar.value > 0 ? 1 : 0, h)));
+    // A small count beside a large one still shows.
+    rect.setAttribute("height", String(Math.max(bar.value > 0 ? 2 : 0, h)));
     const tip = document.createElementNS(ns, "title");
     tip.textContent = `${bar.label}: ${fmt.format(bar.value)}`;
     rect.append(tip);
     svg.append(rect);
-    if (bars.length <= 24 && bar.value > 0) {
+    const at = 40 + i * bw + (bw - gap) / 2;
+    if ((bars.length <= 24 || (sparse && at - lastValueAt >= 34)) && bar.value > 0) {
+      lastValueAt = at;
       const value = document.createElementNS(ns, "text");
       value.setAttribute("x", String(40 + i * bw + (bw - gap) / 2));
       value.setAttribute("y", String(Math.max(10, height - h - 3)));
@@ -63,7 +68,7 @@ export function barChart(
     }
     const every = options.tickEvery ?? 1;
     // Every `every`-th bar is labelled, none too near the right edge.
-    if (i % every === 0 && (every === 1 || 40 + i * bw < width - 40)) {
+    if (i % every === 0 && (every === 1 || 40 + i * bw < width - 60)) {
       const label = document.createElementNS(ns, "text");
       label.setAttribute("x", String(40 + i * bw + (bw - gap) / 2));
       label.setAttribute("y", String(height + 14));

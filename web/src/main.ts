@@ -152,6 +152,7 @@ function renderVideo(video: CoreVideo): void {
       el("div", { class: "panel-head" }, el("h3", { text: "Remix tree" }), treeSearch(video)),
       el("p", {
         class: "hint",
+        hidden: video.directRemixCount ? undefined : "",
         text:
           "Each remix is labelled by what it changed (its variant key) and “· N”, its derivatives (every remix below it); " +
           "node size follows that count. “+N more remixes”: direct remixes not drawn, listed when opened. " +

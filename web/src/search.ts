@@ -83,7 +83,8 @@ export async function showResults(request: SearchRequest, focus: boolean): Promi
       status.textContent = `No video${where ? "" : " in the store"} matches “${request.text}”${where}. Every word must occur in a video's prompt, title or creator.`;
       return;
     }
-    pager.hidden = controls.hidden = false;
+    pager.hidden = false;
+    controls.hidden = search.totalCount < 2;
     const first = page * PAGE + 1;
     const last = first + search.edges.length - 1;
     const noun = search.totalCount === 1 ? "video matches" : "videos match";

@@ -100,7 +100,7 @@ export function renderTree(container: HTMLElement, root: TreeNode, handlers: Tre
     x0 = Math.min(x0, d.x);
     x1 = Math.max(x1, d.x);
   });
-  const height = root.children ? Math.max(120, x1 - x0 + ROW * 2) : ROW * 3;
+  const height = root.children ? Math.max(120, x1 - x0 + ROW * 2) : ROW * 2;
   const ns = "http://www.w3.org/2000/svg";
   const svg = select(container).append("svg").attr("class", "tree").attr("height", height);
   svg.append("title").text("Remix tree (drag to pan, Ctrl + wheel to zoom)");
