@@ -147,11 +147,15 @@ async function renderHistory(
   // Leading empty buckets say nothing: start at the first remix.
   const first = bars.findIndex((b) => b.value > 0);
   if (first > 0 && unit !== "hour") bars = bars.slice(first);
+  let last = bars.length;
+  while (unit !== "hour" && last > 1 && bars[last - 1].value === 0) last--;
+  bars = bars.slice(0, last);
   const shown = bars.reduce((sum, b) => sum + b.value, 0);
   const from = bars[0]?.label.slice(0, 10) ?? "";
+  const to = bars[bars.length - 1]?.label.slice(-10) ?? "";
   const outside = video.derivativeCount - shown;
   const hint =
-    `Derivatives created per UTC ${unit}, ${unit === "hour" ? `the week up to ${day(end)}` : `${from} to ${day(end)}`}: ` +
+    `Derivatives created per UTC ${unit}, ${unit === "hour" ? `the week up to ${day(end)}` : `${from} to ${to}`}: ` +
     `${count(shown, "remix", "remixes")} in all` +
     (outside > 0 ? `; ${count(outside, "derivative")} made earlier fall outside.` : ".");
   section.replaceChildren(
