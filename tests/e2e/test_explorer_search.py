@@ -46,7 +46,10 @@ def test_the_header_box_searches_opens_an_exact_id_and_the_history_returns(
     top = expected["edges"][0]["node"]
     assert shown["firstHit"]["link"] == f"/?video={top['id']}"
     assert number(top["derivativeCount"]) in shown["firstHit"]["facts"]
-    assert shown["firstHit"]["marks"] == [] or "我奶奶" in shown["firstHit"]["marks"]
+    # The words are marked where they occur: grandma's title, 我奶奶真实的脚步.
+    assert top["id"] == "grandma"
+    assert shown["firstHit"]["titleMarks"] == ["我奶奶"]
+    assert shown["firstHit"]["marks"] == []
     # An exact id opens that video, and offers the search instead.
     assert shown["opened"]["video"] == "grandma"
     assert shown["opened"]["resultsHidden"]
@@ -82,6 +85,10 @@ def test_a_shared_address_opens_the_matches_with_their_keys_and_pages(demo_url: 
     assert shown["second"]["start"] == "21"
     assert shown["second"]["status"].endswith(f"21–{20 + len(second['edges'])} shown.")
     assert "HIPPO night" in shown["title"]
+    # The second page's first link opens that video, focused; Back returns to the results.
+    assert shown["opened"]["id"] == ids(second)[0]
+    assert shown["opened"]["focused"] == "main"
+    assert shown["opened"]["back"] == "HIPPO night"
     assert only_live_socket_errors(shown["consoleErrors"]) == []
 
 

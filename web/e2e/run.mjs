@@ -217,11 +217,14 @@ const scenarios = {
   // id opens the video, /?q= is in the address, Back and Forward return.
   async search() {
     const [words, id, nothing] = args;
-    const results = async () => {
-      await page.waitForFunction(() => {
+    // The results of `words`: shown, in the address, answered.
+    const results = async (words) => {
+      await page.waitForFunction((w) => {
         const s = document.querySelector("#results-status")?.textContent;
-        return s && s !== "Searching…";
-      });
+        const shown = !document.querySelector("#results")?.hidden;
+        const title = document.querySelector("#results-title")?.textContent;
+        return shown && title === `Search: “${w}”` && new URL(location.href).searchParams.get("q") === w && s && s !== "Searching…";
+      }, words);
       return {
         status: await text("#results-status"),
         ids: await page.locator("#results-list .hit").evaluateAll((hs) => hs.map((h) => h.getAttribute("data-video-id"))),
@@ -231,7 +234,7 @@ const scenarios = {
     await openVideo(id);
     await page.fill("#search-text", words);
     await page.press("#search-text", "Enter");
-    const first = await results();
+    const first = await results(words);
     const focused = await page.evaluate(() => document.activeElement?.id);
     const live = await page.getAttribute("#results-status", "aria-live");
     const hit = page.locator("#results-list .hit").first();
@@ -239,6 +242,7 @@ const scenarios = {
       link: await hit.locator("a.hit-title").getAttribute("href"),
       facts: await hit.locator(".facts").innerText(),
       marks: await hit.locator(".hit-prompt mark").allInnerTexts(),
+      titleMarks: await hit.locator("a.hit-title mark").allInnerTexts(),
     };
     await shot("explorer-search");
     // An exact id opens that video.
@@ -249,13 +253,13 @@ const scenarios = {
     // Nothing matches: said in words.
     await page.fill("#search-text", nothing);
     await page.click("#search button[type=submit]");
-    const none = await results();
+    const none = await results(nothing);
     // Back: the id's video, then the first results; Forward: the video again.
     await page.goBack();
     await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
     const back1 = videoInAddress();
     await page.goBack();
-    const back2 = await results();
+    const back2 = await results(words);
     await page.goForward();
     await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
     const forward = videoInAddress();
@@ -286,7 +290,24 @@ const scenarios = {
       await page.click("#results .pager button >> nth=1");
       second = await ready(first.status);
     }
-    return { first, second, title: await page.title(), consoleErrors };
+    const title = await page.title();
+    // A result's link opens its video (the focus goes to it); Back returns to the results.
+    let opened = null;
+    const link = page.locator("#results-list .hit a.hit-title").first();
+    if (await link.count()) {
+      const href = await link.getAttribute("href");
+      await link.click();
+      const id = new URLSearchParams(href.slice(2)).get("video");
+      await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+      const focused = await page.evaluate(() => document.activeElement?.id);
+      await page.goBack();
+      await page.waitForFunction(() => {
+        const s = document.querySelector("#results-status")?.textContent;
+        return s && s !== "Searching…";
+      });
+      opened = { id, focused, video: videoInAddress(), back: new URL(page.url()).searchParams.get("q") };
+    }
+    return { first, second, title, opened, consoleErrors };
   },
   // "Search in this tree" on a video's page: the search kept within it.
   async treesearch() {

@@ -430,7 +430,11 @@ function route(): void {
 
 window.addEventListener("popstate", route);
 
-onNavigate((id) => void select(id, true));
+// A video opened from the results: the focus goes to it, not to the page's top.
+onNavigate((id) => {
+  const fromResults = !$("results").hidden;
+  void select(id, true).then(() => fromResults && $("main").focus());
+});
 const initialSearch = searchFromAddress();
 const initial = videoFromAddress();
 if (initialSearch || initial) {

@@ -132,6 +132,7 @@ function hit(video: SearchHit, terms: string[]): HTMLElement {
   const li = el("li", { class: "hit" });
   li.dataset.videoId = video.id;
   const title = videoLink(video.id, video.title ?? video.id);
+  title.replaceChildren(...highlight(video.title ?? video.id, terms));
   title.classList.add("hit-title");
   const where = video.isOriginal
     ? "original"
