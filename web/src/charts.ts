@@ -34,9 +34,18 @@ export function barChart(
     `${title}: ${bars.length} bars, total ${fmt.format(total)}, highest ${fmt.format(max)}. The table below lists every value.`,
   );
   const gap = bars.length > 40 ? 0 : 2;
-  const sparse = bars.filter((b) => b.value > 0).length <= 12; // few bars carry a value: label them
-  let lastValueAt = -Infinity; // sparse labels keep apart
   const bw = Math.min(64, Math.max(1, (width - 40) / Math.max(1, bars.length)));
+  const sparse = bars.filter((b) => b.value > 0).length <= 12; // few bars carry a value: label them
+  // Sparse values are labelled, the larger first, none within 34 units of another.
+  const labelled = new Set<number>();
+  if (bars.length <= 24) bars.forEach((_, i) => labelled.add(i));
+  else if (sparse) {
+    const at = (i: number) => 40 + i * bw;
+    for (const i of bars.map((_, i) => i).sort((a, b) => bars[b].value - bars[a].value || a - b)) {
+      if (bars[i].value === 0) break;
+      if ([...labelled].every((j) => Math.abs(at(i) - at(j)) >= 34)) labelled.add(i);
+    }
+  }
   const axis = document.createElementNS(ns, "text");
   axis.setAttribute("x", "0");
   axis.setAttribute("y", "12");
@@ -55,9 +64,7 @@ export function barChart(
     tip.textContent = `${bar.label}: ${fmt.format(bar.value)}`;
     rect.append(tip);
     svg.append(rect);
-    const at = 40 + i * bw + (bw - gap) / 2;
-    if ((bars.length <= 24 || (sparse && at - lastValueAt >= 34)) && bar.value > 0) {
-      lastValueAt = at;
+    if (labelled.has(i) && bar.value > 0) {
       const value = document.createElementNS(ns, "text");
       value.setAttribute("x", String(40 + i * bw + (bw - gap) / 2));
       value.setAttribute("y", String(Math.max(10, height - h - 3)));
