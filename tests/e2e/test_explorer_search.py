@@ -92,12 +92,12 @@ def test_a_shared_address_opens_the_matches_with_their_keys_and_pages(demo_url: 
     assert only_live_socket_errors(shown["consoleErrors"]) == []
 
 
-def test_search_in_this_tree_keeps_to_the_video_and_its_derivatives(demo_url: str) -> None:
+def test_search_in_this_tree_keeps_to_it_and_an_unknown_tree_is_said(demo_url: str) -> None:
     within = search(demo_url, "河马", within="nainai")
     everywhere = search(demo_url, "河马")
     assert 20 < within["totalCount"] <= everywhere["totalCount"]
     nainai = api(demo_url, 'query { video(id: "nainai") { derivativeCount } }')["video"]
-    shown = drive(demo_url, "treesearch", "nainai", "河马")
+    shown = drive(demo_url, "treesearch", "nainai", "河马", "no-such-video")
     assert (shown["q"], shown["within"]) == ("河马", "nainai")
     assert shown["ids"] == ids(within)
     assert shown["focused"] == "results-title"
@@ -106,10 +106,8 @@ def test_search_in_this_tree_keeps_to_the_video_and_its_derivatives(demo_url: st
         f"(nainai and its {number(nainai['derivativeCount'])} derivatives); 1–20 shown."
     )
     assert only_live_socket_errors(shown["consoleErrors"]) == []
-
-
-def test_an_unknown_tree_to_search_in_is_said_in_words(demo_url: str) -> None:
-    shown = drive(demo_url, "q", "hippo", "no-such-video")
-    assert shown["first"]["ids"] == []
-    assert shown["first"]["status"] == "There is no video with the id “no-such-video” to search in."
-    assert shown["second"] is None
+    # An unknown tree to search in is said in words.
+    unknown = shown["unknown"]
+    assert unknown["status"] == "There is no video with the id “no-such-video” to search in."
+    assert unknown["hits"] == 0
+    assert unknown["pagerHidden"]

@@ -321,14 +321,25 @@ const scenarios = {
     });
     await shot("explorer-tree-search");
     const address = new URL(page.url()).searchParams;
-    return {
+    const out = {
       q: address.get("q"),
       within: address.get("within"),
       status: await text("#results-status"),
       ids: await page.locator("#results-list .hit").evaluateAll((hs) => hs.map((h) => h.getAttribute("data-video-id"))),
       focused: await page.evaluate(() => document.activeElement?.id),
-      consoleErrors,
     };
+    // A tree that does not exist: said in words.
+    await page.goto(`${base}/?q=${encodeURIComponent(words)}&within=${encodeURIComponent(args[2])}`);
+    await page.waitForFunction(() => {
+      const s = document.querySelector("#results-status")?.textContent;
+      return s && s !== "Searching…";
+    });
+    out.unknown = {
+      status: await text("#results-status"),
+      hits: await page.locator("#results-list .hit").count(),
+      pagerHidden: await page.isHidden("#results .pager"),
+    };
+    return { ...out, consoleErrors };
   },
   // GraphiQL from our own build, with every non-local request refused.
   async graphiql() {
