@@ -21,7 +21,7 @@ For each store, in one run:
    the other orders (for the record: only DERIVATIVES is walked).
 
 Usage: benchmarks/bench_search.py [--videos N] [--stores sqlite,neo4j] [--before REV]
-       [--workdir DIR] [--samples N] [--neo4j-home DIR]
+       [--workdir DIR] [--samples N] [--neo4j-home DIR] [--compare-imports sqlite,neo4j]
 Neo4j needs NEO4J_* in the environment (``eval "$(scripts/neo4j-local start)"``);
 its database is emptied, and its constraints and indexes dropped before each
 import so that each version's schema is the only one.
@@ -135,8 +135,13 @@ def timed_import(code: Path, source: Path, env: dict[str, str], db: Path | None)
 
 
 def compare_imports(
-    label: str, size: int, run: Callable[[Path], float], before: Path
+    label: str, size: int, run: Callable[[Path], float], before: Path | None
 ) -> dict[str, float]:
+    if before is None:  # this checkout's import only (no ratio)
+        print(f"[{label}] bulk import of {size:,} videos, this checkout only; {load()}")
+        new = run(ROOT)
+        print(f"  after:  {new:.1f} s, {size / new:,.0f} videos/s; {load()}")
+        return {"after_s": new}
     print(f"[{label}] bulk import of {size:,} videos, before ({before.name}) then after; {load()}")
     old = run(before)
     print(f"  before: {old:.1f} s, {size / old:,.0f} videos/s; {load()}")
@@ -259,8 +264,10 @@ def bench_sqlite(
             leftover.unlink()
         return timed_import(code, source, env, dbs[code])
 
-    compare_imports("sqlite", args.videos, run, before)
-    old_size, new_size = dbs[before].stat().st_size, dbs[ROOT].stat().st_size
+    compared = "sqlite" in args.compare_imports.split(",")
+    compare_imports("sqlite", args.videos, run, before if compared else None)
+    new_size = dbs[ROOT].stat().st_size
+    old_size = dbs[before].stat().st_size if compared else new_size
     sizes = sqlite_sizes(dbs[ROOT])
     print(
         f"  file: {old_size / 2**20:,.0f} MiB before, {new_size / 2**20:,.0f} MiB after "
@@ -330,7 +337,8 @@ def bench_neo4j(
         neo4j_reset()
         return timed_import(code, source, env, None)
 
-    compare_imports("neo4j", args.videos, run, before)
+    compared = "neo4j" in args.compare_imports.split(",")
+    compare_imports("neo4j", args.videos, run, before if compared else None)
     sizes = neo4j_sizes(args.neo4j_home)
     for name, size in sizes.items():
         print(f"  index {name}: {size / 2**20:,.1f} MiB on disk (files as the server left them)")
@@ -352,6 +360,11 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE, help="the revision without search")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument(
+        "--compare-imports",
+        default="sqlite,neo4j",
+        help="stores whose import runs before and after (elsewhere: this checkout's only)",
+    )
     default_home = os.environ.get("LINEAGE_NEO4J_INSTANCE")
     parser.add_argument(
         "--neo4j-home",

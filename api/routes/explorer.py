@@ -2,7 +2,8 @@
 
 The page is built from ``web/`` by ``scripts/bootstrap`` (npm and Vite) into
 ``ApiSettings.web_dist``; it talks to ``/graphql`` like any other client.
-``/?video=ID`` is the same page: it reads the id from the address itself.
+``/?video=ID`` and ``/?q=TEXT[&within=ID]`` are the same page: it reads the
+address itself.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def mount_explorer(app: FastAPI, web_dist: Path) -> None:
 
     @router.get("/", response_model=None, include_in_schema=False)
     async def explorer() -> Response:
-        """The explorer page; ``?video=ID`` selects a video (read by the page)."""
+        """The explorer page; ``?video=ID`` selects a video, ``?q=TEXT`` searches."""
         if not index.is_file():
             return PlainTextResponse(NOT_BUILT, status_code=503)
         # The page names its hashed assets: it must never be cached stale.

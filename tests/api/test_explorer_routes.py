@@ -41,8 +41,15 @@ def unbuilt(tmp_path: Path) -> Iterator[httpx.Client]:
     yield from client_for(tmp_path, tmp_path / "missing")
 
 
-def test_the_page_is_served_at_the_root_and_with_a_video(built: httpx.Client) -> None:
-    for path in ("/", "/?video=grandma"):
+def test_the_page_is_served_at_the_root_with_a_video_and_with_a_search(
+    built: httpx.Client,
+) -> None:
+    for path in (
+        "/",
+        "/?video=grandma",
+        "/?q=%E6%88%91%E5%A5%B6%E5%A5%B6",
+        "/?q=hippo&within=grandma",
+    ):
         reply = built.get(path)
         assert reply.status_code == 200
         assert reply.text == PAGE

@@ -39,21 +39,27 @@ def test_the_page_opens_on_the_leading_original_with_the_apis_counts(demo_url: s
     assert shown["generationTable"] == [
         [f"gen {g['generation']}", number(g["count"])] for g in grandma["generationCounts"]
     ]
-    assert shown["variantGroups"][0] == "crocodile → hippo: 3,991 remixes, reach 13,516"
+    # Variant keys spelled as the contract gives them, plurals right.
+    assert shown["variantGroups"][0] == "crocodile→hippo: 3,991 remixes, reach 13,516"
     assert shown["variantGroups"] == [
-        f"{g['key'].replace('→', ' → ')}: {number(g['remixCount'])} remixes, reach {number(g['reach'])}"
+        f"{g['key']}: {number(g['remixCount'])} remix{'' if g['remixCount'] == 1 else 'es'}, "
+        f"reach {number(g['reach'])}"
         for g in grandma["variantGroups"]
     ]
     # The tree: the video, its top variants and theirs, the rest folded.
     labels = shown["treeLabels"]
     assert labels[0] == "我奶奶真实的脚步"
+    # A label that repeats among its siblings carries the video's id.
     top = grandma["topVariants"][0]
-    assert (
-        labels[1]
-        == f"{top['promptDiff']['variantKey']} · {number(top['child']['derivativeCount'])}"
-    )
+    keys = [v["promptDiff"]["variantKey"] for v in grandma["topVariants"]]
+    name = top["promptDiff"]["variantKey"]
+    if keys.count(name) > 1:
+        name = f"{name} ({top['child']['id']})"
+    assert labels[1] == f"{name} · {number(top['child']['derivativeCount'])}"
+    level_one = [t for t in labels if t.startswith("crocodile→")]
+    assert len(level_one) == len(set(level_one))
     folded = grandma["directRemixCount"] - len(grandma["topVariants"])
-    assert f"+{number(folded)} more" in labels
+    assert f"+{number(folded)} more remixes" in labels
     assert shown["treeNodes"] <= 300
     assert shown["domElements"] < 2000
     assert only_live_socket_errors(shown["consoleErrors"]) == []
@@ -70,7 +76,7 @@ def test_clicking_the_hippo_variant_shows_its_prompt_diff_and_count(demo_url: st
     assert shown["derivativeCount"] == number(hippo["child"]["derivativeCount"])
     assert shown["deleted"] == ["crocodile"]
     assert shown["inserted"] == ["hippo"]
-    assert shown["summary"] == "crocodile → hippo"
+    assert shown["summary"] == "change: crocodile→hippo"
     assert shown["diffText"].startswith("A grandmother chases the crocodilehippo out of her yard")
 
 

@@ -116,18 +116,27 @@ def test_the_over_time_panels_show_the_apis_figures(demo_url: str, token: str | 
             "id": f"e2e-time-{n}", "prompt": f"A {animal} naps on a sofa",
             "views": 7 * n, "likes": n, "createdAt": created,
         })  # fmt: skip
+    # Remixes of the two dogs today: two variants with the same key, told apart.
+    for child, parent in [("1a", 1), ("1b", 1), ("2a", 2)]:
+        created = (now - timedelta(minutes=30)).isoformat().replace("+00:00", "Z")
+        api(demo_url, REMIX, token, p=f"e2e-time-{parent}", i={
+            "id": f"e2e-time-{child}", "prompt": "A dog naps on a bed", "createdAt": created,
+        })  # fmt: skip
     expected = api(demo_url, """query($id: ID!) { video(id: $id) {
         subtreeViews subtreeLikes day: remixesIn(window: DAY) week: remixesIn(window: WEEK)
-        trendingVariants(window: DAY) { remixesIn remix { promptDiff { variantKey } } } } }""", id="e2e-time")["video"]  # fmt: skip
+        trendingVariants(window: DAY) { remixesIn remix { child { id } promptDiff { variantKey } } } } }""", id="e2e-time")["video"]  # fmt: skip
     assert expected["subtreeViews"] == 100 + 7 + 14 + 21
     shown = drive(demo_url, "time", "e2e-time")
     assert shown["subtreeViews"] == number(expected["subtreeViews"])
     assert shown["subtreeLikes"] == number(expected["subtreeLikes"])
     assert shown["remixesToday"] == number(expected["day"])
     assert len(shown["hours"]) == 168
-    assert sum(int(count.replace(",", "")) for _, count in shown["hours"]) == expected["week"] == 3
+    assert sum(int(count.replace(",", "")) for _, count in shown["hours"]) == expected["week"] == 6
+    assert shown["historyUnit"] == "hour"
+    trending = [(t["remix"]["child"]["id"], t["remixesIn"]) for t in expected["trendingVariants"]]
+    assert trending == [("e2e-time-1", 2), ("e2e-time-2", 1)]
     assert shown["trending"] == [
-        f"{t['remix']['promptDiff']['variantKey']}: {t['remixesIn']} new remixes"
-        for t in expected["trendingVariants"]
+        "cat→dog (e2e-time-1): 2 new remixes",
+        "cat→dog (e2e-time-2): 1 new remix",
     ]
     assert shown["consoleErrors"] == []

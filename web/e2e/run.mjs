@@ -190,6 +190,7 @@ const scenarios = {
         rows.map((r) => [...r.children].map((c) => c.textContent)),
       ),
       hoursNote: await text("#hours .hint"),
+      historyUnit: await page.getAttribute("#hours", "data-unit"),
       trending: await page.locator("#trending li").allInnerTexts(),
       trendingNote: await text("#trending .hint"),
       consoleErrors,
@@ -210,6 +211,134 @@ const scenarios = {
         pathBadges: await page.locator("#path .badge").allInnerTexts(),
       };
     }
+    return { ...out, consoleErrors };
+  },
+  // The header box: words list the matches (counts, keys, links), an exact
+  // id opens the video, /?q= is in the address, Back and Forward return.
+  async search() {
+    const [words, id, nothing] = args;
+    // The results of `words`: shown, in the address, answered.
+    const results = async (words) => {
+      await page.waitForFunction((w) => {
+        const s = document.querySelector("#results-status")?.textContent;
+        const shown = !document.querySelector("#results")?.hidden;
+        const title = document.querySelector("#results-title")?.textContent;
+        return shown && title === `Search: “${w}”` && new URL(location.href).searchParams.get("q") === w && s && s !== "Searching…";
+      }, words);
+      return {
+        status: await text("#results-status"),
+        ids: await page.locator("#results-list .hit").evaluateAll((hs) => hs.map((h) => h.getAttribute("data-video-id"))),
+        q: new URL(page.url()).searchParams.get("q"),
+      };
+    };
+    await openVideo(id);
+    await page.fill("#search-text", words);
+    await page.press("#search-text", "Enter");
+    const first = await results(words);
+    const focused = await page.evaluate(() => document.activeElement?.id);
+    const live = await page.getAttribute("#results-status", "aria-live");
+    const hit = page.locator("#results-list .hit").first();
+    const firstHit = {
+      link: await hit.locator("a.hit-title").getAttribute("href"),
+      facts: await hit.locator(".facts").innerText(),
+      marks: await hit.locator(".hit-prompt mark").allInnerTexts(),
+      titleMarks: await hit.locator("a.hit-title mark").allInnerTexts(),
+    };
+    await shot("explorer-search");
+    // An exact id opens that video.
+    await page.fill("#search-text", id);
+    await page.press("#search-text", "Enter");
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+    const opened = { video: videoInAddress(), notice: await text("#notice"), resultsHidden: await page.isHidden("#results") };
+    // Nothing matches: said in words.
+    await page.fill("#search-text", nothing);
+    await page.click("#search button[type=submit]");
+    const none = await results(nothing);
+    // Back: the id's video, then the first results; Forward: the video again.
+    await page.goBack();
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+    const back1 = videoInAddress();
+    await page.goBack();
+    const back2 = await results(words);
+    await page.goForward();
+    await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+    const forward = videoInAddress();
+    return { first, focused, live, firstHit, opened, none, back1, back2, forward, consoleErrors };
+  },
+  // /?q=TEXT[&within=ID] opened directly, and the next page.
+  async q() {
+    const [words, within] = args;
+    const params = new URLSearchParams({ q: words });
+    if (within) params.set("within", within);
+    await page.goto(`${base}/?${params}`);
+    const ready = async (previous) => {
+      await page.waitForFunction((p) => {
+        const s = document.querySelector("#results-status")?.textContent;
+        return s && s !== "Searching…" && s !== p;
+      }, previous);
+      return {
+        status: await text("#results-status"),
+        ids: await page.locator("#results-list .hit").evaluateAll((hs) => hs.map((h) => h.getAttribute("data-video-id"))),
+        keys: await page.locator("#results-list .hit .key").evaluateAll((ks) => ks.map((k) => k.getAttribute("data-variant-key"))),
+        start: await page.getAttribute("#results-list", "start"),
+      };
+    };
+    const first = await ready(null);
+    await shot(`explorer-q-${within ?? "all"}`);
+    let second = null;
+    if (!(await page.isDisabled("#results .pager button >> nth=1"))) {
+      await page.click("#results .pager button >> nth=1");
+      second = await ready(first.status);
+    }
+    const title = await page.title();
+    // A result's link opens its video (the focus goes to it); Back returns to the results.
+    let opened = null;
+    const link = page.locator("#results-list .hit a.hit-title").first();
+    if (await link.count()) {
+      const href = await link.getAttribute("href");
+      await link.click();
+      const id = new URLSearchParams(href.slice(2)).get("video");
+      await page.waitForSelector(`[data-testid="video-id"]:text-is("${id}")`);
+      const focused = await page.evaluate(() => document.activeElement?.id);
+      await page.goBack();
+      await page.waitForFunction(() => {
+        const s = document.querySelector("#results-status")?.textContent;
+        return s && s !== "Searching…";
+      });
+      opened = { id, focused, video: videoInAddress(), back: new URL(page.url()).searchParams.get("q") };
+    }
+    return { first, second, title, opened, consoleErrors };
+  },
+  // "Search in this tree" on a video's page: the search kept within it.
+  async treesearch() {
+    const [id, words] = args;
+    await openVideo(id);
+    await page.fill("#tree-search-text", words);
+    await page.press("#tree-search-text", "Enter");
+    await page.waitForFunction(() => {
+      const s = document.querySelector("#results-status")?.textContent;
+      return s && s !== "Searching…";
+    });
+    await shot("explorer-tree-search");
+    const address = new URL(page.url()).searchParams;
+    const out = {
+      q: address.get("q"),
+      within: address.get("within"),
+      status: await text("#results-status"),
+      ids: await page.locator("#results-list .hit").evaluateAll((hs) => hs.map((h) => h.getAttribute("data-video-id"))),
+      focused: await page.evaluate(() => document.activeElement?.id),
+    };
+    // A tree that does not exist: said in words.
+    await page.goto(`${base}/?q=${encodeURIComponent(words)}&within=${encodeURIComponent(args[2])}`);
+    await page.waitForFunction(() => {
+      const s = document.querySelector("#results-status")?.textContent;
+      return s && s !== "Searching…";
+    });
+    out.unknown = {
+      status: await text("#results-status"),
+      hits: await page.locator("#results-list .hit").count(),
+      pagerHidden: await page.isHidden("#results .pager"),
+    };
     return { ...out, consoleErrors };
   },
   // GraphiQL from our own build, with every non-local request refused.

@@ -12,7 +12,7 @@ export function barChart(
   title: string,
   bars: Bar[],
   headers: [string, string],
-  options: { width?: number; height?: number; tickEvery?: number; testid?: string } = {},
+  options: { width?: number; height?: number; tickEvery?: number; tick?: (label: string) => string; testid?: string } = {},
 ): HTMLElement {
   const width = options.width ?? 420;
   const height = options.height ?? 140;
@@ -35,6 +35,17 @@ export function barChart(
   );
   const gap = bars.length > 40 ? 0 : 2;
   const bw = Math.min(64, Math.max(1, (width - 40) / Math.max(1, bars.length)));
+  const sparse = bars.filter((b) => b.value > 0).length <= 12; // few bars carry a value: label them
+  // Sparse values are labelled, the larger first, none within 34 units of another.
+  const labelled = new Set<number>();
+  if (bars.length <= 24) bars.forEach((_, i) => labelled.add(i));
+  else if (sparse) {
+    const at = (i: number) => 40 + i * bw;
+    for (const i of bars.map((_, i) => i).sort((a, b) => bars[b].value - bars[a].value || a - b)) {
+      if (bars[i].value === 0) break;
+      if ([...labelled].every((j) => Math.abs(at(i) - at(j)) >= 34)) labelled.add(i);
+    }
+  }
   const axis = document.createElementNS(ns, "text");
   axis.setAttribute("x", "0");
   axis.setAttribute("y", "12");
@@ -45,14 +56,15 @@ export function barChart(
     const h = (bar.value / max) * (height - 20);
     const rect = document.createElementNS(ns, "rect");
     rect.setAttribute("x", String(40 + i * bw));
-    rect.setAttribute("y", String(height - h));
+    rect.setAttribute("y", String(height - Math.max(bar.value > 0 ? 2 : 0, h)));
     rect.setAttribute("width", String(Math.max(1, bw - gap)));
-    rect.setAttribute("height", String(Math.max(bar.value > 0 ? 1 : 0, h)));
+    // A small count beside a large one still shows.
+    rect.setAttribute("height", String(Math.max(bar.value > 0 ? 2 : 0, h)));
     const tip = document.createElementNS(ns, "title");
     tip.textContent = `${bar.label}: ${fmt.format(bar.value)}`;
     rect.append(tip);
     svg.append(rect);
-    if (bars.length <= 24 && bar.value > 0) {
+    if (labelled.has(i) && bar.value > 0) {
       const value = document.createElementNS(ns, "text");
       value.setAttribute("x", String(40 + i * bw + (bw - gap) / 2));
       value.setAttribute("y", String(Math.max(10, height - h - 3)));
@@ -62,13 +74,14 @@ export function barChart(
       svg.append(value);
     }
     const every = options.tickEvery ?? 1;
-    if (i % every === 0) {
+    // Every `every`-th bar is labelled, none too near the right edge.
+    if (i % every === 0 && (every === 1 || 40 + i * bw < width - 60)) {
       const label = document.createElementNS(ns, "text");
       label.setAttribute("x", String(40 + i * bw + (bw - gap) / 2));
       label.setAttribute("y", String(height + 14));
       label.setAttribute("text-anchor", every === 1 ? "middle" : "start");
       label.setAttribute("class", "axis");
-      label.textContent = bar.label;
+      label.textContent = options.tick ? options.tick(bar.label) : bar.label;
       svg.append(label);
     }
   });

@@ -55,3 +55,24 @@ export function setStat(key: string, value: number | null): void {
 export function guessLang(text: string): string {
   return /[\u3400-\u9fff]/.test(text) ? "zh" : "en";
 }
+
+/** "1 remix", "2 remixes": a count with its noun, singular or plural. */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${fmt.format(n)} ${n === 1 ? one : many}`;
+}
+
+/** A time as the page writes it: "2025-10-20 02:16 UTC". */
+export function utc(time: Date | string): string {
+  return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/**
+ * Labels that repeat among their neighbours, told apart by the video's id:
+ * "crocodile→hippo" twice becomes "crocodile→hippo (grandma-r00012)" and
+ * "crocodile→hippo (grandma-r35321)"; a label seen once stays as it is.
+ */
+export function distinct(items: { label: string; id: string }[]): string[] {
+  const seen = new Map<string, number>();
+  for (const item of items) seen.set(item.label, (seen.get(item.label) ?? 0) + 1);
+  return items.map((item) => ((seen.get(item.label) ?? 0) > 1 ? `${item.label} (${item.id})` : item.label));
+}

@@ -1,12 +1,13 @@
 // The remix-tree explorer: one selected video at a time, named in the
-// address (/?video=ID), so a view can be shared and the back button returns.
+// address (/?video=ID), or the results of a search (/?q=TEXT[&within=ID]),
+// so a view can be shared and the back and forward buttons return.
 import "./style.css";
 import { gql, GraphQLError, subscribe, type Subscription } from "./api";
 import { barChart } from "./charts";
 import { renderDiff } from "./diff";
-import { $, el, fmt, guessLang, onNavigate, setStat, unavailable, videoLink } from "./dom";
+import { $, count, distinct, el, fmt, guessLang, onNavigate, setStat, unavailable, utc, videoLink } from "./dom";
 import { openMore } from "./more";
-import { loadTime } from "./overtime";
+import { HISTORY_TITLE, loadTime, TRENDING_TITLE } from "./overtime";
 import { loadRights } from "./rights";
 import {
   CORE,
@@ -14,8 +15,10 @@ import {
   LIVE,
   ORIGINALS,
   TRENDING_ORIGINALS,
+  VIDEO_EXISTS,
   type CoreVideo,
 } from "./queries";
+import { hideResults, showResults, type SearchRequest } from "./search";
 import { buildTree, renderTree, type TreeNode } from "./tree";
 
 // -- state -------------------------------------------------------------------
@@ -23,16 +26,55 @@ import { buildTree, renderTree, type TreeNode } from "./tree";
 let current: CoreVideo | null = null;
 let live: Subscription | null = null;
 let generation = 0; // ignores answers for a video no longer selected
+// One time window for the page: "the last 24 hours" everywhere is the 24
+// hours up to the moment the page opened.
+const now = new Date();
 
 function videoFromAddress(): string | null {
   return new URLSearchParams(location.search).get("video");
 }
 
+function searchFromAddress(): SearchRequest | null {
+  const params = new URLSearchParams(location.search);
+  const text = params.get("q")?.trim();
+  return text ? { text, within: params.get("within")?.trim() || null } : null;
+}
+
+function searchAddress(request: SearchRequest): string {
+  const params = new URLSearchParams({ q: request.text });
+  if (request.within) params.set("within", request.within);
+  return `/?${params.toString()}`;
+}
+
+/** Show the matches of a search; `push`: a new entry in the history. */
+function search(request: SearchRequest, push: boolean, focus: boolean): void {
+  if (push && location.pathname + location.search !== searchAddress(request))
+    history.pushState({ q: request.text }, "", searchAddress(request));
+  ++generation;
+  live?.close();
+  live = null;
+  current = null;
+  $("video").hidden = true;
+  $("message").textContent = "";
+  $("notice").hidden = true;
+  (($("search-text") as HTMLInputElement).value = request.text);
+  void showResults(request, focus);
+}
+
+function notice(...parts: (Node | string)[]): void {
+  const note = $("notice");
+  note.replaceChildren(...parts);
+  note.hidden = false;
+}
+
 async function select(id: string, push: boolean, preloaded?: CoreVideo): Promise<void> {
   id = id.trim();
   if (!id) return;
-  if (push && videoFromAddress() !== id) history.pushState({ video: id }, "", `/?video=${encodeURIComponent(id)}`);
+  if (push && (videoFromAddress() !== id || searchFromAddress()))
+    history.pushState({ video: id }, "", `/?video=${encodeURIComponent(id)}`);
   const mine = ++generation;
+  hideResults();
+  $("notice").hidden = true;
   const message = $("message");
   message.textContent = `Loading ${id}…`;
   live?.close();
@@ -56,17 +98,17 @@ async function select(id: string, push: boolean, preloaded?: CoreVideo): Promise
   document.title = `${video.title ?? video.id} · Remix-tree explorer`;
   renderVideo(video);
   const isCurrent = () => mine === generation;
-  void loadTime(video, isCurrent);
+  void loadTime(video, now, isCurrent);
   void loadRights(video, isCurrent);
   startLive(video, mine);
 }
 
 // -- the selected video ---------------------------------------------------------
 
-function stat(label: string, value: string, key: string): HTMLElement {
+function stat(label: string, value: string, key: string, what: string): HTMLElement {
   const dd = el("dd", { text: value });
   dd.dataset.stat = key;
-  return el("div", { class: "stat" }, el("dt", { text: label }), dd);
+  return el("div", { class: "stat" }, el("dt", { text: label }), dd, el("dd", { class: "what", text: what }));
 }
 
 function renderVideo(video: CoreVideo): void {
@@ -92,12 +134,12 @@ function renderVideo(video: CoreVideo): void {
   const stats = el(
     "dl",
     { class: "stats", "aria-label": "Counts" },
-    stat("Derivatives", fmt.format(video.derivativeCount), "derivativeCount"),
-    stat("Tree depth", fmt.format(video.treeDepth), "treeDepth"),
-    stat("Direct remixes", fmt.format(video.directRemixCount), "directRemixCount"),
-    stat("Subtree views", "…", "subtreeViews"),
-    stat("Subtree likes", "…", "subtreeLikes"),
-    stat("Remixes today", "…", "remixesToday"),
+    stat("Derivatives", fmt.format(video.derivativeCount), "derivativeCount", "every remix below it, all generations"),
+    stat("Tree depth", fmt.format(video.treeDepth), "treeDepth", "generations below it"),
+    stat("Direct remixes", fmt.format(video.directRemixCount), "directRemixCount", "remixes of this video itself"),
+    stat("Subtree views", "…", "subtreeViews", "its own and its derivatives'"),
+    stat("Subtree likes", "…", "subtreeLikes", "its own and its derivatives'"),
+    stat("Remixes, last 24 hours", "…", "remixesToday", `derivatives made since ${utc(new Date(now.getTime() - 24 * 3600 * 1000))}`),
   );
   root.append(el("section", { class: "panel counts" }, el("div", { class: "panel-head" }, el("h3", { text: "Counts" }), liveState), stats));
 
@@ -106,11 +148,15 @@ function renderVideo(video: CoreVideo): void {
   root.append(
     el(
       "section",
-      { class: "panel" },
-      el("h3", { text: "Remix tree" }),
+      { class: "panel", id: "tree-panel" },
+      el("div", { class: "panel-head" }, el("h3", { text: "Remix tree" }), treeSearch(video)),
       el("p", {
         class: "hint",
-        text: "Node size follows the derivative count; labels say what each remix changed. Click a node, or use the arrow keys and Enter.",
+        hidden: video.directRemixCount ? undefined : "",
+        text:
+          "Each remix is labelled by what it changed (its variant key) and “· N”, its derivatives (every remix below it); " +
+          "node size follows that count. “+N more remixes”: direct remixes not drawn, listed when opened. " +
+          "Click a node, or use the arrow keys and Enter.",
       }),
       treeBox,
     ),
@@ -127,6 +173,7 @@ function renderVideo(video: CoreVideo): void {
       "section",
       { class: "panel", id: "generations" },
       el("h3", { text: "Derivatives per generation" }),
+      el("p", { class: "hint", text: "How many of its derivatives sit in each generation, counted from the original (generation 1: the original's direct remixes)." }),
       video.generationCounts.length
         ? barChart(
             "Derivatives per generation",
@@ -134,7 +181,7 @@ function renderVideo(video: CoreVideo): void {
             ["Generation", "Derivatives"],
             { testid: "generation-chart" },
           )
-        : el("p", { class: "muted", text: "No remixes yet." }),
+        : el("p", { class: "muted empty", text: "No remixes of this video yet." }),
     ),
   );
   charts.append(renderGroups(video));
@@ -142,27 +189,66 @@ function renderVideo(video: CoreVideo): void {
 
   const timeGrid = el("div", { class: "grid" });
   timeGrid.append(
-    el("section", { class: "panel", id: "hours" }, el("h3", { text: "Remixes per hour, last week" }), el("p", { class: "muted", text: "Loading…" })),
-    el("section", { class: "panel", id: "trending" }, el("h3", { text: "Trending variants today" }), el("p", { class: "muted", text: "Loading…" })),
+    el("section", { class: "panel", id: "hours" }, el("h3", { text: HISTORY_TITLE }), el("p", { class: "muted", text: "Loading…" })),
+    el("section", { class: "panel", id: "trending" }, el("h3", { text: TRENDING_TITLE }), el("p", { class: "muted", text: "Loading…" })),
   );
   root.append(timeGrid);
 }
 
+/** "Search in this tree": the search kept within this video and its derivatives. */
+function treeSearch(video: CoreVideo): HTMLElement {
+  const form = el("form", { class: "tree-search", role: "search", "aria-label": "Search in this tree" });
+  if (video.derivativeCount === 0) {
+    form.hidden = true;
+    return form;
+  }
+  const input = el("input", {
+    id: "tree-search-text",
+    type: "search",
+    autocomplete: "off",
+    placeholder: "e.g. hippo night",
+    title: `${video.id} and its ${count(video.derivativeCount, "derivative")}`,
+  });
+  form.append(
+    el("label", { for: "tree-search-text", text: "Search in this tree" }),
+    input,
+    el("button", { type: "submit", text: "Search" }),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) {
+      input.setAttribute("aria-invalid", "true");
+      notice("Type some words to search for in this tree.");
+      input.focus();
+      return;
+    }
+    search({ text, within: video.id }, true, true);
+  });
+  return form;
+}
+
 function renderGroups(video: CoreVideo): HTMLElement {
-  const section = el("section", { class: "panel", id: "variant-groups" }, el("h3", { text: "Variant groups" }));
+  const section = el(
+    "section",
+    { class: "panel", id: "variant-groups" },
+    el("h3", { text: "Variant groups" }),
+    el("p", {
+      class: "hint",
+      text: "Its direct remixes grouped by the change they made; reach: those remixes and all their derivatives. The link opens the group's leading remix.",
+    }),
+  );
   if (!video.variantGroups.length) {
-    section.append(el("p", { class: "muted", text: "No remixes yet." }));
+    section.append(el("p", { class: "muted empty", text: "No remixes of this video yet." }));
     return section;
   }
   const list = el("ol", { class: "groups" });
   for (const g of video.variantGroups) {
-    const [before, after] = g.key.includes("→") ? g.key.split("→", 2) : [null, g.key];
-    const keyText = before !== null ? `${before} → ${after}` : g.key;
     const li = el(
       "li",
       {},
-      videoLink(g.top.child.id, keyText),
-      `: ${fmt.format(g.remixCount)} remix${g.remixCount === 1 ? "" : "es"}, reach ${fmt.format(g.reach)}`,
+      videoLink(g.top.child.id, g.key),
+      `: ${count(g.remixCount, "remix", "remixes")}, reach ${fmt.format(g.reach)}`,
     );
     li.dataset.variantKey = g.key;
     list.append(li);
@@ -197,7 +283,7 @@ function renderPath(video: CoreVideo): HTMLElement {
       li.append(el("p", { class: "diff", lang: guessLang(step.prompt), text: step.prompt }));
     } else {
       const diff = step.remixOf.promptDiff;
-      li.append(el("p", { class: "summary", text: diff.summary }));
+      li.append(el("p", { class: "summary", text: `change: ${diff.variantKey}` }));
       const drawn = renderDiff(steps[i - 1].prompt, step.prompt, diff.ops);
       drawn.lang = guessLang(step.prompt);
       li.append(drawn);
@@ -250,9 +336,15 @@ type OriginalsReply = {
 
 function renderOriginals(reply: OriginalsReply): void {
   const byDerivatives = $("originals-derivatives");
+  const names = distinct(reply.originals.edges.map(({ node }) => ({ label: node.title ?? node.id, id: node.id })));
   byDerivatives.replaceChildren(
-    ...reply.originals.edges.map(({ node }) =>
-      el("li", {}, videoLink(node.id, node.title ?? node.id), el("span", { class: "count", text: fmt.format(node.derivativeCount) })),
+    ...reply.originals.edges.map(({ node }, i) =>
+      el(
+        "li",
+        {},
+        videoLink(node.id, names[i]),
+        el("span", { class: "count", title: count(node.derivativeCount, "derivative"), text: fmt.format(node.derivativeCount) }),
+      ),
     ),
   );
   if (!reply.originals.edges.length) byDerivatives.replaceChildren(el("li", { class: "muted", text: "No videos yet." }));
@@ -269,13 +361,21 @@ async function loadOriginals(): Promise<void> {
 async function loadTrendingOriginals(trending: HTMLElement): Promise<void> {
   try {
     type Reply = { trendingOriginals: { remixesIn: number; video: { id: string; title: string | null } }[] };
-    const reply = await gql<Reply>(TRENDING_ORIGINALS, { asOf: new Date().toISOString() });
+    const reply = await gql<Reply>(TRENDING_ORIGINALS, { asOf: now.toISOString() });
+    const names = distinct(reply.trendingOriginals.map((t) => ({ label: t.video.title ?? t.video.id, id: t.video.id })));
     trending.replaceChildren(
-      ...reply.trendingOriginals.map((t) =>
-        el("li", {}, videoLink(t.video.id, t.video.title ?? t.video.id), el("span", { class: "count", text: `+${fmt.format(t.remixesIn)}` })),
+      ...reply.trendingOriginals.map((t, i) =>
+        el(
+          "li",
+          {},
+          videoLink(t.video.id, names[i]),
+          el("span", { class: "count", title: count(t.remixesIn, "remix", "remixes") + " in the last 24 hours", text: `+${fmt.format(t.remixesIn)}` }),
+        ),
       ),
     );
-    if (!reply.trendingOriginals.length) trending.replaceChildren(el("li", { class: "muted", text: "No remixes in the last 24 hours." }));
+    $("trending-hint").title = `the 24 hours up to ${utc(now)}`;
+    if (!reply.trendingOriginals.length)
+      trending.replaceChildren(el("li", { class: "muted empty", text: `No remixes in the last 24 hours (up to ${utc(now)}).` }));
   } catch (error) {
     trending.replaceChildren(el("li", {}, unavailable("Trending originals", error)));
   }
@@ -283,22 +383,63 @@ async function loadTrendingOriginals(trending: HTMLElement): Promise<void> {
 
 // -- start ---------------------------------------------------------------------------
 
-$("search").addEventListener("submit", (event) => {
+const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+$("search").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const input = $("search-id") as HTMLInputElement;
-  void select(input.value, true);
+  const input = $("search-text") as HTMLInputElement;
+  const text = input.value.trim();
+  if (!text) {
+    notice("Type a video id, or some words of a prompt, title or creator, to search for.");
+    input.focus();
+    return;
+  }
+  // An exact id opens that video; anything else lists the matches.
+  if (ID.test(text)) {
+    let exists = false;
+    try {
+      exists = (await gql<{ video: { id: string } | null }>(VIDEO_EXISTS, { id: text })).video !== null;
+    } catch {
+      exists = false; // the search says what went wrong
+    }
+    if (exists) {
+      await select(text, true);
+      const other = el("a", { href: searchAddress({ text, within: null }), text: `search for “${text}” instead` });
+      other.addEventListener("click", (e) => {
+        if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
+        e.preventDefault();
+        search({ text, within: null }, true, true);
+      });
+      notice(`Opened the video with the id “${text}”; `, other, ".");
+      $("main").focus();
+      return;
+    }
+  }
+  search({ text, within: null }, true, true);
 });
 
-window.addEventListener("popstate", () => {
+function route(): void {
+  const request = searchFromAddress();
+  if (request) {
+    search(request, false, false);
+    return;
+  }
   const id = videoFromAddress();
   if (id) void select(id, false);
-});
+}
 
-onNavigate((id) => void select(id, true));
+window.addEventListener("popstate", route);
+
+// A video opened from the results: the focus goes to it, not to the page's top.
+onNavigate((id) => {
+  const fromResults = !$("results").hidden;
+  void select(id, true).then(() => fromResults && $("main").focus());
+});
+const initialSearch = searchFromAddress();
 const initial = videoFromAddress();
-if (initial) {
+if (initialSearch || initial) {
   void loadOriginals();
-  void select(initial, false);
+  route();
 } else {
   // No video in the address: open the leading original (one round trip).
   gql<OriginalsReply & { lead: { edges: { node: CoreVideo }[] } }>(HOME)

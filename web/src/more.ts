@@ -1,7 +1,7 @@
 // "+N more": a video's direct remixes 50 at a time, ranked, filterable, with
 // a box to open an id; never the whole list.
 import { gql } from "./api";
-import { $, el, fmt, videoLink } from "./dom";
+import { $, count, el, fmt, videoLink } from "./dom";
 import { PARENT_OF, REMIX_PAGE } from "./queries";
 
 export async function openMore(parentId: string, select: (id: string) => void): Promise<void> {
@@ -46,7 +46,7 @@ export async function openMore(parentId: string, select: (id: string) => void): 
       if (needle && ![row.id, row.key, row.title].some((t) => t.toLowerCase().includes(needle))) continue;
       const link = videoLink(row.id, row.key);
       link.addEventListener("click", () => dialog.close());
-      list.append(el("li", {}, link, el("span", { class: "muted", text: ` ${row.id} · ${fmt.format(row.count)} derivatives` })));
+      list.append(el("li", {}, link, el("span", { class: "muted", text: ` ${row.id} · ${count(row.count, "derivative")}` })));
     }
     filterNote.textContent = needle ? `${list.children.length} of ${rows.length} on this page match “${filter.value.trim()}”.` : "";
     if (!list.children.length) list.append(el("li", { class: "muted", text: "Nothing on this page matches." }));

@@ -72,14 +72,14 @@ export const TIME = `query ExplorerTime($id: ID!, $asOf: DateTime) {
   }
 }`;
 
-/** One query for 24 consecutive hours: h0 is the earliest (aliases are capped at 30). */
-export function hoursQuery(count: number): string {
+/** One query for `count` windows of one size: h0 is the earliest (aliases are capped at 30). */
+export function bucketsQuery(window: "HOUR" | "DAY" | "WEEK", count: number): string {
   const vars = Array.from({ length: count }, (_, i) => `$t${i}: DateTime!`).join(", ");
   const fields = Array.from(
     { length: count },
-    (_, i) => `h${i}: remixesIn(window: HOUR, asOf: $t${i})`,
+    (_, i) => `h${i}: remixesIn(window: ${window}, asOf: $t${i})`,
   ).join("\n    ");
-  return `query ExplorerHours($id: ID!, ${vars}) {\n  video(id: $id) {\n    ${fields}\n  }\n}`;
+  return `query ExplorerWindows($id: ID!, ${vars}) {\n  video(id: $id) {\n    ${fields}\n  }\n}`;
 }
 
 // Rights (the contract's "Rights" section): the status of every video in view.
@@ -186,4 +186,42 @@ export interface RightsVideo extends StatusMark {
   removedDerivativeCount: number;
   ancestors: StatusMark[];
   topVariants: { child: StatusMark & { topVariants: { child: StatusMark }[] } }[];
+}
+
+// Search (the contract's "Search"): a page of matches, and the video a
+// search is kept within.
+export const SEARCH = `query Search($text: String!, $within: ID, $first: Int, $after: String, $orderBy: VideoOrder, $scopeId: ID!, $scoped: Boolean!) {
+  search(text: $text, within: $within, first: $first, after: $after, orderBy: $orderBy) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node {
+      id title prompt creator generation isOriginal derivativeCount directRemixCount
+      original { id title }
+      remixOf { promptDiff { variantKey } }
+    } }
+  }
+  scope: video(id: $scopeId) @include(if: $scoped) { id title derivativeCount }
+}`;
+
+export const VIDEO_EXISTS = `query VideoExists($id: ID!) { video(id: $id) { id } }`;
+
+export interface SearchHit {
+  id: string;
+  title: string | null;
+  prompt: string;
+  creator: string | null;
+  generation: number;
+  isOriginal: boolean;
+  derivativeCount: number;
+  directRemixCount: number;
+  original: { id: string; title: string | null };
+  remixOf: { promptDiff: { variantKey: string } } | null;
+}
+export interface SearchReply {
+  search: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { node: SearchHit }[];
+  };
+  scope?: { id: string; title: string | null; derivativeCount: number } | null;
 }

@@ -7,46 +7,49 @@ import { hierarchy, tree as treeLayout, type HierarchyPointNode } from "d3-hiera
 import { select } from "d3-selection";
 import { linkHorizontal } from "d3-shape";
 import { zoom, zoomIdentity } from "d3-zoom";
+import { distinct } from "./dom";
 import type { CoreVideo, TreeChild } from "./queries";
 
 export interface TreeNode {
   kind: "video" | "more";
   id: string; // the video's id; for "more", the parent's id
-  label: string;
-  count: number; // derivative count; for "more", how many are folded
+  label: string; // the variant key (the selected video: its title)
+  tag: string; // what tells it from a sibling with the same label: its id, or ""
+  count: number; // derivative count; for "more", how many direct remixes are folded
   directRemixCount: number;
   children?: TreeNode[];
 }
 
 const fmt = new Intl.NumberFormat("en-US");
+const plural = (n: number, one: string, many = `${one}s`) => `${fmt.format(n)} ${n === 1 ? one : many}`;
+
+type Variant = { promptDiff: { variantKey: string }; child: TreeChild };
 
 export function buildTree(video: CoreVideo): TreeNode {
-  const node = (
-    child: TreeChild,
-    label: string,
-    variants: TreeChild["topVariants"],
-  ): TreeNode => {
-    const kids = (variants ?? []).map((v) => node(v.child, v.promptDiff.variantKey, undefined));
-    const folded = child.directRemixCount - kids.length;
-    if (variants && folded > 0) kids.push(more(child.id, folded));
-    return {
-      kind: "video",
-      id: child.id,
-      label,
-      count: child.derivativeCount,
-      directRemixCount: child.directRemixCount,
-      children: kids.length ? kids : undefined,
-    };
+  const children = (parent: { id: string; directRemixCount: number }, variants: Variant[], deeper: boolean): TreeNode[] => {
+    const labels = distinct(variants.map((v) => ({ label: v.promptDiff.variantKey, id: v.child.id })));
+    const kids: TreeNode[] = variants.map((v, i) => {
+      const below = deeper ? children(v.child, v.child.topVariants ?? [], false) : [];
+      return {
+        kind: "video" as const,
+        id: v.child.id,
+        label: v.promptDiff.variantKey,
+        tag: labels[i] === v.promptDiff.variantKey ? "" : v.child.id,
+        count: v.child.derivativeCount,
+        directRemixCount: v.child.directRemixCount,
+        children: below.length ? below : undefined,
+      };
+    });
+    const folded = parent.directRemixCount - kids.length;
+    if (folded > 0) kids.push(more(parent.id, folded));
+    return kids;
   };
-  const top = video.topVariants.map((v) =>
-    node(v.child, v.promptDiff.variantKey, v.child.topVariants ?? []),
-  );
-  const folded = video.directRemixCount - top.length;
-  if (folded > 0) top.push(more(video.id, folded));
+  const top = children(video, video.topVariants, true);
   return {
     kind: "video",
     id: video.id,
     label: video.title ?? video.id,
+    tag: "",
     count: video.derivativeCount,
     directRemixCount: video.directRemixCount,
     children: top.length ? top : undefined,
@@ -57,7 +60,8 @@ function more(parentId: string, folded: number): TreeNode {
   return {
     kind: "more",
     id: parentId,
-    label: `+${fmt.format(folded)} more`,
+    label: `+${fmt.format(folded)} more ${folded === 1 ? "remix" : "remixes"}`,
+    tag: "",
     count: folded,
     directRemixCount: 0,
   };
@@ -72,50 +76,37 @@ function short(label: string): string {
   return label.length > 34 ? `${label.slice(0, 33)}…` : label;
 }
 
+/** What a node's label reads: the change, what tells it apart, its derivatives. */
+export function nodeText(node: TreeNode, depth: number): string {
+  const name = node.tag ? `${short(node.label)} (${node.tag})` : short(node.label);
+  return node.kind === "video" && depth > 0 ? `${name} · ${fmt.format(node.count)}` : name;
+}
+
 export interface TreeHandlers {
   open(node: TreeNode): void;
 }
 
 const ROW = 21;
-const COLUMN = 270;
-const LEFT = 170; // room for the selected video's label, left of it
+const GAP = 56; // between the end of a label and the next column's nodes
+const PAD = 12;
 
 export function renderTree(container: HTMLElement, root: TreeNode, handlers: TreeHandlers): void {
   container.replaceChildren();
   const data = hierarchy(root, (d) => d.children);
-  const laid = treeLayout<TreeNode>().nodeSize([ROW, COLUMN])(data);
+  const laid = treeLayout<TreeNode>().nodeSize([ROW, 1])(data);
   let x0 = Infinity;
   let x1 = -Infinity;
   laid.each((d) => {
     x0 = Math.min(x0, d.x);
     x1 = Math.max(x1, d.x);
   });
-  const width = container.clientWidth || 900;
-  const height = root.children ? Math.max(120, x1 - x0 + ROW * 2) : ROW * 3;
+  const height = root.children ? Math.max(120, x1 - x0 + ROW * 2) : ROW * 2;
   const ns = "http://www.w3.org/2000/svg";
-  const svg = select(container)
-    .append("svg")
-    .attr("class", "tree")
-    .attr("width", "100%")
-    .attr("height", height)
-    .attr("viewBox", `0 0 ${width} ${height}`);
+  const svg = select(container).append("svg").attr("class", "tree").attr("height", height);
   svg.append("title").text("Remix tree (drag to pan, Ctrl + wheel to zoom)");
-  const layer = svg.append("g");
-  const offset = { x: LEFT, y: ROW - x0 };
-  layer.attr("transform", `translate(${offset.x},${offset.y})`);
   const view = svg.append("g").attr("class", "view");
-  view.node()?.append(layer.node() as Node);
-
-  const link = linkHorizontal<unknown, HierarchyPointNode<TreeNode>>()
-    .x((d) => d.y)
-    .y((d) => d.x);
-  layer
-    .append("g")
-    .attr("class", "links")
-    .selectAll("path")
-    .data(laid.links())
-    .join("path")
-    .attr("d", (d) => link({ source: d.source, target: d.target }) ?? "");
+  const layer = view.append("g");
+  const links = layer.append("g").attr("class", "links");
 
   const treeRoot = document.createElementNS(ns, "g");
   treeRoot.setAttribute("role", "tree");
@@ -124,24 +115,25 @@ export function renderTree(container: HTMLElement, root: TreeNode, handlers: Tre
 
   const all = laid.descendants();
   const elements = new Map<HierarchyPointNode<TreeNode>, SVGGElement>();
+  const textWidth = new Map<HierarchyPointNode<TreeNode>, number>();
   for (const d of all) {
     const g = document.createElementNS(ns, "g") as SVGGElement;
     const n = d.data;
     g.setAttribute("class", `node ${n.kind}${d.depth === 0 ? " selected" : ""}`);
-    g.setAttribute("transform", `translate(${d.y},${d.x})`);
     g.setAttribute("role", "treeitem");
     g.setAttribute("aria-level", String(d.depth + 1));
     if (d.children) g.setAttribute("aria-expanded", "true");
     g.setAttribute("tabindex", d.depth === 0 ? "0" : "-1");
+    const name = n.tag ? `${n.label} (${n.tag})` : n.label;
     if (n.kind === "video") {
       g.dataset.videoId = n.id;
       g.setAttribute(
         "aria-label",
-        `${n.label}: ${n.id}, ${fmt.format(n.count)} derivatives, ${fmt.format(n.directRemixCount)} direct remixes`,
+        `${name}: ${n.id}, ${plural(n.count, "derivative")}, ${plural(n.directRemixCount, "direct remix", "direct remixes")}`,
       );
     } else {
       g.dataset.moreParent = n.id;
-      g.setAttribute("aria-label", `${n.label} remixes of ${n.id}: open the list`);
+      g.setAttribute("aria-label", `${n.label} of ${n.id}, not drawn: open the list`);
     }
     const circle = document.createElementNS(ns, "circle");
     circle.setAttribute("r", String(radius(n)));
@@ -149,21 +141,52 @@ export function renderTree(container: HTMLElement, root: TreeNode, handlers: Tre
     const text = document.createElementNS(ns, "text");
     text.setAttribute("x", String(radius(n) + 6));
     text.setAttribute("dy", "0.32em");
-    text.textContent = n.kind === "video" && d.depth > 0 ? `${short(n.label)} · ${fmt.format(n.count)}` : short(n.label);
+    text.textContent = nodeText(n, d.depth);
     if (d.depth === 0) {
       text.setAttribute("x", String(-radius(n) - 8));
       text.setAttribute("text-anchor", "end");
     }
     g.append(text);
     const tip = document.createElementNS(ns, "title");
-    tip.textContent = n.kind === "video" ? `${n.id}: ${fmt.format(n.count)} derivatives` : n.label;
+    tip.textContent =
+      n.kind === "video"
+        ? `${name}: ${n.id}, ${plural(n.count, "derivative")} (every remix below it), ${plural(n.directRemixCount, "direct remix", "direct remixes")}`
+        : `${n.label}: direct remixes of ${n.id} not drawn here; open the list`;
     g.append(tip);
     g.addEventListener("click", () => handlers.open(n));
     g.addEventListener("keydown", (event) => onKey(event, d));
-    g.addEventListener("focus", () => ensureVisible(d));
     treeRoot.append(g);
     elements.set(d, g);
+    textWidth.set(d, text.getComputedTextLength() || nodeText(n, d.depth).length * 7);
   }
+
+  // Columns as wide as their longest label, so that no link crosses a label:
+  // a node's links leave from the end of its label.
+  const maxRadius = (depth: number) => Math.max(0, ...all.filter((d) => d.depth === depth).map((d) => radius(d.data)));
+  const widest = (depth: number) => Math.max(0, ...all.filter((d) => d.depth === depth).map((d) => textWidth.get(d) ?? 0));
+  const depthMax = Math.max(0, ...all.map((d) => d.depth));
+  const column: number[] = [PAD + widest(0) + 8 + maxRadius(0)];
+  for (let depth = 1; depth <= depthMax; depth++) {
+    const previous = column[depth - 1];
+    const leave = depth === 1 ? previous + maxRadius(0) : previous + maxRadius(depth - 1) + 6 + widest(depth - 1);
+    column.push(leave + GAP + maxRadius(depth));
+  }
+  const width = Math.max(
+    container.clientWidth || 900,
+    column[depthMax] + maxRadius(depthMax) + 6 + widest(depthMax) + PAD,
+  );
+  svg.attr("width", width).attr("viewBox", `0 0 ${width} ${height}`);
+  layer.attr("transform", `translate(0,${ROW - x0})`);
+  const place = (d: HierarchyPointNode<TreeNode>) => column[d.depth];
+  for (const [d, g] of elements) g.setAttribute("transform", `translate(${place(d)},${d.x})`);
+  const source = (d: HierarchyPointNode<TreeNode>) =>
+    d.depth === 0 ? place(d) + radius(d.data) : place(d) + radius(d.data) + 6 + (textWidth.get(d) ?? 0) + 4;
+  const link = linkHorizontal<{ source: [number, number]; target: [number, number] }, [number, number]>();
+  links
+    .selectAll("path")
+    .data(laid.links())
+    .join("path")
+    .attr("d", (l) => link({ source: [source(l.source), l.source.x], target: [place(l.target) - radius(l.target.data), l.target.x] }) ?? "");
 
   const behaviour = zoom<SVGSVGElement, unknown>()
     .scaleExtent([0.3, 3])
@@ -176,10 +199,6 @@ export function renderTree(container: HTMLElement, root: TreeNode, handlers: Tre
     note.className = "muted";
     note.textContent = "No remixes of this video yet.";
     container.append(note);
-  }
-
-  function ensureVisible(_d: HierarchyPointNode<TreeNode>): void {
-    // The tree is as tall as its rows; the page scrolls the focused node into view.
   }
 
   function focus(d: HierarchyPointNode<TreeNode> | undefined): void {
