@@ -1,10 +1,20 @@
 """Failover: load through HAProxy, one API process SIGKILLed mid-load.
 
-Checks the issue's five points: no acknowledged write lost; requests fail
-only while in flight on the killed process; the front answers from the
-others within 2 s (HAProxy takes the dead one out within 2 s); `lineage
-check` is clean; a restarted process serves again. LINEAGE_FAILOVER_SECONDS
-sets the load's length (10 s by default, as in CI).
+Checks the five points of the scale-out contract: no acknowledged write lost;
+requests fail only while in flight on the killed process; the front answers
+from the others within 2 s (HAProxy takes the dead one out within 2 s);
+`lineage check` is clean; a restarted process serves again.
+
+"In flight on the killed process" is measured, not guessed: just before the
+kill the test reads the kernel's table of the victim's TCP connections (the
+ones HAProxy had handed to it, accepted or still queued), and HAProxy logs,
+for every request, the server and the backend connection's source port that
+carried it. A failed request counts as in flight only when its last attempt
+went to the victim over a connection of that table.
+
+The short scenario runs in CI; the long one (LINEAGE_FAILOVER_SECONDS, 30 s by
+default) with --run-slow. Whatever happens, the killed process is started
+again before the test ends, so that no later test depends on its outcome.
 """
 
 from __future__ import annotations
@@ -12,11 +22,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,9 +38,9 @@ from tests.scale.conftest import ROOT, Cluster
 
 pytestmark = [pytest.mark.scale, pytest.mark.neo4j]
 
-LOAD_S = float(os.environ.get("LINEAGE_FAILOVER_SECONDS", "10"))
 CLIENTS = 4
 VICTIM = 2  # the API process killed (1-based)
+LONG_S = float(os.environ.get("LINEAGE_FAILOVER_SECONDS", "30"))
 
 
 @dataclass
@@ -40,13 +52,27 @@ class Outcome:
     error: str = ""
 
 
+@dataclass
+class Attempt:
+    """HAProxy's log line of one request (its last attempt)."""
+
+    server: str
+    backend_port: int
+    retries: str
+    status: str
+    termination: str
+
+
 def _load(
     front: str, token: str, stop: float, outcomes: list[Outcome], lock: threading.Lock
 ) -> None:
     prefix = f"fo-{uuid.uuid4().hex[:8]}"
     mine: list[str] = []
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=front, headers=headers, timeout=10) as client:
+    # Every write names its video's id, so running it twice is an unchanged
+    # import: the front may replay it on another process.
+    headers = {"Authorization": f"Bearer {token}", "Lineage-Replay-Safe": "1"}
+    # A generous timeout: a slow answer on a loaded machine is not a failover failure.
+    with httpx.Client(base_url=front, headers=headers, timeout=30) as client:
         n = 0
         while time.monotonic() < stop:
             n += 1
@@ -64,7 +90,9 @@ def _load(
                 )
             started = time.monotonic()
             try:
-                answer = client.post("/graphql", json={"query": query})
+                answer = client.post(
+                    "/graphql", json={"query": query}, headers={"X-Request-Id": video_id}
+                )
                 body = answer.json() if answer.status_code == 200 else {}
                 ok = answer.status_code == 200 and not body.get("errors")
                 error = "" if ok else f"{answer.status_code} {answer.text[:200]}"
@@ -77,6 +105,19 @@ def _load(
                 mine.append(video_id)
 
 
+def _probe(front: str, stop: float, probes: list[tuple[float, float, bool]]) -> None:
+    """GET /readyz through the front every 50 ms: (started, ended, answered 200)."""
+    with httpx.Client(base_url=front, timeout=10) as client:
+        while time.monotonic() < stop:
+            started = time.monotonic()
+            try:
+                answered = client.get("/readyz").status_code == 200
+            except httpx.HTTPError:
+                answered = False
+            probes.append((started, time.monotonic(), answered))
+            time.sleep(0.05)
+
+
 def _watch_states(cluster: Cluster, stop: float, seen: list[tuple[float, dict[str, str]]]) -> None:
     while time.monotonic() < stop:
         with contextlib.suppress(OSError):
@@ -85,66 +126,186 @@ def _watch_states(cluster: Cluster, stop: float, seen: list[tuple[float, dict[st
 
 
 def _warm_up(cluster: Cluster, token: str) -> None:
-    """A few writes and reads on each process first: cold JVM and Python paths
-    would otherwise be measured as failover."""
+    """A few writes on each process first: cold JVM and Python paths would
+    otherwise be measured as failover (on a loaded machine the first ones
+    may take seconds)."""
     for url in cluster.apis:
         done: list[Outcome] = []
-        _load(url, token, time.monotonic() + 1.5, done, threading.Lock())
+        deadline = time.monotonic() + 90
+        while not any(o.ok for o in done) and time.monotonic() < deadline:
+            _load(url, token, time.monotonic() + 1.0, done, threading.Lock())
         assert any(o.ok for o in done), done[:3]
 
 
-# Deselected in CI (run with --run-slow): in one clean-clone run a request that
-# started 0.1 s after the kill, before HAProxy had taken the process out, failed
-# with a dropped connection; the cause is not found yet.
-@pytest.mark.slow
-def test_one_api_process_killed_mid_load(cluster: Cluster, writer_token: str) -> None:
-    _warm_up(cluster, writer_token)
+def _tcp_table() -> list[tuple[int, int, str, int]]:
+    """(local port, remote port, state, inode) of every IPv4 TCP socket."""
+    rows = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
+        rows.append((int(local.split(":")[1], 16), int(remote.split(":")[1], 16), state, inode))
+    return rows
+
+
+LISTEN = "0A"
+
+
+def _listener_inode(port: int) -> int | None:
+    return next((i for lp, _, st, i in _tcp_table() if lp == port and st == LISTEN), None)
+
+
+# ESTABLISHED and SYN_RECV: open connections (accepted, or still in the
+# listener's queue), not the closed ones the kernel keeps for a while.
+OPEN = {"01", "03"}
+
+
+def _handed_to(port: int) -> set[int]:
+    """The peer ports of the open connections to ``port`` (accepted or queued)."""
+    return {rp for lp, rp, st, _ in _tcp_table() if lp == port and st in OPEN}
+
+
+def _holds_socket(pid: int, inode: int) -> bool:
+    fds = Path(f"/proc/{pid}/fd")
+    return any(os.readlink(fd) == f"socket:[{inode}]" for fd in fds.iterdir() if fd.is_symlink())
+
+
+def _attempts(cluster: Cluster) -> dict[str, Attempt]:
+    """HAProxy's request log (the "requests" ring), by request id."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(str(cluster.state / "haproxy.sock"))
+        sock.sendall(b"show events requests\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    found = {}
+    for line in data.decode(errors="replace").splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and fields[0].startswith("fo-"):
+            found[fields[0]] = Attempt(
+                fields[1].rpartition("/")[2],
+                int(fields[2]) if fields[2].isdigit() else -1,
+                fields[3],
+                fields[4],
+                fields[5],
+            )
+    return found
+
+
+def _restore(cluster: Cluster) -> None:
+    """The victim serving and UP in HAProxy again (started if it is not alive)."""
+    alive = True
+    try:
+        os.kill(cluster.pid(VICTIM), 0)
+    except (OSError, ValueError):
+        alive = False
+    if not alive:
+        cluster.script("api-start", str(VICTIM))
+    deadline = time.monotonic() + 20
+    while cluster.haproxy_states().get(f"api{VICTIM}") != "UP":
+        if time.monotonic() > deadline:
+            raise AssertionError(f"api{VICTIM} is not back in HAProxy's rotation")
+        time.sleep(0.05)
+
+
+def _failover(cluster: Cluster, token: str, load_s: float) -> None:
+    try:
+        _scenario(cluster, token, load_s)
+    finally:
+        _restore(cluster)
+
+
+def _scenario(cluster: Cluster, token: str, load_s: float) -> None:
+    _warm_up(cluster, token)
     outcomes: list[Outcome] = []
     states: list[tuple[float, dict[str, str]]] = []
+    probes: list[tuple[float, float, bool]] = []
     lock = threading.Lock()
     assert cluster.haproxy_states() == {"api1": "UP", "api2": "UP", "api3": "UP"}
+    victim_port = int(cluster.apis[VICTIM - 1].rpartition(":")[2])
+    victim = cluster.pid(VICTIM)
+    listener = _listener_inode(victim_port)
+    # The pid killed is the one holding the listener: no parent process
+    # outlives the kill and keeps accepting.
+    assert listener is not None
+    assert _holds_socket(victim, listener)
+
     begin = time.monotonic()
-    stop = begin + LOAD_S
+    stop = begin + load_s
     threads = [
-        threading.Thread(target=_load, args=(cluster.front, writer_token, stop, outcomes, lock))
+        threading.Thread(target=_load, args=(cluster.front, token, stop, outcomes, lock))
         for _ in range(CLIENTS)
     ]
     threads.append(threading.Thread(target=_watch_states, args=(cluster, stop, states)))
+    threads.append(threading.Thread(target=_probe, args=(cluster.front, stop, probes)))
     for thread in threads:
         thread.start()
-    time.sleep(LOAD_S * 0.3)
-    victim = cluster.pid(VICTIM)
+    time.sleep(load_s * 0.3)
+    in_flight = _handed_to(victim_port)
     killed = time.monotonic()
     os.kill(victim, signal.SIGKILL)
+    # How long the dying process's listener still took connections.
+    while _listener_inode(victim_port) == listener and time.monotonic() - killed < 5:
+        time.sleep(0.001)
+    listener_closed = time.monotonic() - killed
     for thread in threads:
-        thread.join(timeout=LOAD_S + 60)
+        thread.join(timeout=load_s + 60)
 
+    attempts = _attempts(cluster)
     ok = [o for o in outcomes if o.ok]
     failed = [o for o in outcomes if not o.ok]
     after = [o for o in outcomes if o.started > killed]
+    retried = [
+        o
+        for o in outcomes
+        if attempts.get(o.video_id, None) and attempts[o.video_id].retries not in ("0", "")
+    ]
+
+    def was_in_flight(outcome: Outcome) -> bool:
+        attempt = attempts.get(outcome.video_id)
+        return (
+            attempt is not None
+            and attempt.server == f"api{VICTIM}"
+            and attempt.backend_port in in_flight
+        )
+
     down_at = next(
         (at for at, state in states if at > killed and state.get(f"api{VICTIM}") != "UP"), None
     )
-    first_answer = min((o.ended for o in after if o.ok), default=float("inf"))
+    first_write = min((o.ended for o in after if o.ok), default=float("inf"))
+    first_answer = min((end for start, end, ok in probes if start > killed and ok), default=1e9)
+    probes_failed = [(start, end) for start, end, ok in probes if not ok]
     report = (
-        f"{len(outcomes)} writes in {LOAD_S:.0f} s ({len(ok)} acknowledged, {len(failed)} failed); "
-        f"down in HAProxy {None if down_at is None else round(down_at - killed, 3)} s after the kill; "
-        f"first answer after the kill {first_answer - killed:.3f} s; "
+        f"{len(outcomes)} writes in {load_s:.0f} s ({len(ok)} acknowledged, {len(failed)} failed, "
+        f"{len(retried)} retried by HAProxy); {len(in_flight)} connections on the victim at "
+        f"the kill; its listener closed {listener_closed:.3f} s after the kill; "
+        f"down in HAProxy {None if down_at is None else round(down_at - killed, 3)} s after it; "
+        f"first answer after the kill {first_answer - killed:.3f} s "
+        f"({len(probes)} probes, {len(probes_failed)} failed); "
+        f"first write acknowledged after it {first_write - killed:.3f} s; "
         f"slowest write started after it {max((o.ended - o.started for o in after), default=0):.3f} s"
     )
+    report += "; retried: " + ", ".join(
+        f"[{o.started - killed:+.3f}, {o.ended - killed:+.3f}] s {attempts[o.video_id]}"
+        for o in retried
+    )
     report += "; failed: " + ", ".join(
-        f"[{o.started - killed:+.3f}, {o.ended - killed:+.3f}] s {o.error[:60]}" for o in failed
+        f"[{o.started - killed:+.3f}, {o.ended - killed:+.3f}] s "
+        f"{'in flight' if was_in_flight(o) else 'NOT in flight'} "
+        f"{attempts.get(o.video_id)} {o.error[:60]}"
+        for o in failed
     )
     print(report)
     assert len(ok) >= 2 * CLIENTS, report
     assert len(after) >= CLIENTS, report
+    # Every request reached HAProxy's log (the measure below depends on it).
+    assert all(o.video_id in attempts for o in outcomes), report
 
-    # Fail only while in flight on the killed process (one request per client at most).
+    # Fail only while in flight on the killed process.
     for outcome in failed:
-        assert outcome.started <= killed <= outcome.ended + 0.05, (outcome, report)
-    assert len(failed) <= CLIENTS, report
+        assert was_in_flight(outcome), (outcome, report)
     # The front answers from the others within 2 s, and HAProxy took the dead one out.
-    assert all(o.ok for o in after), report
+    assert not probes_failed, report
     assert first_answer - killed < 2.0, report
     # (Not the latency of each write: on a loaded 2-core machine one may take
     # over 2 s with or without a kill; it is reported above.)
@@ -193,3 +354,12 @@ def test_one_api_process_killed_mid_load(cluster: Cluster, writer_token: str) ->
     assert answer.json()["data"]["video"]["id"] == ids[0]
     for _ in range(6):
         assert httpx.get(f"{cluster.front}/readyz", timeout=5).status_code == 200
+
+
+def test_one_api_process_killed_mid_load(cluster: Cluster, writer_token: str) -> None:
+    _failover(cluster, writer_token, 5.0)
+
+
+@pytest.mark.slow
+def test_one_api_process_killed_mid_long_load(cluster: Cluster, writer_token: str) -> None:
+    _failover(cluster, writer_token, LONG_S)
