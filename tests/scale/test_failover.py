@@ -27,6 +27,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,11 @@ class Attempt:
 
 
 def _load(
-    front: str, token: str, stop: float, outcomes: list[Outcome], lock: threading.Lock
+    front: str,
+    token: str,
+    stopped: Callable[[], bool],
+    outcomes: list[Outcome],
+    lock: threading.Lock,
 ) -> None:
     prefix = f"fo-{uuid.uuid4().hex[:8]}"
     mine: list[str] = []
@@ -74,7 +79,7 @@ def _load(
     # A generous timeout: a slow answer on a loaded machine is not a failover failure.
     with httpx.Client(base_url=front, headers=headers, timeout=30) as client:
         n = 0
-        while time.monotonic() < stop:
+        while not stopped():
             n += 1
             video_id = f"{prefix}-{n}"
             if mine and n % 3:
@@ -105,10 +110,12 @@ def _load(
                 mine.append(video_id)
 
 
-def _probe(front: str, stop: float, probes: list[tuple[float, float, bool]]) -> None:
+def _probe(
+    front: str, stopped: Callable[[], bool], probes: list[tuple[float, float, bool]]
+) -> None:
     """GET /readyz through the front every 50 ms: (started, ended, answered 200)."""
-    with httpx.Client(base_url=front, timeout=10) as client:
-        while time.monotonic() < stop:
+    with httpx.Client(base_url=front, timeout=30) as client:
+        while not stopped():
             started = time.monotonic()
             try:
                 answered = client.get("/readyz").status_code == 200
@@ -118,8 +125,10 @@ def _probe(front: str, stop: float, probes: list[tuple[float, float, bool]]) -> 
             time.sleep(0.05)
 
 
-def _watch_states(cluster: Cluster, stop: float, seen: list[tuple[float, dict[str, str]]]) -> None:
-    while time.monotonic() < stop:
+def _watch_states(
+    cluster: Cluster, stopped: Callable[[], bool], seen: list[tuple[float, dict[str, str]]]
+) -> None:
+    while not stopped():
         with contextlib.suppress(OSError):
             seen.append((time.monotonic(), cluster.haproxy_states()))
         time.sleep(0.05)
@@ -133,7 +142,7 @@ def _warm_up(cluster: Cluster, token: str) -> None:
         done: list[Outcome] = []
         deadline = time.monotonic() + 90
         while not any(o.ok for o in done) and time.monotonic() < deadline:
-            _load(url, token, time.monotonic() + 1.0, done, threading.Lock())
+            _load(url, token, _after(1.0), done, threading.Lock())
         assert any(o.ok for o in done), done[:3]
 
 
@@ -192,6 +201,24 @@ def _attempts(cluster: Cluster) -> dict[str, Attempt]:
     return found
 
 
+def _after(seconds: float) -> Callable[[], bool]:
+    """True once ``seconds`` have passed from now."""
+    until = time.monotonic() + seconds
+    return lambda: time.monotonic() > until
+
+
+def _acked(outcomes: list[Outcome], started_after: float = 0.0) -> int:
+    return sum(1 for o in list(outcomes) if o.ok and o.started > started_after)
+
+
+def _wait_for(condition: Callable[[], bool], limit: float = 120.0) -> None:
+    """Until ``condition`` holds, for ``limit`` seconds at most (the checks
+    that follow then say what is missing)."""
+    deadline = time.monotonic() + limit
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _restore(cluster: Cluster) -> None:
     """The victim serving and UP in HAProxy again (started if it is not alive)."""
     alive = True
@@ -231,16 +258,19 @@ def _scenario(cluster: Cluster, token: str, load_s: float) -> None:
     assert _holds_socket(victim, listener)
 
     begin = time.monotonic()
-    stop = begin + load_s
+    stop = threading.Event()
     threads = [
-        threading.Thread(target=_load, args=(cluster.front, token, stop, outcomes, lock))
+        threading.Thread(target=_load, args=(cluster.front, token, stop.is_set, outcomes, lock))
         for _ in range(CLIENTS)
     ]
-    threads.append(threading.Thread(target=_watch_states, args=(cluster, stop, states)))
-    threads.append(threading.Thread(target=_probe, args=(cluster.front, stop, probes)))
+    threads.append(threading.Thread(target=_watch_states, args=(cluster, stop.is_set, states)))
+    threads.append(threading.Thread(target=_probe, args=(cluster.front, stop.is_set, probes)))
     for thread in threads:
         thread.start()
-    time.sleep(load_s * 0.3)
+    # The kill comes after 30 % of the load's length and a write acknowledged
+    # per client; the load ends after its length and a write per client
+    # acknowledged after the kill (on a loaded machine one may take seconds).
+    _wait_for(lambda: time.monotonic() - begin >= load_s * 0.3 and _acked(outcomes) >= CLIENTS)
     in_flight = _handed_to(victim_port)
     killed = time.monotonic()
     os.kill(victim, signal.SIGKILL)
@@ -248,8 +278,15 @@ def _scenario(cluster: Cluster, token: str, load_s: float) -> None:
     while _listener_inode(victim_port) == listener and time.monotonic() - killed < 5:
         time.sleep(0.001)
     listener_closed = time.monotonic() - killed
+    _wait_for(
+        lambda: (
+            time.monotonic() - begin >= load_s and _acked(outcomes, started_after=killed) >= CLIENTS
+        )
+    )
+    stop.set()
     for thread in threads:
-        thread.join(timeout=load_s + 60)
+        thread.join(timeout=60)
+    took = time.monotonic() - begin
 
     attempts = _attempts(cluster)
     ok = [o for o in outcomes if o.ok]
@@ -276,7 +313,7 @@ def _scenario(cluster: Cluster, token: str, load_s: float) -> None:
     first_answer = min((end for start, end, ok in probes if start > killed and ok), default=1e9)
     probes_failed = [(start, end) for start, end, ok in probes if not ok]
     report = (
-        f"{len(outcomes)} writes in {load_s:.0f} s ({len(ok)} acknowledged, {len(failed)} failed, "
+        f"{len(outcomes)} writes in {took:.1f} s ({len(ok)} acknowledged, {len(failed)} failed, "
         f"{len(retried)} retried by HAProxy); {len(in_flight)} connections on the victim at "
         f"the kill; its listener closed {listener_closed:.3f} s after the kill; "
         f"down in HAProxy {None if down_at is None else round(down_at - killed, 3)} s after it; "
