@@ -12,6 +12,11 @@ for every request, the server and the backend connection's source port that
 carried it. A failed request counts as in flight only when its last attempt
 went to the victim over a connection of that table.
 
+"The front answers within 2 s": the first `GET /readyz` through the front
+started after the kill is answered within 2 s plus the slowest such probe in
+the 2 s before the kill (the same run's floor: on a loaded machine /readyz
+itself may take seconds); no probe may fail.
+
 The short scenario runs in CI; the long one (LINEAGE_FAILOVER_SECONDS, 30 s by
 default) with --run-slow. Whatever happens, the killed process is started
 again before the test ends, so that no later test depends on its outcome.
@@ -111,17 +116,21 @@ def _load(
 
 
 def _probe(
-    front: str, stopped: Callable[[], bool], probes: list[tuple[float, float, bool]]
+    front: str, stopped: Callable[[], bool], probes: list[tuple[float, float, bool, str]]
 ) -> None:
-    """GET /readyz through the front every 50 ms: (started, ended, answered 200)."""
+    """GET /readyz through the front every 50 ms: (started, ended, answered 200, id)."""
+    prefix = f"fo-probe-{uuid.uuid4().hex[:8]}"
     with httpx.Client(base_url=front, timeout=30) as client:
+        n = 0
         while not stopped():
+            n += 1
             started = time.monotonic()
             try:
-                answered = client.get("/readyz").status_code == 200
+                answer = client.get("/readyz", headers={"X-Request-Id": f"{prefix}-{n}"})
+                answered = answer.status_code == 200
             except httpx.HTTPError:
                 answered = False
-            probes.append((started, time.monotonic(), answered))
+            probes.append((started, time.monotonic(), answered, f"{prefix}-{n}"))
             time.sleep(0.05)
 
 
@@ -246,7 +255,7 @@ def _scenario(cluster: Cluster, token: str, load_s: float) -> None:
     _warm_up(cluster, token)
     outcomes: list[Outcome] = []
     states: list[tuple[float, dict[str, str]]] = []
-    probes: list[tuple[float, float, bool]] = []
+    probes: list[tuple[float, float, bool, str]] = []
     lock = threading.Lock()
     assert cluster.haproxy_states() == {"api1": "UP", "api2": "UP", "api3": "UP"}
     victim_port = int(cluster.apis[VICTIM - 1].rpartition(":")[2])
@@ -310,15 +319,25 @@ def _scenario(cluster: Cluster, token: str, load_s: float) -> None:
         (at for at, state in states if at > killed and state.get(f"api{VICTIM}") != "UP"), None
     )
     first_write = min((o.ended for o in after if o.ok), default=float("inf"))
-    first_answer = min((end for start, end, ok in probes if start > killed and ok), default=1e9)
-    probes_failed = [(start, end) for start, end, ok in probes if not ok]
+    answered_after = [p for p in probes if p[0] > killed and p[2]]
+    first_probe = min(answered_after, key=lambda p: p[1], default=None)
+    first_answer = first_probe[1] if first_probe else 1e9
+    probes_failed = [p for p in probes if not p[2]]
+    # The floor of the same run: the slowest probe answered in the 2 s before
+    # the kill (on a loaded machine /readyz itself may take seconds).
+    slowest_before = max(
+        (end - start for start, end, ok, _ in probes if ok and killed - 2 < end <= killed),
+        default=0.0,
+    )
     report = (
         f"{len(outcomes)} writes in {took:.1f} s ({len(ok)} acknowledged, {len(failed)} failed, "
         f"{len(retried)} retried by HAProxy); {len(in_flight)} connections on the victim at "
         f"the kill; its listener closed {listener_closed:.3f} s after the kill; "
         f"down in HAProxy {None if down_at is None else round(down_at - killed, 3)} s after it; "
         f"first answer after the kill {first_answer - killed:.3f} s "
-        f"({len(probes)} probes, {len(probes_failed)} failed); "
+        f"({len(probes)} probes, {len(probes_failed)} failed; that probe "
+        f"{attempts.get(first_probe[3]) if first_probe else None}; slowest probe in the 2 s "
+        f"before the kill {slowest_before:.3f} s); "
         f"first write acknowledged after it {first_write - killed:.3f} s; "
         f"slowest write started after it {max((o.ended - o.started for o in after), default=0):.3f} s"
     )
@@ -343,7 +362,7 @@ def _scenario(cluster: Cluster, token: str, load_s: float) -> None:
         assert was_in_flight(outcome), (outcome, report)
     # The front answers from the others within 2 s, and HAProxy took the dead one out.
     assert not probes_failed, report
-    assert first_answer - killed < 2.0, report
+    assert first_answer - killed < 2.0 + slowest_before, report
     # (Not the latency of each write: on a loaded 2-core machine one may take
     # over 2 s with or without a kill; it is reported above.)
     assert down_at is not None, report
