@@ -276,9 +276,10 @@ def _scenario(cluster: Cluster, token: str, load_s: float) -> None:
     threads.append(threading.Thread(target=_probe, args=(cluster.front, stop.is_set, probes)))
     for thread in threads:
         thread.start()
-    # The kill comes after 30 % of the load's length and a write acknowledged
-    # per client; the load ends after its length and a write per client
-    # acknowledged after the kill (on a loaded machine one may take seconds).
+    # The kill comes after 30 % of the load's length and as many writes
+    # acknowledged as there are clients; the load ends after its length and as
+    # many acknowledged writes started after the kill (on a loaded machine one
+    # write may take seconds).
     _wait_for(lambda: time.monotonic() - begin >= load_s * 0.3 and _acked(outcomes) >= CLIENTS)
     in_flight = _handed_to(victim_port)
     killed = time.monotonic()
