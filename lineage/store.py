@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANY_TREE",
+    "EXPORT_ROW_COLUMNS",
     "VIDEO_ROW_COLUMNS",
     "LineageRow",
     "LineageStore",
@@ -60,6 +61,8 @@ VIDEO_ROW_COLUMNS = (
     "diff_ops",  # JSON text: [[op, before, after], ...]
 )
 VideoRow = tuple[Any, ...]
+# A :data:`VideoRow` with the subtree totals: a descendant page read for export.
+EXPORT_ROW_COLUMNS = (*VIDEO_ROW_COLUMNS, "subtree_likes", "subtree_views")
 
 # The "tree" of answers that depend on every tree (the ranked originals, a
 # video not stored yet): its version changes with any write.
@@ -198,6 +201,20 @@ class LineageStore(Protocol):
         Only those strictly after the (generation, id) key ``after``, and only
         the absolute ``generation`` if given. ``original`` says whether the
         video is an original. One index range read of about ``first`` entries.
+        """
+        ...
+
+    def descendant_rows(
+        self,
+        video_id: str,
+        original: bool,
+        first: int,
+        after: tuple[int, str] | None = None,
+    ) -> list[VideoRow]:
+        """:meth:`descendant_page` as plain rows of :data:`EXPORT_ROW_COLUMNS`.
+
+        The same videos in the same order, with no model object per video
+        (the export's columns are read straight from them).
         """
         ...
 

@@ -26,8 +26,9 @@ from lineage.export.parquet import (
     iter_parquet_chunks,
     write_parquet,
 )
+from lineage.models import epoch_micros
 from lineage.rights import policy as rights
-from lineage.store import LineageStore
+from lineage.store import EXPORT_ROW_COLUMNS, LineageStore
 from tests.api.conftest import SMALL_TREE, load
 from tests.forests import Shape, build_forest
 
@@ -79,7 +80,8 @@ def _same_timestamps(record: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize("video_id", [None, "c0-0"])
+# The whole store, an original's tree, and a subtree below a remix (closure rows).
+@pytest.mark.parametrize("video_id", [None, "c0-0", REMOVED_ID])
 def test_parquet_holds_the_jsonl_fields_and_the_lineage_columns(
     store: LineageStore, tmp_path: Path, video_id: str | None
 ) -> None:
@@ -120,6 +122,45 @@ def test_parquet_holds_the_jsonl_fields_and_the_lineage_columns(
     if video_id is None:
         (signed,) = [row for row in parquet_rows if row["id"] == "signed"]
         assert signed["c2pa_manifest"] == "urn:c2pa:test"
+
+
+@pytest.mark.parametrize("top", ["c0-0", REMOVED_ID])
+def test_descendant_rows_are_the_descendant_pages_values(store: LineageStore, top: str) -> None:
+    """The rows the Parquet export reads a subtree from: the same videos, in the same
+    keyset pages, with the values of the records (small pages: several cursors)."""
+    _loaded(store)
+    video = store.get_video(top)
+    assert video is not None
+    original = video.parent_id is None
+    records, rows = [], []
+    after_record: tuple[int, str] | None = None
+    after_row: tuple[int, str] | None = None
+    while True:
+        page = store.descendant_page(top, original, 7, after_record)
+        part = store.descendant_rows(top, original, 7, after_row)
+        records += page
+        rows += part
+        assert len(part) == len(page)
+        if len(page) < 7:
+            break
+        after_record = (page[-1].generation, page[-1].id)
+        after_row = (part[-1][EXPORT_ROW_COLUMNS.index("generation")], part[-1][0])
+    assert len(records) == video.derivative_count > 7
+    for record, row in zip(records, rows, strict=True):
+        values = dict(zip(EXPORT_ROW_COLUMNS, row, strict=True))
+        diff = record.prompt_diff
+        assert diff is not None
+        assert values == {
+            **record.model_dump(include=set(EXPORT_ROW_COLUMNS)),
+            "created_us": epoch_micros(record.created_at) if record.created_at else None,
+            "diff_summary": diff.summary,
+            "variant_key": diff.variant_key,
+            "similarity": diff.similarity,
+            "diff_ops": values["diff_ops"],
+        }
+        assert [tuple(op) for op in json.loads(values["diff_ops"])] == [
+            (op.op, op.before, op.after) for op in diff.ops
+        ]
 
 
 def test_removed_text_is_blanked_as_in_the_jsonl_export(store: LineageStore) -> None:

@@ -35,8 +35,9 @@ from lineage.models import VideoRecord, epoch_micros
 from lineage.progress import progress_bar
 from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
 from lineage.rights.visibility import Visibility, mask_export_record, visibility
-from lineage.store import VIDEO_ROW_COLUMNS, LineageStore
+from lineage.store import EXPORT_ROW_COLUMNS, LineageStore
 from lineage.stores.sqlite import SQLiteStore
+from lineage.tree.queries import require_video
 
 __all__ = [
     "PARQUET_SCHEMA",
@@ -92,15 +93,16 @@ PARQUET_SCHEMA = pa.schema(
     metadata={"remix-lineage": "export; see docs/cli.md (lineage export --format parquet)"},
 )
 
-# The columns as the export collects them: the store's VideoRow columns (the
-# diff ops as their JSON text, or as (op, before, after) triples), then the
-# subtree likes and views. The whole SQLite store is read as such rows.
-_ROW_COLUMNS = (*VIDEO_ROW_COLUMNS, "subtree_likes", "subtree_views")
+# The columns as the export collects them: the store's export rows (the diff
+# ops as their JSON text, or as (op, before, after) triples from a record).
+# Subtrees, and the whole SQLite store, are read as such rows.
+_ROW_COLUMNS = EXPORT_ROW_COLUMNS
 _SQLITE_ROW_SQL = ", ".join(_ROW_COLUMNS)
-_ID, _PROMPT, _TITLE, _CREATOR, _CREATED_US, _SUMMARY, _KEY, _SIMILARITY, _OPS = (
+_ID, _GENERATION, _PROMPT, _TITLE, _CREATOR, _CREATED_US, _SUMMARY, _KEY, _SIMILARITY, _OPS = (
     _ROW_COLUMNS.index(name)
     for name in (
         "id",
+        "generation",
         "prompt",
         "title",
         "creator",
@@ -137,14 +139,32 @@ _NO_DIFF = SimpleNamespace(summary=None, variant_key=None, similarity=None, ops=
 def _iter_pages(
     store: LineageStore, video_id: str | None
 ) -> Iterator[list[tuple[Any, ...]] | list[VideoRecord]]:
-    """The lineage in pages of :data:`_PAGE_SIZE`, parents first: plain rows for the
-    whole SQLite store (as the JSONL export reads it, no model objects), records
-    otherwise."""
+    """The lineage in pages of at most :data:`_PAGE_SIZE`, parents first.
+
+    A subtree is its top (one record) then its descendant pages as plain rows
+    (:meth:`~lineage.store.LineageStore.descendant_rows`: the same keyset walk
+    as :func:`~lineage.export.walk.iter_lineage`, no model object per video);
+    the whole SQLite store is plain rows too (as the JSONL export reads it);
+    the whole store of another backend, records.
+    """
+    if video_id is not None:
+        top = require_video(store, video_id)
+        yield [top]
+        if not top.derivative_count:
+            return
+        after: tuple[int, str] | None = None
+        while True:
+            rows = store.descendant_rows(top.id, top.parent_id is None, _PAGE_SIZE, after)
+            if rows:
+                yield rows
+            if len(rows) < _PAGE_SIZE:
+                return
+            after = (rows[-1][_GENERATION], rows[-1][_ID])
     page: list[Any] = []
-    if video_id is None and isinstance(store, SQLiteStore):
+    if isinstance(store, SQLiteStore):
         items: Iterator[Any] = store.iter_video_rows(_PAGE_SIZE, columns=_SQLITE_ROW_SQL)
     else:
-        items = iter_lineage(store, video_id, page_size=_PAGE_SIZE)
+        items = iter_lineage(store, None, page_size=_PAGE_SIZE)
     for item in items:
         page.append(item)
         if len(page) == _PAGE_SIZE:
@@ -400,22 +420,23 @@ def write_parquet(
 ) -> int:
     """Write the lineage as a Parquet file (a path, or a binary stream); returns the rows.
 
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> import pyarrow.parquet as pq
-    >>> from lineage.importing.records import SourcedRecord
-    >>> from lineage.stores.sqlite import SQLiteStore
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> store = SQLiteStore(folder / "doc.db")
-    >>> _ = store.import_videos([
-    ...     SourcedRecord({"id": "a", "prompt": "a crocodile in the yard"}),
-    ...     SourcedRecord({"id": "b", "prompt": "a hippo in the yard", "parent_id": "a"})])
-    >>> write_parquet(store, "a", folder / "a.parquet")
-    2
-    >>> table = pq.read_table(folder / "a.parquet")
-    >>> table.column("variant_key").to_pylist(), table.column("derivative_count").to_pylist()
-    ([None, 'crocodile→hippo'], [1, 0])
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import pyarrow.parquet as pq
+        >>> from lineage.importing.records import SourcedRecord
+        >>> from lineage.stores.sqlite import SQLiteStore
+    from lineage.tree.queries import require_video
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> store = SQLiteStore(folder / "doc.db")
+        >>> _ = store.import_videos([
+        ...     SourcedRecord({"id": "a", "prompt": "a crocodile in the yard"}),
+        ...     SourcedRecord({"id": "b", "prompt": "a hippo in the yard", "parent_id": "a"})])
+        >>> write_parquet(store, "a", folder / "a.parquet")
+        2
+        >>> table = pq.read_table(folder / "a.parquet")
+        >>> table.column("variant_key").to_pylist(), table.column("derivative_count").to_pylist()
+        ([None, 'crocodile→hippo'], [1, 0])
     """
     sink = str(output) if isinstance(output, Path) else output
     rows = 0

@@ -41,6 +41,24 @@ def test_compose_has_the_cluster_local_topology() -> None:
     assert "option httpchk GET /readyz" in front
     assert "option httpchk GET /readyz" in script
     assert _default_server(front) == _default_server(script)
+    # The same failover policy in front of both: what is retried, and where.
+    for line in (
+        "http-reuse never",
+        "option http-buffer-request",
+        "retries 3",
+        "option redispatch 1",
+        "retry-on conn-failure empty-response",
+    ):
+        assert re.search(rf"^\s+{re.escape(line)}$", front, re.M), line
+        assert re.search(rf"^\s+{re.escape(line)}$", script, re.M), line
+    assert _replay_rule(front) == _replay_rule(script)
+
+
+def _replay_rule(text: str) -> str:
+    """The rule saying which requests HAProxy may replay on another process."""
+    found = re.findall(r"^\s+(http-request disable-l7-retry .*)$", text, re.M)
+    assert len(found) == 1, found
+    return found[0]
 
 
 def test_the_front_config_is_valid() -> None:

@@ -143,6 +143,7 @@ def test_every_store_call_has_the_access_mode_of_what_it_does(routed_store: Neo4
         "trending": lambda: store.trending(root, 0, 10**7, 5),
         "remix_hours": lambda: store.remix_hours(child),
         "descendant_page": lambda: store.descendant_page(root, True, 5),
+        "descendant_rows": lambda: store.descendant_rows(root, True, 5),
         "video_rights": lambda: store.video_rights([child]),
         "derived_from_removed": lambda: store.derived_from_removed([child]),
         "count_videos": lambda: store.count_videos(),

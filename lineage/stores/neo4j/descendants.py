@@ -19,10 +19,17 @@ import neo4j
 
 from lineage.importing.plan import ImportPlan
 from lineage.models import VideoRecord
-from lineage.stores.neo4j.reads import _VIDEO, _Read, _record
+from lineage.store import VideoRow
+from lineage.stores.neo4j.reads import _VIDEO, _Read, _record, export_row
 from lineage.tree.descendants import closure_rows
 
-__all__ = ["BACKFILL", "read_closure_rows", "read_descendant_page", "write_closure"]
+__all__ = [
+    "BACKFILL",
+    "read_closure_rows",
+    "read_descendant_page",
+    "read_descendant_rows",
+    "write_closure",
+]
 
 _CREATE = (
     "UNWIND $rows AS row CREATE (:Descent "
@@ -62,14 +69,14 @@ def _seek(source: tuple[str, str, str, str], condition: str) -> str:
     )
 
 
-def read_descendant_page(
+def _page_cypher(
     video_id: str,
     original: bool,
     first: int,
     after: tuple[int, str] | None,
     generation: int | None,
-) -> _Read[list[VideoRecord]]:
-    """One page of derivatives by (generation, id), strictly after ``after``."""
+) -> tuple[str, dict[str, Any]] | None:
+    """The Cypher and parameters of one page (None: the page is empty)."""
     if original and after is not None and after[0] < 1:
         after = None  # every derivative of an original is after any key of generation 0
     source = _ORIGINAL if original else _CLOSURE
@@ -79,7 +86,7 @@ def read_descendant_page(
     parameters: dict[str, Any] = {"video_id": video_id, "first": first, "after_id": ""}
     if generation is not None:
         if after is not None and after[0] > generation:
-            return _Read("RETURN 1 AS nothing LIMIT 0", {}, lambda records: [])
+            return None
         parameters["level"] = generation
         if after is not None and after[0] == generation:
             parameters["after_id"] = after[1]
@@ -97,9 +104,31 @@ def read_descendant_page(
         f"{lookup}WITH {video} ORDER BY v.generation, v.id "
         f"OPTIONAL MATCH (v)-[r:REMIX_OF]->() RETURN {_VIDEO}"
     )
-    return _Read(
-        cypher, parameters, lambda records: [_record(row["v"], row["r"]) for row in records]
-    )
+    return cypher, parameters
+
+
+def read_descendant_page(
+    video_id: str,
+    original: bool,
+    first: int,
+    after: tuple[int, str] | None,
+    generation: int | None,
+) -> _Read[list[VideoRecord]]:
+    """One page of derivatives by (generation, id), strictly after ``after``."""
+    query = _page_cypher(video_id, original, first, after, generation)
+    if query is None:
+        return _Read("RETURN 1 AS nothing LIMIT 0", {}, lambda records: [])
+    return _Read(*query, lambda records: [_record(row["v"], row["r"]) for row in records])
+
+
+def read_descendant_rows(
+    video_id: str, original: bool, first: int, after: tuple[int, str] | None
+) -> _Read[list[VideoRow]]:
+    """:func:`read_descendant_page` as rows of :data:`~lineage.store.EXPORT_ROW_COLUMNS`."""
+    query = _page_cypher(video_id, original, first, after, None)
+    if query is None:
+        return _Read("RETURN 1 AS nothing LIMIT 0", {}, lambda records: [])
+    return _Read(*query, lambda records: [export_row(row["v"], row["r"]) for row in records])
 
 
 def read_closure_rows() -> str:

@@ -74,6 +74,33 @@ def _record(video: dict[str, Any], edge: dict[str, Any] | None) -> VideoRecord:
     )
 
 
+def export_row(video: dict[str, Any], edge: dict[str, Any] | None) -> tuple[Any, ...]:
+    """A video and its edge as a row of :data:`~lineage.store.EXPORT_ROW_COLUMNS`
+    (the values :func:`_record` would hold, with no model object)."""
+    edge = edge or {}
+    return (
+        video["id"],
+        video.get("parent_id"),
+        video["prompt"],
+        video.get("title"),
+        video.get("creator"),
+        video.get("created_us"),
+        video.get("likes", 0),
+        video.get("views", 0),
+        video["generation"],
+        video["original_id"],
+        video["derivative_count"],
+        video["direct_remix_count"],
+        video["tree_depth"],
+        edge.get("summary"),
+        edge.get("variant_key"),
+        edge.get("similarity"),
+        edge.get("ops"),
+        video.get("subtree_likes", 0),
+        video.get("subtree_views", 0),
+    )
+
+
 def _generation_counts(generation: int, counts: list[int] | None) -> list[GenerationCount]:
     return [
         GenerationCount(generation=generation + 1 + offset, count=count)

@@ -26,14 +26,18 @@ from lineage.models import (
 from lineage.over_time.engagement import ORIGINAL_PARENT_KEY, EngagementEvent
 from lineage.progress import progress_bar
 from lineage.search.plan import Plan, SearchEstimates, SearchQuery, Strategy
-from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder
+from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder, VideoRow
 from lineage.stores.neo4j import search as neo4j_search
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
 )
 from lineage.stores.neo4j.bookmarks import BookmarkRelay
 from lineage.stores.neo4j.depth import read_max_generation
-from lineage.stores.neo4j.descendants import read_closure_rows, read_descendant_page
+from lineage.stores.neo4j.descendants import (
+    read_closure_rows,
+    read_descendant_page,
+    read_descendant_rows,
+)
 from lineage.stores.neo4j.migrations import migrate
 from lineage.stores.neo4j.over_time import (
     read_remixes_in_many,
@@ -353,6 +357,15 @@ class Neo4jStore(Neo4jRights):
         generation: int | None = None,
     ) -> list[VideoRecord]:
         return self._read(read_descendant_page(video_id, original, first, after, generation))
+
+    def descendant_rows(
+        self,
+        video_id: str,
+        original: bool,
+        first: int,
+        after: tuple[int, str] | None = None,
+    ) -> list[VideoRow]:
+        return self._read(read_descendant_rows(video_id, original, first, after))
 
     def iter_closure_rows(self) -> Iterator[tuple[str, int, str]]:
         for row in self._stream(read_closure_rows()):

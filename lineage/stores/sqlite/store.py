@@ -26,7 +26,7 @@ from lineage.models import GenerationCount, VideoRecord
 from lineage.over_time.engagement import EngagementEvent
 from lineage.resources import sqlite_schema
 from lineage.search.plan import Plan, SearchEstimates, SearchQuery
-from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder
+from lineage.store import ANY_TREE, LineageRow, PathNode, VariantGroupRow, VideoOrder, VideoRow
 from lineage.stores.sqlite import descendants as sqlite_descendants
 from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite import reads, writes
@@ -239,6 +239,19 @@ class SQLiteStore(SQLiteRights):
         if query is None:
             return []
         return [reads.record(row) for row in self._conn().execute(*query)]
+
+    def descendant_rows(
+        self,
+        video_id: str,
+        original: bool,
+        first: int,
+        after: tuple[int, str] | None = None,
+    ) -> list[VideoRow]:
+        # RECORD_COLUMNS are EXPORT_ROW_COLUMNS, in that order.
+        query = sqlite_descendants.descendant_page_query(
+            reads.RECORD_COLUMNS, video_id, original, first, after, None
+        )
+        return [] if query is None else self._conn().execute(*query).fetchall()
 
     def iter_closure_rows(self) -> Iterator[tuple[str, int, str]]:
         return sqlite_descendants.iter_closure_rows(self._conn())
