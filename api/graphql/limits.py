@@ -3,25 +3,36 @@
 Strawberry's limiters build their validation rule classes when they are
 constructed. Constructed per request, that would make every request's rules
 new classes, and the validation cache (keyed by the rules) would never hit.
-So the rule classes are built once per schema here, and each request gets a
-fresh, stateless :class:`AddValidationRules` carrying those same classes.
+So the rule classes are built once per schema here, and each request gets one
+fresh, stateless :class:`QueryLimits` carrying those same classes and the token
+limit (one extension rather than two: each costs its hooks on every request).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from graphql import ASTValidationRule
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 from api.core.config import ApiSettings
 
-__all__ = ["limit_extensions"]
+__all__ = ["QueryLimits", "limit_extensions"]
+
+
+class QueryLimits(SchemaExtension):
+    """The token limit (while parsing, as Strawberry's ``MaxTokensLimiter``) and
+    the depth and alias rules (added to validation, as ``AddValidationRules``)."""
+
+    def __init__(self, max_tokens: int, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.max_tokens = max_tokens
+        self.rules = rules
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        context.validation_rules = context.validation_rules + self.rules
+        yield
 
 
 def limit_extensions(settings: ApiSettings) -> list[Callable[[], SchemaExtension]]:
@@ -30,7 +41,4 @@ def limit_extensions(settings: ApiSettings) -> list[Callable[[], SchemaExtension
         QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules
         + MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
     )
-    return [
-        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: AddValidationRules(list(rules)),
-    ]
+    return [lambda: QueryLimits(settings.max_tokens, rules)]
