@@ -420,23 +420,22 @@ def write_parquet(
 ) -> int:
     """Write the lineage as a Parquet file (a path, or a binary stream); returns the rows.
 
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> import pyarrow.parquet as pq
-        >>> from lineage.importing.records import SourcedRecord
-        >>> from lineage.stores.sqlite import SQLiteStore
-    from lineage.tree.queries import require_video
-        >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> store = SQLiteStore(folder / "doc.db")
-        >>> _ = store.import_videos([
-        ...     SourcedRecord({"id": "a", "prompt": "a crocodile in the yard"}),
-        ...     SourcedRecord({"id": "b", "prompt": "a hippo in the yard", "parent_id": "a"})])
-        >>> write_parquet(store, "a", folder / "a.parquet")
-        2
-        >>> table = pq.read_table(folder / "a.parquet")
-        >>> table.column("variant_key").to_pylist(), table.column("derivative_count").to_pylist()
-        ([None, 'crocodile→hippo'], [1, 0])
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pyarrow.parquet as pq
+    >>> from lineage.importing.records import SourcedRecord
+    >>> from lineage.stores.sqlite import SQLiteStore
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> store = SQLiteStore(folder / "doc.db")
+    >>> _ = store.import_videos([
+    ...     SourcedRecord({"id": "a", "prompt": "a crocodile in the yard"}),
+    ...     SourcedRecord({"id": "b", "prompt": "a hippo in the yard", "parent_id": "a"})])
+    >>> write_parquet(store, "a", folder / "a.parquet")
+    2
+    >>> table = pq.read_table(folder / "a.parquet")
+    >>> table.column("variant_key").to_pylist(), table.column("derivative_count").to_pylist()
+    ([None, 'crocodile→hippo'], [1, 0])
     """
     sink = str(output) if isinstance(output, Path) else output
     rows = 0
