@@ -26,7 +26,14 @@ from lineage.models import (
 from lineage.over_time.engagement import ORIGINAL_PARENT_KEY, EngagementEvent
 from lineage.progress import progress_bar
 from lineage.search.plan import Plan, SearchEstimates, SearchQuery, Strategy
-from lineage.store import LineageRow, PathNode, VariantGroupRow, VideoOrder, VideoRow
+from lineage.store import (
+    VIDEO_ROW_COLUMNS,
+    LineageRow,
+    PathNode,
+    VariantGroupRow,
+    VideoOrder,
+    VideoRow,
+)
 from lineage.stores.neo4j import search as neo4j_search
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
@@ -60,6 +67,7 @@ from lineage.stores.neo4j.reads import (
     _read_variant_groups_with_tops,
     _read_videos,
     _record,
+    export_row,
 )
 from lineage.stores.neo4j.rights import Neo4jRights, migrate_rights
 from lineage.stores.neo4j.schema import (
@@ -461,28 +469,10 @@ class Neo4jStore(Neo4jRights):
                 return
 
     def iter_video_rows(self, page_size: int = 2000) -> Iterator[tuple[Any, ...]]:
+        width = len(VIDEO_ROW_COLUMNS)  # the export row less its subtree totals
         for page in self._video_pages(page_size):
             for row in page:
-                video, edge = row["v"], row["r"] or {}
-                yield (
-                    video["id"],
-                    video.get("parent_id"),
-                    video["prompt"],
-                    video.get("title"),
-                    video.get("creator"),
-                    video.get("created_us"),
-                    video.get("likes", 0),
-                    video.get("views", 0),
-                    video["generation"],
-                    video["original_id"],
-                    video["derivative_count"],
-                    video["direct_remix_count"],
-                    video["tree_depth"],
-                    edge.get("summary"),
-                    edge.get("variant_key"),
-                    edge.get("similarity"),
-                    edge.get("ops"),
-                )
+                yield export_row(row["v"], row["r"])[:width]
 
     def iter_videos(self, page_size: int = 2000) -> Iterator[VideoRecord]:
         for page in self._video_pages(page_size):
