@@ -54,8 +54,9 @@ class ApiSettings(BaseSettings):
     # Group commit (lineage/importing/group_commit.py): remixes into one tree that
     # arrive while its previous batch is being written, or within this many
     # milliseconds of the first, share one transaction. Negative: off, every
-    # remix is its own transaction.
-    group_commit_ms: float = Field(default=0.0)
+    # remix is its own transaction. Unset: the store's own default
+    # (``group_commit_ms`` of the store class, measured per store).
+    group_commit_ms: float | None = Field(default=None)
     # Live counts (Subscription.videoUpdated): the least time between two
     # looks at a watched video's tree version, hence between two pushes.
     live_interval_ms: int = Field(default=250, ge=10)

@@ -281,11 +281,14 @@ async def make_context(
         hub = state.live_hub = LiveHub(state.store, interval=settings.live_interval_ms / 1000)
     context.live = hub
     context.deadline = request.scope.get(DEADLINE)
-    if settings.group_commit_ms >= 0:
+    window_ms = settings.group_commit_ms
+    if window_ms is None:  # the store's default
+        window_ms = float(getattr(state.store, "group_commit_ms", 0.0))
+    if window_ms >= 0:
         committer = getattr(state, "group_committer", None)
         if committer is None or committer.store is not state.store:
             committer = state.group_committer = GroupCommitter(
-                state.store, run_in_threadpool, window=settings.group_commit_ms / 1000
+                state.store, run_in_threadpool, window=window_ms / 1000
             )
         context.committer = committer
     request.scope[TREES] = context.trees

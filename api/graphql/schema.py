@@ -155,9 +155,19 @@ async def _write(info: LineageInfo, record: dict[str, Any], tree: str | None = N
     context = info.context
     source = "remixVideo" if record["parent_id"] else "createOriginal"
     stored: VideoRecord | None = None
+    parent: VideoRecord | None = None
     if tree is not None and context.committer is not None:
         # Read back with the rest of its batch, after the commit.
-        report, stored = await context.committer.remix(tree, SourcedRecord(record, source, 0))
+        report, stored, parent = await context.committer.remix(
+            tree, SourcedRecord(record, source, 0)
+        )
+    elif (import_and_read := getattr(context.store, "import_and_read", None)) is not None:
+        # Read back in the write's own transaction (Neo4j: its last statement).
+        report, found = await context.write(
+            import_and_read, [SourcedRecord(record, source, 0)], atomic=True
+        )
+        stored = found.get(record["id"])
+        parent = found.get(record["parent_id"]) if record["parent_id"] else None
     else:
         report = await context.write(
             context.store.import_videos, [SourcedRecord(record, source, 0)], atomic=True
@@ -172,6 +182,9 @@ async def _write(info: LineageInfo, record: dict[str, Any], tree: str | None = N
         stored = await context.read(context.store.get_video, record["id"])
     else:
         context.note_videos(stored)
+    if parent is not None:
+        # Its parent as committed with it: the answer's parent field needs no read.
+        context.prime([parent])
     if stored is None:  # written in the same call: a miss is a bug
         raise VideoNotFound(record["id"])
     return stored

@@ -12,8 +12,9 @@ planner rejects records one by one, and the others still land.
 
 Writes run in a worker thread (the store's calls block); the committer
 itself lives on one asyncio event loop. :meth:`GroupCommitter.remix` also
-reads the batch's videos back in that same thread call, after the commit
-(one read per batch instead of one per caller), and remembers each video's
+reads the batch's videos back in that same thread call (one read per
+batch instead of one per caller; on a store with ``import_and_read``, in the
+import's own last statement), and remembers each video's
 tree (a video's original never changes), so a remix of a video seen before
 needs no read of its parent to find its tree.
 """
@@ -36,7 +37,7 @@ __all__ = ["GroupCommitter"]
 @dataclass
 class _Pending:
     record: SourcedRecord
-    done: asyncio.Future[tuple[ImportReport, VideoRecord | None]]
+    done: asyncio.Future[tuple[ImportReport, VideoRecord | None, VideoRecord | None]]
 
 
 @dataclass
@@ -101,10 +102,11 @@ class GroupCommitter:
 
     async def remix(
         self, tree: str, record: SourcedRecord
-    ) -> tuple[ImportReport, VideoRecord | None]:
-        """Like :meth:`submit`, with the video as stored after the commit (None if refused)."""
+    ) -> tuple[ImportReport, VideoRecord | None, VideoRecord | None]:
+        """Like :meth:`submit`, with the video and its parent as stored after the commit
+        (None if refused; the parent None for an original)."""
         state = self._trees.setdefault(tree, _Tree())
-        done: asyncio.Future[tuple[ImportReport, VideoRecord | None]] = (
+        done: asyncio.Future[tuple[ImportReport, VideoRecord | None, VideoRecord | None]] = (
             asyncio.get_running_loop().create_future()
         )
         state.pending.append(_Pending(record, done))
@@ -165,23 +167,31 @@ class GroupCommitter:
                     )
                 )
                 own.written = False
-            video_id = peek_ids(pending.record.data)[0]
+            video_id, parent_id = peek_ids(pending.record.data)
             record = stored.get(video_id) if rejection is None and video_id else None
+            parent = stored.get(parent_id) if record is not None and parent_id else None
             if record is not None:
                 self.remember(record.id, record.original_id)
             if not pending.done.done():
-                pending.done.set_result((own, record))
+                pending.done.set_result((own, record, parent))
 
     def _import_and_read(
         self, records: list[SourcedRecord]
     ) -> tuple[ImportReport, dict[str, VideoRecord]]:
-        # In the worker thread: the batch's import, then its videos as stored,
-        # read once for every caller.
+        # In the worker thread: the batch's import, then its videos and their
+        # parents as stored, read once for every caller (in the import's own
+        # transaction where the store can: see import_and_read).
+        import_and_read = getattr(self.store, "import_and_read", None)
+        if import_and_read is not None:
+            answer: tuple[ImportReport, dict[str, VideoRecord]] = import_and_read(records)
+            return answer
         report = self.store.import_videos(records)
         refused = {rejection.line for rejection in report.rejected}
         ids = [
             video_id
             for record in records
-            if record.line not in refused and (video_id := peek_ids(record.data)[0]) is not None
+            if record.line not in refused
+            for video_id in peek_ids(record.data)
+            if video_id is not None
         ]
-        return report, (self.store.get_videos(ids) if ids else {})
+        return report, (self.store.get_videos(list(dict.fromkeys(ids))) if ids else {})

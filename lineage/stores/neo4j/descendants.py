@@ -25,13 +25,14 @@ from lineage.tree.descendants import closure_rows
 
 __all__ = [
     "BACKFILL",
+    "CREATE_CLOSURE",
     "read_closure_rows",
     "read_descendant_page",
     "read_descendant_rows",
     "write_closure",
 ]
 
-_CREATE = (
+CREATE_CLOSURE = (
     "UNWIND $rows AS row CREATE (:Descent "
     "{ancestor_id: row[0], generation: row[1], descendant_id: row[2]})"
 )
@@ -54,10 +55,10 @@ def write_closure(tx: neo4j.ManagedTransaction, plan: ImportPlan, batch_size: in
     for ancestor_id, generation, descendant_id in closure_rows(plan):
         rows.append([ancestor_id, generation, descendant_id])
         if len(rows) >= batch_size:
-            tx.run(_CREATE, rows=rows).consume()
+            tx.run(CREATE_CLOSURE, rows=rows).consume()
             rows = []
     if rows:
-        tx.run(_CREATE, rows=rows).consume()
+        tx.run(CREATE_CLOSURE, rows=rows).consume()
 
 
 def _seek(source: tuple[str, str, str, str], condition: str) -> str:

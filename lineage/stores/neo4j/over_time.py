@@ -34,6 +34,7 @@ __all__ = [
     "read_remixes_in_many",
     "read_trending",
     "record_engagement",
+    "time_aggregate_steps",
     "write_time_aggregates",
 ]
 
@@ -76,22 +77,28 @@ def _run_batches(
         tx.run(cypher, rows=rows[start : start + batch_size]).consume()
 
 
+def time_aggregate_steps(plan: ImportPlan) -> list[tuple[str, list[Any]]]:
+    """The statements (each with its ``$rows``) of an import plan's engagement increments
+    (own and subtree) of stored videos and its remixes per hour, in order."""
+    rows = list(plan.hour_rows())
+    return [
+        (_ADD_ENGAGEMENT, [list(row) for row in plan.engagement_rows()]),
+        (
+            _ADD_HOURS,
+            [
+                [video_id, hour, parent or ORIGINAL_PARENT_KEY, count]
+                for video_id, hour, parent, count in rows
+            ],
+        ),
+        (_DROP_EMPTY_HOURS, [[video_id, hour] for video_id, hour, _, count in rows if count < 0]),
+    ]
+
+
 def write_time_aggregates(tx: neo4j.ManagedTransaction, plan: ImportPlan, batch_size: int) -> None:
     """Write an import plan's engagement increments (own and subtree) of stored videos and
     its remixes per hour (new videos' subtree totals go in with their nodes)."""
-    _run_batches(tx, _ADD_ENGAGEMENT, [list(row) for row in plan.engagement_rows()], batch_size)
-    rows = list(plan.hour_rows())
-    _run_batches(
-        tx,
-        _ADD_HOURS,
-        [
-            [video_id, hour, parent or ORIGINAL_PARENT_KEY, count]
-            for video_id, hour, parent, count in rows
-        ],
-        batch_size,
-    )
-    emptied = [[video_id, hour] for video_id, hour, _, count in rows if count < 0]
-    _run_batches(tx, _DROP_EMPTY_HOURS, emptied, batch_size)
+    for cypher, rows in time_aggregate_steps(plan):
+        _run_batches(tx, cypher, rows, batch_size)
 
 
 def record_engagement(tx: neo4j.ManagedTransaction, events: Sequence[EngagementEvent]) -> int:

@@ -28,6 +28,7 @@ __all__ = [
     "Neo4jRights",
     "migrate_rights",
     "read_video_rights",
+    "rights_plan_steps",
     "write_rights_plan",
 ]
 
@@ -114,19 +115,26 @@ def _run_batches(tx: neo4j.ManagedTransaction, cypher: str, rows: Sequence[Any])
         tx.run(cypher, rows=rows[start : start + 5000]).consume()
 
 
+def rights_plan_steps(rights: RightsPlan) -> list[tuple[str, list[Any]]]:
+    """The statements (each with its ``$rows``) of the rights part of an import, in order."""
+    return [
+        (_SET_STATES, [list(state) for state in rights.states]),
+        (_SET_MANIFESTS, [list(item) for item in rights.manifests.items()]),
+        (_ADD_REMOVED, [list(item) for item in rights.removed_counts.items()]),
+        (
+            _ADD_VIEWS,
+            [
+                [video_id, [[level, views] for level, views in levels.items()]]
+                for video_id, levels in rights.generation_views.items()
+            ],
+        ),
+    ]
+
+
 def write_rights_plan(tx: neo4j.ManagedTransaction, rights: RightsPlan) -> None:
     """Write the rights part of an import (after the new videos)."""
-    _run_batches(tx, _SET_STATES, [list(state) for state in rights.states])
-    _run_batches(tx, _SET_MANIFESTS, [list(item) for item in rights.manifests.items()])
-    _run_batches(tx, _ADD_REMOVED, [list(item) for item in rights.removed_counts.items()])
-    _run_batches(
-        tx,
-        _ADD_VIEWS,
-        [
-            [video_id, [[level, views] for level, views in levels.items()]]
-            for video_id, levels in rights.generation_views.items()
-        ],
-    )
+    for cypher, rows in rights_plan_steps(rights):
+        _run_batches(tx, cypher, rows)
 
 
 # Per-generation view totals of videos stored before they existed: a video

@@ -18,7 +18,7 @@ from neo4j.exceptions import (
 from lineage.errors import LimitExceeded, StoreUnavailable
 from lineage.importing.planner import plan_import, sort_rejections, split_by_lineage
 from lineage.importing.records import ImportReport, SourcedRecord
-from lineage.importing.validation import validated
+from lineage.importing.validation import peek_ids, validated
 from lineage.models import (
     GenerationCount,
     VideoRecord,
@@ -37,6 +37,13 @@ from lineage.store import (
 from lineage.stores.neo4j import search as neo4j_search
 from lineage.stores.neo4j.async_reads import (
     AsyncNeo4jReads,
+)
+from lineage.stores.neo4j.batch_write import (
+    AT_ONCE_MAX,
+    PrefetchedView,
+    fits_at_once,
+    lock_and_read,
+    write_at_once,
 )
 from lineage.stores.neo4j.bookmarks import BookmarkRelay
 from lineage.stores.neo4j.depth import read_max_generation
@@ -85,7 +92,20 @@ from lineage.stores.neo4j.writes import (
     _too_large,
     _TransactionView,
     _write_plan,
+    counting,
 )
+
+
+def _accepted_ids(records: Sequence[SourcedRecord], report: ImportReport) -> list[str]:
+    """The ids of the records the import did not refuse and of their parents."""
+    refused = {(rejection.source, rejection.line) for rejection in report.rejected}
+    ids = (
+        video_id
+        for record in records
+        if (record.source, record.line) not in refused
+        for video_id in peek_ids(record.data)
+    )
+    return list(dict.fromkeys(video_id for video_id in ids if video_id is not None))
 
 
 # -- the store -----------------------------------------------------------------------------------
@@ -113,6 +133,9 @@ class Neo4jStore(Neo4jRights):
 
     # Reads cross the network: the API runs them on its async driver.
     in_process = False
+    # The API's group commit window by default (LINEAGE_API_GROUP_COMMIT_MS
+    # unset), chosen from benchmarks/bench_viral.py (docs/performance.md).
+    group_commit_ms = 0.0
     search_rankings = neo4j_search.RANKINGS
 
     def __init__(
@@ -132,6 +155,8 @@ class Neo4jStore(Neo4jRights):
         self.group_size = group_size
         self.import_workers = import_workers
         self._auth = (user, password)
+        # Statements the write path sent (Bolt queries), for tests and benchmarks.
+        self.write_queries_sent = 0
         # Reads wait for the writes acknowledged before them (a cluster's
         # followers lag the leader); see lineage.stores.neo4j.bookmarks.
         self.bookmarks = BookmarkRelay()
@@ -210,7 +235,9 @@ class Neo4jStore(Neo4jRights):
         # The driver may run a transaction again: keep the input to replay it.
         materialized = list(records)
         if atomic or len(materialized) <= self.group_size:
-            return self._import_in_one_transaction(materialized, atomic=atomic, progress=progress)
+            return self._import_in_one_transaction(materialized, atomic=atomic, progress=progress)[
+                0
+            ]
 
         # Large imports: one transaction per group of whole lineages (see
         # split_by_lineage; a lineage larger than a group goes in parts), so
@@ -221,7 +248,7 @@ class Neo4jStore(Neo4jRights):
 
         def import_group(group: list[SourcedRecord]) -> ImportReport:
             if len(group) <= group_size:
-                return self._import_in_one_transaction(group, atomic=False, progress=False)
+                return self._import_in_one_transaction(group, atomic=False, progress=False)[0]
             return self._import_large_tree(group, group_size)
 
         total = ImportReport()
@@ -263,18 +290,44 @@ class Neo4jStore(Neo4jRights):
         for part in _parents_first_parts(accepted, part_size):
             # Rejections here only if another writer got in between.
             total.add(
-                self._import_in_one_transaction(part, atomic=False, progress=False, vetted=True)
+                self._import_in_one_transaction(part, atomic=False, progress=False, vetted=True)[0]
             )
         return total
 
+    def import_and_read(
+        self, records: Iterable[SourcedRecord], *, atomic: bool = False
+    ) -> tuple[ImportReport, dict[str, VideoRecord]]:
+        """Import records and read back the videos of those accepted and their parents,
+        as stored at the commit; a small input costs two statements in one transaction
+        (:mod:`lineage.stores.neo4j.batch_write`)."""
+        materialized = list(records)
+        if len(materialized) > AT_ONCE_MAX:
+            report = self.import_videos(materialized, atomic=atomic)
+            return report, self.get_videos(_accepted_ids(materialized, report))
+        return self._import_in_one_transaction(
+            materialized, atomic=atomic, progress=False, read_back=True
+        )
+
     def _import_in_one_transaction(
-        self, records: list[SourcedRecord], *, atomic: bool, progress: bool, vetted: bool = False
-    ) -> ImportReport:
+        self,
+        records: list[SourcedRecord],
+        *,
+        atomic: bool,
+        progress: bool,
+        vetted: bool = False,
+        read_back: bool = False,
+    ) -> tuple[ImportReport, dict[str, VideoRecord]]:
+        """Import in one transaction: its report, and the accepted videos as stored
+        when ``read_back`` (else none)."""
+
         def too_large() -> LimitExceeded:
             return _too_large(len(records), atomic=atomic, group_size=self.group_size)
 
-        def work(tx: neo4j.ManagedTransaction) -> ImportReport:
+        def work(tx: neo4j.ManagedTransaction) -> tuple[ImportReport, dict[str, VideoRecord]]:
+            tx = counting(tx, self)
             try:
+                if len(records) <= AT_ONCE_MAX:
+                    return at_once(tx)
                 locked = lock_trees_first(tx, records)
                 view = _TransactionView(tx, vetted=vetted, locked=locked)
                 # Trees locked first (all those the records name) are not locked again.
@@ -282,14 +335,30 @@ class Neo4jStore(Neo4jRights):
                 plan, report = plan_import(records, view)
                 if atomic and report.rejected:
                     report.written = False
-                    return report
+                    return report, {}
                 _write_plan(tx, plan, self.batch_size, progress, view.locked)
             except TransientError as error:
                 # Retrying cannot help a transaction the server has no room for.
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:
                     raise too_large() from error
                 raise
-            return report
+            return report, {}
+
+        def at_once(tx: neo4j.ManagedTransaction) -> tuple[ImportReport, dict[str, VideoRecord]]:
+            # A small write: the locks and the planner's reads in one statement,
+            # the plan and the read-back in the other.
+            view = PrefetchedView(tx, lock_and_read(tx, records), vetted=vetted)
+            plan, report = plan_import(records, view)
+            if atomic and report.rejected:
+                report.written = False
+                return report, {}
+            wanted = _accepted_ids(records, report) if read_back else []
+            if fits_at_once(plan):
+                return report, write_at_once(tx, plan, view.locked, wanted)
+            # Many generations or deep ones: streamed, then read back.
+            _write_plan(tx, plan, self.batch_size, progress, view.locked)
+            # (read again: the view answers from what it read before the write)
+            return report, (_TransactionView(tx).get_videos(wanted) if wanted else {})
 
         for attempt in range(_CONSTRAINT_RETRIES):
             try:

@@ -3,7 +3,8 @@
 Properties: name, role, token_hash, created_us, last_used_us.
 
 Each call is one small transaction: writes through ``execute_write`` (to the
-leader), reads through ``execute_query`` with read routing, all with the
+leader), reads through ``execute_query`` with read routing (the lookup of a
+presented token as one auto-commit query: one round trip), all with the
 lineage store's bookmarks, and ``$param`` values; nothing is cached, so a revocation is seen by the
 next request of every worker. Committed transactions are in Neo4j's
 transaction log before the call returns.
@@ -79,6 +80,8 @@ class Neo4jTokenStore:
         self.driver = driver
         self.database = database
         self.bookmarks = bookmarks or BookmarkRelay()
+        # Token lookups sent (Bolt queries), for tests.
+        self.reads_sent = 0
 
     def _write_session(self) -> neo4j.Session:
         return self.driver.session(
@@ -120,13 +123,14 @@ class Neo4jTokenStore:
 
     def authenticate(self, token: str) -> TokenInfo | None:
         presented = hash_token(token)
-        records, _, _ = self.driver.execute_query(
-            _FIND,
-            hash=presented,
-            database_=self.database,
-            routing_=neo4j.RoutingControl.READ,
-            bookmark_manager_=self.bookmarks.read,
-        )
+        self.reads_sent += 1
+        # An auto-commit read: one round trip (a managed transaction adds its commit's).
+        with self.driver.session(
+            database=self.database,
+            default_access_mode=neo4j.READ_ACCESS,
+            bookmark_manager=self.bookmarks.read,
+        ) as session:
+            records = list(session.run(_FIND, hash=presented))
         if not records or not hashes_match(records[0]["hash"], presented):
             return None
         record = records[0]

@@ -24,13 +24,20 @@ the trees already held.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import neo4j
 
 from lineage.importing.records import SourcedRecord
 from lineage.importing.validation import peek_ids
 
-__all__ = ["LOCK_TREE", "bump_tree_versions", "lock_trees_first", "per_tree"]
+__all__ = [
+    "LOCK_TREE",
+    "bump_tree_versions",
+    "lock_trees_first",
+    "per_tree",
+    "tree_version_step",
+]
 
 LOCK_TREE = (
     "CALL (original_id) { "
@@ -90,19 +97,36 @@ _BUMP_TREE_VERSIONS = (
 )
 
 
+def tree_version_step(
+    originals: set[str],
+    video_ids: list[str],
+    locked: set[str] | frozenset[str],
+    *,
+    always: bool = False,
+) -> tuple[str, dict[str, Any]] | None:
+    """The statement bumping the versions of the trees a write touched (new videos'
+    ``originals``, the trees of updated ``video_ids``), taking the locks not yet
+    ``locked``; None when every such tree is locked (and so bumped) already, unless
+    ``always`` (it then bumps nothing)."""
+    if not video_ids and originals <= locked and not always:
+        return None
+    return _BUMP_TREE_VERSIONS, {
+        "originals": sorted(originals),
+        "video_ids": video_ids,
+        "locked": sorted(locked),
+    }
+
+
 def bump_tree_versions(
     tx: neo4j.ManagedTransaction,
     originals: set[str],
     video_ids: list[str],
     locked: set[str] | frozenset[str],
 ) -> None:
-    """Bump the versions of the trees a write touched (new videos' ``originals``, the
-    trees of updated ``video_ids``), taking the locks not yet ``locked``."""
-    if not video_ids and originals <= locked:
-        return
-    tx.run(
-        _BUMP_TREE_VERSIONS, originals=sorted(originals), video_ids=video_ids, locked=sorted(locked)
-    ).consume()
+    """Bump the versions of the trees a write touched (see :func:`tree_version_step`)."""
+    step = tree_version_step(originals, video_ids, locked)
+    if step is not None:
+        tx.run(step[0], step[1]).consume()
 
 
 def per_tree(rows: str, bound: str, body: str) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, cast
 
 import neo4j
 
@@ -20,8 +20,8 @@ from lineage.progress import progress_bar
 from lineage.rights.policy import VideoRights
 from lineage.search.text import FIELD_SEPARATOR, normalise, searchable_text
 from lineage.store import PathNode
-from lineage.stores.neo4j.descendants import write_closure
-from lineage.stores.neo4j.over_time import write_time_aggregates
+from lineage.stores.neo4j.descendants import CREATE_CLOSURE, write_closure
+from lineage.stores.neo4j.over_time import time_aggregate_steps
 from lineage.stores.neo4j.ranks import newest_rank
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
@@ -30,9 +30,10 @@ from lineage.stores.neo4j.reads import (
     _Read,
     _read_videos,
 )
-from lineage.stores.neo4j.rights import read_video_rights, write_rights_plan
-from lineage.stores.neo4j.tree_lock import LOCK_TREE, bump_tree_versions
+from lineage.stores.neo4j.rights import read_video_rights, rights_plan_steps
+from lineage.stores.neo4j.tree_lock import LOCK_TREE, tree_version_step
 from lineage.stores.neo4j.versions import BUMP_VERSION
+from lineage.tree.descendants import closure_rows
 
 # Rows per UNWIND statement: each statement's parameters stay near a
 # megabyte, and a 42,084-video import is a dozen statements, not thousands
@@ -74,7 +75,9 @@ _VIDEO_PROPERTIES = (
     "rank_subtree_likes: -row[18], rank_subtree_views: -row[19], "
     "variant_key: row[15], "
     # The normalised searchable text (lineage.stores.neo4j.search).
-    "search_text: row[20]"
+    "search_text: row[20], "
+    # The video's own version (the response cache's): 1 when created.
+    "version: 1"
 )
 _CREATE_ORIGINALS = (
     f"UNWIND $rows AS row CREATE (:Video:Original {{{_VIDEO_PROPERTIES}}}) "
@@ -134,6 +137,26 @@ _LOCK_TREES_AND_READ_PATHS = (
     "WITH DISTINCT v.original_id AS original_id ORDER BY original_id "
     f"{LOCK_TREE}WITH count(*) AS locked {_LINEAGE_PATHS}"
 )
+
+
+class _CountingTransaction:
+    """A managed transaction that counts the statements it sends on its store."""
+
+    def __init__(self, tx: neo4j.ManagedTransaction, owner: Any) -> None:
+        self._tx = tx
+        self._owner = owner
+
+    def run(self, *args: Any, **kwargs: Any) -> neo4j.Result:
+        self._owner.write_queries_sent += 1
+        return self._tx.run(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
+
+
+def counting(tx: neo4j.ManagedTransaction, owner: Any) -> neo4j.ManagedTransaction:
+    """``tx``, counting each statement in ``owner.write_queries_sent``."""
+    return cast(neo4j.ManagedTransaction, _CountingTransaction(tx, owner))
 
 
 class _TransactionView:
@@ -259,56 +282,50 @@ def _video_row(row: tuple[Any, ...], counts: list[int] | None, search_text: str)
     ]
 
 
-def _write_plan(
-    tx: neo4j.ManagedTransaction,
-    plan: ImportPlan,
-    batch_size: int,
-    progress: bool,
-    locked: set[str] | frozenset[str] = frozenset(),
-) -> None:
-    # New videos' per-generation counts go in with them.
+def _new_counts(plan: ImportPlan) -> dict[str, dict[int, int]]:
+    """New videos' per-generation counts (they go in with the videos), by id."""
     fields = plan.fields
-    # Normalised field texts (lineage.search.text): remixes repeat their parents' prompts.
-    normalised = functools.lru_cache(maxsize=65_536)(normalise)
-    new_counts = {fields[index][0]: counts for index, counts in plan.generation_counts.items()}
-    # Statements sent but not yet checked: the server runs them while this
-    # process computes the next batch's diffs and rows.
-    pending: list[tuple[neo4j.Result, int, int]] = []
+    return {fields[index][0]: counts for index, counts in plan.generation_counts.items()}
 
-    def check_pending() -> None:
-        for result, expected, generation in pending:
-            created = result.single(strict=True)["created"]
-            if created != expected:  # a parent the plan counted on is missing
-                raise StoreUnavailable(
-                    f"Neo4j created {created} of {expected} videos of generation "
-                    f"{generation}; the import was rolled back"
-                )
-        pending.clear()
 
-    with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
-        for batch in plan.video_rows(batch_size):
-            originals: list[list[Any]] = []
-            # One statement per generation: a statement's MATCH may run before
-            # its own CREATEs, so a remix never shares one with its parent.
-            remixes: dict[int, list[list[Any]]] = {}
-            for row in batch:
-                own = new_counts.get(row[0])
-                text = FIELD_SEPARATOR.join(
-                    [normalised(row[2]), normalised(row[3] or ""), normalised(row[4] or "")]
-                )
-                video = _video_row(row, _as_list(own, row[8]) if own else None, text)
-                if row[1] is None:
-                    originals.append(video)
-                else:
-                    remixes.setdefault(row[8], []).append(video)
-            check_pending()
-            bar.update(len(batch))
-            if originals:
-                pending.append((tx.run(_CREATE_ORIGINALS, rows=originals), len(originals), 0))
-            for generation in sorted(remixes):
-                rows = remixes[generation]
-                pending.append((tx.run(_CREATE_REMIXES, rows=rows), len(rows), generation))
-        check_pending()
+def _create_rows(
+    batch: Sequence[tuple[Any, ...]],
+    new_counts: dict[str, dict[int, int]],
+    normalise_text: Callable[[str], str],
+    levels: dict[str, int] | None = None,
+) -> tuple[list[list[Any]], dict[int, list[list[Any]]]]:
+    """A batch of plan rows as CREATE rows: the originals, and the remixes by generation
+    (or by ``levels``, each remix's above its new parent's).
+
+    One statement per generation: a statement's MATCH may run before its own
+    CREATEs, so a remix never shares one with its parent.
+    """
+    originals: list[list[Any]] = []
+    remixes: dict[int, list[list[Any]]] = {}
+    for row in batch:
+        own = new_counts.get(row[0])
+        text = FIELD_SEPARATOR.join(
+            [normalise_text(row[2]), normalise_text(row[3] or ""), normalise_text(row[4] or "")]
+        )
+        video = _video_row(row, _as_list(own, row[8]) if own else None, text)
+        if row[1] is None:
+            originals.append(video)
+        else:
+            level = row[8] if levels is None else levels[row[0]]
+            remixes.setdefault(level, []).append(video)
+    return originals, remixes
+
+
+def _after_creates(
+    plan: ImportPlan,
+    locked: set[str] | frozenset[str],
+    *,
+    closure: bool = True,
+    every: bool = False,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every statement of a plan after its CREATEs, in order, with its parameters
+    (but for the descendant closure's unless ``closure``; those with nothing to write
+    too when ``every``, so that one statement of them all keeps one text)."""
     stored = [
         [
             video_id,
@@ -320,10 +337,6 @@ def _write_plan(
         for video_id, delta in plan.existing.items()
         if delta.lineage_changed
     ]
-    _run_batches(tx, _UPDATE_STORED_AGGREGATES, stored, batch_size)
-    _run_batches(
-        tx, _ADD_VARIANT_GROUPS, [list(row) for row in plan.variant_group_rows()], batch_size
-    )
     metadata = [
         {
             "id": video_id,
@@ -336,12 +349,68 @@ def _write_plan(
             plan.metadata_updates.values()
         )
     ]
-    _run_batches(tx, _UPDATE_METADATA, metadata, batch_size)
-    write_time_aggregates(tx, plan, batch_size)
-    write_rights_plan(tx, plan.rights)
-    write_closure(tx, plan, batch_size)
+    steps: list[tuple[str, list[Any]]] = [
+        (_UPDATE_STORED_AGGREGATES, stored),
+        (_ADD_VARIANT_GROUPS, [list(row) for row in plan.variant_group_rows()]),
+        (_UPDATE_METADATA, metadata),
+        *time_aggregate_steps(plan),
+        *rights_plan_steps(plan.rights),
+        (CREATE_CLOSURE, [list(row) for row in closure_rows(plan)] if closure else []),
+    ]
+    statements = [(cypher, {"rows": rows}) for cypher, rows in steps if rows or every]
     trees = {plan.original_id[index] for index in plan.order}
-    bump_tree_versions(tx, trees, list(plan.metadata_updates), locked)
+    versions = tree_version_step(trees, list(plan.metadata_updates), locked, always=every)
+    if versions is not None:
+        statements.append(versions)
+    return statements
+
+
+def _write_plan(
+    tx: neo4j.ManagedTransaction,
+    plan: ImportPlan,
+    batch_size: int,
+    progress: bool,
+    locked: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    # Normalised field texts (lineage.search.text): remixes repeat their parents' prompts.
+    normalised = functools.lru_cache(maxsize=65_536)(normalise)
+    new_counts = _new_counts(plan)
+    # Statements sent but not yet checked: the server runs them while this
+    # process computes the next batch's diffs and rows.
+    pending: list[tuple[neo4j.Result, int, int]] = []
+
+    def check_pending() -> None:
+        for result, expected, generation in pending:
+            created = result.single(strict=True)["created"]
+            if created != expected:  # a parent the plan counted on is missing
+                raise _missing_parent(created, expected, generation)
+        pending.clear()
+
+    with progress_bar(plan.new_video_count, "writing", enabled=progress) as bar:
+        for batch in plan.video_rows(batch_size):
+            originals, remixes = _create_rows(batch, new_counts, normalised)
+            check_pending()
+            bar.update(len(batch))
+            if originals:
+                pending.append((tx.run(_CREATE_ORIGINALS, rows=originals), len(originals), 0))
+            for generation in sorted(remixes):
+                rows = remixes[generation]
+                pending.append((tx.run(_CREATE_REMIXES, rows=rows), len(rows), generation))
+        check_pending()
+    # The closure streams in batches: a large part has many rows.
+    write_closure(tx, plan, batch_size)
+    for cypher, parameters in _after_creates(plan, locked, closure=False):
+        if "rows" in parameters:
+            _run_batches(tx, cypher, parameters["rows"], batch_size)
+        else:
+            tx.run(cypher, parameters).consume()
+
+
+def _missing_parent(created: int, expected: int, generation: int) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"Neo4j created {created} of {expected} videos of generation "
+        f"{generation}; the import was rolled back"
+    )
 
 
 def _run_batches(

@@ -64,6 +64,9 @@ class SQLiteStore(SQLiteRights):
     # Reads are in-process and take microseconds: an event loop may call them
     # directly instead of paying for a thread hop.
     in_process = True
+    # The API's group commit window by default (LINEAGE_API_GROUP_COMMIT_MS
+    # unset), chosen from benchmarks/bench_viral.py (docs/performance.md).
+    group_commit_ms = 0.0
     search_rankings = sqlite_search.RANKINGS
 
     def __init__(self, path: str | Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""The viral moment on SQLite and Neo4j in one run: remixes/s into one tree, and reads
+of that tree while it is remixed. Prints figures and their floors.
+
+For each store, the demo loaded, ``lineage serve --workers N`` (default 2) with
+the default settings but for ``LINEAGE_API_GROUP_COMMIT_MS`` when ``--windows``
+lists windows to compare:
+
+1. remixes/s into grandma and grandma-r00012 (clients alternate between the
+   two parents) with each of ``--clients`` (default 1, 8, 32) remixing
+   without pause, per group commit window;
+2. the read-only mix: 32 clients reading a video's counts, a page of its
+   remixes, its ancestors or its variant groups, the video drawn from a Zipf
+   popularity (exponent 1) over ``--videos`` (3,000) videos of the demo tree;
+3. the viral mix: the same, with one request in ten a remix of a video drawn
+   from the same popularity.
+
+Each phase prints responses/s, p50 and p99 per kind; ``lineage check`` runs at
+the end of each store. The floor printed beside Neo4j's figures is a one-write
+transaction's p50 on the same server (benchmarks/bench_floors.py), and the
+load average is printed with every phase.
+
+Usage: benchmarks/bench_viral.py [--stores sqlite,neo4j] [--seconds 5]
+       [--clients 1,8,32] [--windows default] [--only remixes,reads,viral] [--workers 2]
+(``--windows 0,1,2,5,10`` measures those group commit windows, in ms; "default"
+is the server's own setting.) Neo4j needs NEO4J_* in the environment
+(``eval "$(scripts/neo4j-local start)"``); its database is emptied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from load import LINEAGE, READS, REMIX, free_port, lineage, percentile  # noqa: E402
+
+# The reads of the mix (load.py's queries): counts, a page of remixes, ancestors, groups.
+MIX = ["stats", "remixes", "ancestors", "variants"]
+PARENTS = ["grandma", "grandma-r00012"]
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def store_env(kind: str, workdir: Path) -> dict[str, str]:
+    env = {**os.environ, "LINEAGE_API_WRITE_RATE": "100000000/minute"}
+    if kind == "sqlite":
+        env |= {"LINEAGE_STORE": "sqlite", "LINEAGE_DB": str(workdir / "viral.db")}
+        return env
+    import neo4j
+
+    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+    with (
+        neo4j.GraphDatabase.driver(os.environ["NEO4J_URI"], auth=auth) as driver,
+        driver.session(database=os.environ.get("NEO4J_DATABASE", "neo4j")) as session,
+    ):
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+    return env | {"LINEAGE_STORE": "neo4j"}
+
+
+class Server:
+    """``lineage serve`` on a loopback port, for one phase."""
+
+    def __init__(self, env: dict[str, str], workers: int) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                *LINEAGE,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.base}/readyz", timeout=2) as ready:
+                    if ready.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                sys.exit("the server did not start")
+            time.sleep(0.3)
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+async def tree_ids(base: str, count: int) -> list[str]:
+    """grandma and ``count - 1`` of its derivatives, generation by generation."""
+    query = (
+        'query($after: String) { video(id: "grandma") { descendants(first: 100, after: $after) '
+        "{ pageInfo { hasNextPage endCursor } edges { node { child { id } } } } } }"
+    )
+    ids = ["grandma", "grandma-r00012"]
+    after = None
+    async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(total=60)) as http:
+        while len(ids) < count:
+            async with http.post(
+                "/graphql", json={"query": query, "variables": {"after": after}}
+            ) as reply:
+                body = await reply.json()
+            if not body.get("data"):
+                sys.exit(f"reading the tree failed: {body}")
+            page = body["data"]["video"]["descendants"]
+            ids += [edge["node"]["child"]["id"] for edge in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+    return list(dict.fromkeys(ids))[:count]
+
+
+async def closed_loop(
+    base: str,
+    token: str,
+    clients: int,
+    seconds: float,
+    choose: Any,
+    tag: str,
+) -> tuple[dict[str, list[float]], int, list[str]]:
+    """``clients`` clients sending what ``choose(rng, number, count)`` picks, without pause."""
+    latencies: dict[str, list[float]] = defaultdict(list)
+    failures: list[str] = []
+    refused = 0
+
+    async def client(number: int, http: aiohttp.ClientSession, stop: float) -> None:
+        nonlocal refused
+        rng = random.Random(f"{tag}-{number}")
+        count = 0
+        while time.monotonic() < stop:
+            kind, payload = choose(rng, number, count)
+            count += 1
+            started = time.perf_counter()
+            async with http.post("/graphql", json=payload) as reply:
+                body = await reply.read()
+            if reply.status != 200 or b'"errors"' in body:
+                refused += 1
+                if len(failures) < 3:
+                    failures.append(body.decode(errors="replace")[:200])
+                continue
+            latencies[kind].append(time.perf_counter() - started)
+
+    async with aiohttp.ClientSession(
+        base,
+        headers={"authorization": f"Bearer {token}"},
+        connector=aiohttp.TCPConnector(limit=clients),
+        timeout=aiohttp.ClientTimeout(total=120),
+    ) as http:
+        stop = time.monotonic() + seconds
+        await asyncio.gather(*(client(n, http, stop) for n in range(clients)))
+    return latencies, refused, failures
+
+
+def remix_payload(parent: str, video_id: str) -> dict[str, Any]:
+    return {
+        "query": REMIX,
+        "variables": {
+            "parent": parent,
+            "id": video_id,
+            "prompt": f"A grandmother chases a viral {video_id} out of the yard",
+        },
+    }
+
+
+def remixes(base: str, token: str, clients: int, seconds: float, tag: str) -> dict[str, float]:
+    def choose(rng: random.Random, number: int, count: int) -> tuple[str, dict[str, Any]]:
+        parent = PARENTS[(number + count) % len(PARENTS)]
+        return "remix", remix_payload(parent, f"viral-{tag}-{number}-{count}")
+
+    latencies, refused, failures = asyncio.run(
+        closed_loop(base, token, clients, seconds, choose, tag)
+    )
+    done = latencies["remix"]
+    if failures:
+        print(f"    {refused} refused, e.g. {failures[0]}")
+    return {
+        "per_s": len(done) / seconds,
+        "p50": percentile(done, 0.5) * 1000,
+        "p99": percentile(done, 0.99) * 1000,
+    }
+
+
+def mix(
+    base: str, token: str, ids: list[str], seconds: float, write_share: float, tag: str
+) -> dict[str, float]:
+    weights = list(accumulate(1 / rank for rank in range(1, len(ids) + 1)))
+
+    def choose(rng: random.Random, number: int, count: int) -> tuple[str, dict[str, Any]]:
+        (video_id,) = rng.choices(ids, cum_weights=weights)
+        if rng.random() < write_share:
+            return "remix", remix_payload(video_id, f"mix-{tag}-{number}-{count}")
+        kind = MIX[rng.randrange(len(MIX))]
+        return kind, {"query": READS[kind], "variables": {"id": video_id}}
+
+    latencies, refused, failures = asyncio.run(closed_loop(base, token, 32, seconds, choose, tag))
+    if failures:
+        print(f"    {refused} refused, e.g. {failures[0]}")
+    reads = [value for kind, values in latencies.items() if kind != "remix" for value in values]
+    writes = latencies.get("remix", [])
+    return {
+        "per_s": (len(reads) + len(writes)) / seconds,
+        "read_p50": percentile(reads, 0.5) * 1000,
+        "read_p99": percentile(reads, 0.99) * 1000,
+        "remix_p50": percentile(writes, 0.5) * 1000,
+        "remix_p99": percentile(writes, 0.99) * 1000,
+    }
+
+
+def write_floor() -> float:
+    """A one-write Neo4j transaction's p50 in ms (bench_floors' floor)."""
+    import bench_floors
+
+    return bench_floors.neo4j_figures(20_000)["Neo4j one-write transaction p50 ms"]
+
+
+def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
+    env = store_env(kind, workdir)
+    started = time.monotonic()
+    demo = lineage("demo", env=env)
+    if demo.returncode != 0:
+        sys.exit(demo.stderr)
+    print(f"{kind}: demo loaded in {time.monotonic() - started:.0f} s", flush=True)
+    created = lineage("token", "create", f"viral-{os.getpid()}", "--role", "writer", env=env)
+    token = created.stdout.strip().splitlines()[-1]
+    only = set(args.only.split(","))
+    tag = f"{kind}-{os.getpid()}"
+    if "remixes" in only:
+        for window in args.windows.split(","):
+            served = dict(env)
+            if window != "default":
+                served["LINEAGE_API_GROUP_COMMIT_MS"] = window
+            server = Server(served, args.workers)
+            try:
+                for clients in [int(c) for c in args.clients.split(",")]:
+                    figures = remixes(
+                        server.base, token, clients, args.seconds, f"{tag}-{window}-{clients}"
+                    )
+                    print(
+                        f"  {kind} remixes window={window} clients={clients}: "
+                        f"{figures['per_s']:.0f}/s p50 {figures['p50']:.1f} ms "
+                        f"p99 {figures['p99']:.1f} ms (load {load_average()})",
+                        flush=True,
+                    )
+            finally:
+                server.stop()
+    if only & {"reads", "viral"}:
+        server = Server(env, args.workers)
+        try:
+            ids = asyncio.run(tree_ids(server.base, args.videos))
+            for name, share in (("reads", 0.0), ("viral", 0.1)):
+                if name not in only:
+                    continue
+                figures = mix(server.base, token, ids, args.seconds, share, f"{tag}-{name}")
+                print(
+                    f"  {kind} {name} mix (32 clients, {len(ids)} videos, {share:.0%} remixes): "
+                    f"{figures['per_s']:.0f}/s read p50 {figures['read_p50']:.1f} ms "
+                    f"p99 {figures['read_p99']:.1f} ms remix p50 {figures['remix_p50']:.1f} ms "
+                    f"p99 {figures['remix_p99']:.1f} ms (load {load_average()})",
+                    flush=True,
+                )
+        finally:
+            server.stop()
+    check = lineage("check", env=env)
+    print(f"  {kind} lineage check: {(check.stdout or check.stderr).strip()}", flush=True)
+    if kind == "neo4j":
+        print(f"  floor: Neo4j one-write transaction p50 {write_floor():.2f} ms", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--stores", default="sqlite,neo4j")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--windows", default="default")
+    parser.add_argument("--only", default="remixes,reads,viral")
+    parser.add_argument("--videos", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, load {load_average()}", flush=True)
+    with tempfile.TemporaryDirectory() as workdir:
+        for kind in args.stores.split(","):
+            bench_store(kind, args, Path(workdir))
+
+
+if __name__ == "__main__":
+    main()
