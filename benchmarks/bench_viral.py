@@ -20,8 +20,14 @@ the end of each store. The floor printed beside Neo4j's figures is a one-write
 transaction's p50 on the same server (benchmarks/bench_floors.py), and the
 load average is printed with every phase.
 
+Each server first takes ``--warmup`` seconds (3) of the same load, unmeasured.
+
+``--only batches`` instead times the store alone (no server): importing a batch
+of 1, 8 or 32 remixes into one tree, as one group commit does.
+
 Usage: benchmarks/bench_viral.py [--stores sqlite,neo4j] [--seconds 5]
-       [--clients 1,8,32] [--windows default] [--only remixes,reads,viral] [--workers 2]
+       [--clients 1,8,32] [--windows default] [--only remixes,reads,viral|batches]
+       [--workers 2]
 (``--windows 0,1,2,5,10`` measures those group commit windows, in ms; "default"
 is the server's own setting.) Neo4j needs NEO4J_* in the environment
 (``eval "$(scripts/neo4j-local start)"``); its database is emptied.
@@ -247,7 +253,67 @@ def write_floor() -> float:
     return bench_floors.neo4j_figures(20_000)["Neo4j one-write transaction p50 ms"]
 
 
+def batch_latency(kind: str, workdir: Path, sizes: tuple[int, ...] = (1, 8, 32)) -> None:
+    """The store alone: p50 ms of importing a batch of remixes into one tree (what one
+    group commit writes), after a warm-up, on an empty store but for the tree."""
+    import statistics
+
+    from lineage.importing.records import SourcedRecord
+
+    env = store_env(kind, workdir)
+    if kind == "sqlite":
+        from lineage.stores.sqlite import SQLiteStore
+
+        store: Any = SQLiteStore(Path(env["LINEAGE_DB"]))
+    else:
+        from lineage.stores.neo4j import Neo4jStore
+
+        store = Neo4jStore(
+            os.environ["NEO4J_URI"],
+            os.environ.get("NEO4J_USER", "neo4j"),
+            os.environ.get("NEO4J_PASSWORD", ""),
+            os.environ.get("NEO4J_DATABASE", "neo4j"),
+        )
+    prompt = "A grandmother chases a crocodile out of the yard"
+    store.import_videos(
+        [
+            SourcedRecord({"id": "g", "prompt": prompt}, "bench", 1),
+            SourcedRecord({"id": "g1", "parent_id": "g", "prompt": prompt + " hippo"}, "bench", 2),
+        ]
+    )
+    for size in sizes:
+        samples = []
+        for number in range(50):
+            batch = [
+                SourcedRecord(
+                    {
+                        "id": f"b{size}-{number}-{k}",
+                        "parent_id": "g1" if k % 2 else "g",
+                        "prompt": prompt.replace("crocodile", f"owl {number} {k}"),
+                    },
+                    "bench",
+                    k + 1,
+                )
+                for k in range(size)
+            ]
+            started = time.perf_counter()
+            store.import_videos(batch)
+            if number >= 10:
+                samples.append((time.perf_counter() - started) * 1000)
+        print(
+            f"  {kind} store batch of {size} remixes: p50 {statistics.median(samples):.1f} ms "
+            f"(load {load_average()})",
+            flush=True,
+        )
+    store.close()
+
+
 def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
+    if args.only == "batches":
+        batch_latency(kind, workdir)
+        if kind == "neo4j":
+            print(f"  floor: Neo4j one-write transaction p50 {write_floor():.2f} ms", flush=True)
+        return
     env = store_env(kind, workdir)
     started = time.monotonic()
     demo = lineage("demo", env=env)
@@ -265,6 +331,8 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                 served["LINEAGE_API_GROUP_COMMIT_MS"] = window
             server = Server(served, args.workers)
             try:
+                # Unmeasured: each worker's first writes (the server plans new statements).
+                remixes(server.base, token, 8, args.warmup, f"{tag}-{window}-warm")
                 for clients in [int(c) for c in args.clients.split(",")]:
                     figures = remixes(
                         server.base, token, clients, args.seconds, f"{tag}-{window}-{clients}"
@@ -281,6 +349,7 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
         server = Server(env, args.workers)
         try:
             ids = asyncio.run(tree_ids(server.base, args.videos))
+            mix(server.base, token, ids, args.warmup, 0.1, f"{tag}-warm")  # unmeasured
             for name, share in (("reads", 0.0), ("viral", 0.1)):
                 if name not in only:
                     continue
@@ -309,6 +378,7 @@ def main() -> None:
     parser.add_argument("--only", default="remixes,reads,viral")
     parser.add_argument("--videos", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, load {load_average()}", flush=True)
     with tempfile.TemporaryDirectory() as workdir:

@@ -134,8 +134,10 @@ class Neo4jStore(Neo4jRights):
     # Reads cross the network: the API runs them on its async driver.
     in_process = False
     # The API's group commit window by default (LINEAGE_API_GROUP_COMMIT_MS
-    # unset), chosen from benchmarks/bench_viral.py (docs/performance.md).
-    group_commit_ms = 0.0
+    # unset), chosen from benchmarks/bench_viral.py (docs/performance.md): a
+    # batch here costs three round trips whatever its size, so a short wait
+    # that fills it pays under load and costs one client little.
+    group_commit_ms = 2.0
     search_rankings = neo4j_search.RANKINGS
 
     def __init__(
