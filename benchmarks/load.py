@@ -120,7 +120,10 @@ async def run_load(
     *,
     zipf: bool = False,
     probe: Probe | None = None,
+    hits: dict[str, int] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, int], list[str], int]:
+    """Run the mix; ``hits``, when given, counts per operation the answers the
+    response cache gave (``x-lineage-cache: hit``)."""
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     acknowledged: list[str] = []
@@ -163,6 +166,8 @@ async def run_load(
                 )
             return None
         latencies[name].append(time.perf_counter() - started)
+        if hits is not None and cache == "hit":
+            hits[name] = hits.get(name, 0) + 1
         if status >= 500:
             server_errors += 1
         if status != 200 or body.get("errors"):
@@ -390,6 +395,7 @@ def main() -> int:
             flush=True,
         )
         probe = Probe() if args.probe else None
+        hits: dict[str, int] = {}
         latencies, errors, acknowledged, server_errors = asyncio.run(
             run_load(
                 base,
@@ -401,6 +407,7 @@ def main() -> int:
                 run_tag,
                 zipf=zipf,
                 probe=probe,
+                hits=hits,
             )
         )
         lost = asyncio.run(missing_writes(base, acknowledged))
@@ -412,17 +419,22 @@ def main() -> int:
     # The mix's reads (the probe's read-backs are counted apart).
     reads = [x for op, values in latencies.items() if op in READS for x in values]
     print(f"{total} responses in {args.seconds:g} s: {total / args.seconds:.0f}/s")
-    print(f"{'operation':<10} {'count':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'operation':<10} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'cache hits':>10}")
+
+    def hit_share(count: int, total: int) -> str:
+        return f"{count / total:.1%}" if total else "-"
+
     asked = sorted(MIX_READS if zipf else READS)
     for op in [*asked, "remix", *(["probe read"] if args.probe else [])]:
         values = latencies.get(op, [])
         print(
             f"{op:<10} {len(values):>7} {percentile(values, 0.5) * 1000:>8.1f} "
-            f"{percentile(values, 0.99) * 1000:>8.1f}"
+            f"{percentile(values, 0.99) * 1000:>8.1f} {hit_share(hits.get(op, 0), len(values)):>10}"
         )
+    read_hits = sum(hits.get(op, 0) for op in READS)
     print(
         f"{'all reads':<10} {len(reads):>7} {percentile(reads, 0.5) * 1000:>8.1f} "
-        f"{percentile(reads, 0.99) * 1000:>8.1f}"
+        f"{percentile(reads, 0.99) * 1000:>8.1f} {hit_share(read_hits, len(reads)):>10}"
     )
     print(f"5xx responses: {server_errors}")
     print(f"errors: {dict(errors) or 'none'}")
@@ -444,6 +456,7 @@ def main() -> int:
             "read p50 ms": percentile(reads, 0.5) * 1000,
             "read p99 ms": percentile(reads, 0.99) * 1000,
             "reads": len(reads),
+            "read cache hits": read_hits,
             "remixes": len(latencies.get("remix", [])),
             "5xx": server_errors,
             "errors": sum(errors.values()),
