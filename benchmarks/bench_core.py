@@ -59,7 +59,7 @@ def bench_import(workdir: Path, size: int) -> tuple[Path, list[tuple[str, str | 
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "lineage.cli.main", "import", str(source), "--db", str(database)],
+        [sys.executable, "-m", "lineage", "import", str(source), "--db", str(database)],
         cwd=ROOT,
         capture_output=True,
         text=True,

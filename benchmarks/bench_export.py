@@ -75,7 +75,7 @@ def main() -> None:
     del records
     env = {**os.environ, "LINEAGE_STORE": "sqlite", "LINEAGE_DB": str(database)}
     subprocess.run(
-        [sys.executable, "-m", "lineage.cli.main", "import", str(source)],
+        [sys.executable, "-m", "lineage", "import", str(source)],
         cwd=ROOT,
         env=env,
         check=True,

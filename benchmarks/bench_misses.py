@@ -76,7 +76,7 @@ def demo_database(workdir: Path) -> Path:
     database = workdir / "demo.db"
     env = {**os.environ, "LINEAGE_DB": str(database), "LINEAGE_STORE": "sqlite"}
     subprocess.run(
-        [sys.executable, "-m", "lineage.cli.main", "demo"],
+        [sys.executable, "-m", "lineage", "demo"],
         env=env,
         check=True,
         capture_output=True,

@@ -75,7 +75,7 @@ def cli_import(path: Path, count: int, label: str) -> float:
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "lineage.cli.main", "import", str(path)],
+        [sys.executable, "-m", "lineage", "import", str(path)],
         cwd=ROOT,
         env=env,
         capture_output=True,

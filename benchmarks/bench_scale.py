@@ -385,7 +385,7 @@ def import_one_tree(size: int, workdir: Path) -> None:
     open_store("neo4j", workdir).close()  # empty, with the schema
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "lineage.cli.main", "import", str(path)],
+        [sys.executable, "-m", "lineage", "import", str(path)],
         capture_output=True,
         text=True,
         check=False,

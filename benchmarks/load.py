@@ -49,7 +49,7 @@ from typing import Any
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
-LINEAGE = [sys.executable, "-m", "lineage.cli.main"]
+LINEAGE = [sys.executable, "-m", "lineage"]
 
 READS = {
     "stats": "query Stats($id: ID!) { video(id: $id) { id generation derivativeCount "

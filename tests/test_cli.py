@@ -123,7 +123,7 @@ def test_serve_checks_the_api_settings_before_starting(
 def test_import_from_standard_input(tmp_path: Path, database: Path) -> None:
     source = write_jsonl(tmp_path / "in.jsonl", RECORDS)
     result = subprocess.run(
-        [sys.executable, "-m", "lineage.cli.main", "import", "-", "--db", str(database)],
+        [sys.executable, "-m", "lineage", "import", "-", "--db", str(database)],
         stdin=source.open("rb"),
         capture_output=True,
         text=True,

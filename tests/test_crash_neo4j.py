@@ -78,7 +78,7 @@ def _kill_server_mid_import(neo4j: Neo4jServer, tmp_path: Path, size: int) -> No
     source.write_text("".join(json.dumps(r, default=str) + "\n" for r in records), "utf-8")
     pid = _local_pid(neo4j)
     importer = subprocess.Popen(
-        [sys.executable, "-m", "lineage.cli.main", "import", str(source)],
+        [sys.executable, "-m", "lineage", "import", str(source)],
         env=_env(neo4j),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -110,7 +110,7 @@ def _kill_server_mid_import(neo4j: Neo4jServer, tmp_path: Path, size: int) -> No
     finally:
         store.close()
     again = subprocess.run(
-        [sys.executable, "-m", "lineage.cli.main", "import", str(source)],
+        [sys.executable, "-m", "lineage", "import", str(source)],
         env=_env(neo4j),
         capture_output=True,
         text=True,
