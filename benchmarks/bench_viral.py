@@ -44,9 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +54,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from load import LINEAGE, READS, REMIX, free_port, lineage, percentile  # noqa: E402
+from load import (  # noqa: E402
+    LINEAGE,
+    READS,
+    REMIX,
+    free_port,
+    lineage,
+    percentile,
+    wait_ready,
+    zipf_weights,
+)
 
 # The reads of the mix (load.py's queries): counts, a page of remixes, ancestors, groups.
 MIX = ["stats", "remixes", "ancestors", "variants"]
@@ -109,17 +116,8 @@ class Server:
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base}/readyz", timeout=2) as ready:
-                    if ready.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                sys.exit("the server did not start")
-            time.sleep(0.3)
+        if not wait_ready(self.base, self.process):
+            sys.exit("the server did not start")
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
@@ -223,7 +221,7 @@ def remixes(base: str, token: str, clients: int, seconds: float, tag: str) -> di
 def mix(
     base: str, token: str, ids: list[str], seconds: float, write_share: float, tag: str
 ) -> dict[str, float]:
-    weights = list(accumulate(1 / rank for rank in range(1, len(ids) + 1)))
+    weights = zipf_weights(len(ids))
 
     def choose(rng: random.Random, number: int, count: int) -> tuple[str, dict[str, Any]]:
         (video_id,) = rng.choices(ids, cum_weights=weights)

@@ -94,6 +94,21 @@ def lineage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     return subprocess.run([*LINEAGE, *args], env=env, capture_output=True, text=True, check=False)
 
 
+def wait_ready(base: str, server: subprocess.Popen[Any], seconds: float = 120) -> bool:
+    """Wait until ``base`` answers ``/readyz``; False if ``server`` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as ready:
+                if ready.status == 200:
+                    return True
+        except OSError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            return False
+        time.sleep(0.3)
+
+
 def zipf_weights(count: int) -> list[float]:
     """Cumulative Zipf (s = 1) weights of ranks 1..count, for ``random.choices``."""
     return list(itertools.accumulate(1 / rank for rank in range(1, count + 1)))
@@ -374,18 +389,9 @@ def main() -> int:
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as ready:
-                    if ready.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                print("the server did not start", file=sys.stderr)
-                return 2
-            time.sleep(0.3)
+        if not wait_ready(base, server):
+            print("the server did not start", file=sys.stderr)
+            return 2
         zipf = args.popularity == "zipf"
         ids = asyncio.run(popular_ids(base, args.videos) if zipf else sample_ids(base))
         print(
