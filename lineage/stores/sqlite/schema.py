@@ -20,7 +20,6 @@ from lineage.stores.sqlite import descendants as sqlite_descendants
 from lineage.stores.sqlite import over_time as sqlite_time
 from lineage.stores.sqlite import search as sqlite_search
 from lineage.stores.sqlite.rights import migrate_rights
-from lineage.stores.sqlite.versions import add_version_column
 
 __all__ = ["apply_schema"]
 
@@ -33,10 +32,36 @@ def apply_schema(connection: sqlite3.Connection, schema: str) -> None:
     sqlite3.Error
         If the file cannot be read or written.
     """
-    sqlite_search.add_columns(connection)  # the schema's indexes name them
-    add_version_column(connection)
+    # Columns of videos added after a file was made: the schema's indexes name
+    # the text ids (their values come in sqlite_search.upgrade); every version
+    # starts at 0, as no cache has seen the file's rows.
+    _add_video_columns(
+        connection,
+        {
+            **dict.fromkeys(sqlite_search.TEXT_COLUMNS, "INTEGER"),
+            "version": "INTEGER NOT NULL DEFAULT 0",
+        },
+    )
     connection.executescript(schema)
     migrate_rights(connection)
     sqlite_time.upgrade(connection)
     sqlite_descendants.upgrade(connection)
     sqlite_search.upgrade(connection)
+
+
+def _add_video_columns(connection: sqlite3.Connection, columns: dict[str, str]) -> None:
+    """Give the ``videos`` table of a file made before them the ``columns`` (name ->
+    type) it lacks, in one transaction; a new file's table comes from the script."""
+    held = {row[1] for row in connection.execute("PRAGMA table_info(videos)")}
+    if not held or held.issuperset(columns):
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        held = {row[1] for row in connection.execute("PRAGMA table_info(videos)")}
+        for name, kind in columns.items():
+            if name not in held:
+                connection.execute(f"ALTER TABLE videos ADD COLUMN {name} {kind}")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

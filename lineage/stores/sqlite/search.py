@@ -51,8 +51,8 @@ from lineage.tree.queries import NULL_TIME, measure_of
 
 __all__ = [
     "RANKINGS",
+    "TEXT_COLUMNS",
     "TextWriter",
-    "add_columns",
     "estimates",
     "index_mismatches",
     "iter_search_texts",
@@ -93,7 +93,8 @@ _HOLDERS = (
     "UNION SELECT seq FROM videos WHERE title_text IS NOT NULL AND title_text IN hits "
     "UNION SELECT seq FROM videos WHERE creator_text IS NOT NULL AND creator_text IN hits"
 )
-_TEXT_COLUMNS = ("prompt_text", "title_text", "creator_text")
+# The videos' columns holding the ids of their prompt, title and creator texts.
+TEXT_COLUMNS = ("prompt_text", "title_text", "creator_text")
 # The prompt, title and creator of a new video's row (NEW_VIDEO_COLUMNS).
 _PROMPT, _TITLE, _CREATOR = operator.itemgetter(2), operator.itemgetter(3), operator.itemgetter(4)
 _MARK = "search_version"
@@ -248,24 +249,6 @@ def write_search(writer: TextWriter, plan: ImportPlan) -> None:
             "UPDATE videos SET title_text = ?, creator_text = ? WHERE seq = ?", rows
         )
     writer.flush()
-
-
-def add_columns(connection: sqlite3.Connection) -> None:
-    """Give the videos of a file made before search their text columns (before the
-    schema script, whose indexes name them; the values come in :func:`upgrade`)."""
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(videos)")}
-    if not columns or "prompt_text" in columns:
-        return  # a new file (the script creates the table) or one that has them
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(videos)")}
-        for name in _TEXT_COLUMNS:
-            if name not in columns:
-                connection.execute(f"ALTER TABLE videos ADD COLUMN {name} INTEGER")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
 
 
 def upgrade(connection: sqlite3.Connection) -> None:

@@ -24,7 +24,6 @@ from lineage.stores.sqlite.reads import CHUNK
 
 __all__ = [
     "BUMP_WITH_ANCESTORS",
-    "add_version_column",
     "bump_tree_versions",
     "read_tree_versions",
     "read_versions",
@@ -50,23 +49,6 @@ UPDATE videos SET version = version + 1 WHERE id IN (
     SELECT id FROM up
 )
 """
-
-
-def add_version_column(connection: sqlite3.Connection) -> None:
-    """Give the videos of a file made before video versions their ``version`` column
-    (every row starts at 0: no cache has seen them)."""
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(videos)")}
-    if not columns or "version" in columns:
-        return  # a new file (the script creates the table) or one that has it
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(videos)")}
-        if "version" not in columns:
-            connection.execute("ALTER TABLE videos ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
 
 
 def bump_tree_versions(connection: sqlite3.Connection, plan: ImportPlan) -> None:
