@@ -63,17 +63,21 @@ class Cluster:
     def pid(self, index: int) -> int:
         return int((self.state / f"api-{index}.pid").read_text())
 
-    def haproxy_states(self) -> dict[str, str]:
-        """HAProxy's view of each server: name -> UP / DOWN / ... (its stats socket)."""
+    def haproxy(self, command: str, timeout: float = 2) -> str:
+        """What HAProxy's stats socket answers to one command."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(2)
+            sock.settimeout(timeout)
             sock.connect(str(self.state / "haproxy.sock"))
-            sock.sendall(b"show stat\n")
+            sock.sendall(command.encode() + b"\n")
             data = b""
             while chunk := sock.recv(65536):
                 data += chunk
+        return data.decode(errors="replace")
+
+    def haproxy_states(self) -> dict[str, str]:
+        """HAProxy's view of each server: name -> UP / DOWN / ... (its stats socket)."""
         states = {}
-        for line in data.decode().splitlines():
+        for line in self.haproxy("show stat").splitlines():
             fields = line.split(",")
             if len(fields) > 17 and fields[0] == "api" and fields[1].startswith("api"):
                 states[fields[1]] = fields[17]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -189,15 +188,8 @@ def _holds_socket(pid: int, inode: int) -> bool:
 
 def _attempts(cluster: Cluster) -> dict[str, Attempt]:
     """HAProxy's request log (the "requests" ring), by request id."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(5)
-        sock.connect(str(cluster.state / "haproxy.sock"))
-        sock.sendall(b"show events requests\n")
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
     found = {}
-    for line in data.decode(errors="replace").splitlines():
+    for line in cluster.haproxy("show events requests", timeout=5).splitlines():
         fields = line.split()
         if len(fields) >= 6 and fields[0].startswith("fo-"):
             found[fields[0]] = Attempt(
