@@ -25,6 +25,7 @@ from api.live_feed import make_feed
 from api.logging import LogSettings, RequestIdMiddleware, configure_logging
 from api.middleware import BodySizeLimit
 from api.ratelimit import WriteRateLimiter
+from api.read_scopes import ReadScopes
 from api.redis_link import RedisLink
 from api.routes import export, health, metrics
 from api.routes.explorer import mount_explorer
@@ -158,6 +159,8 @@ def create_app(
         http_max_age=settings.http_max_age,
         partition=cache_partition(settings.public_reads),
     )
+    # Around the cache, whose version reads belong to the request too.
+    app.add_middleware(ReadScopes)
     # Around the cache: its hits and 304s are marked like fresh answers.
     app.add_middleware(PrivateAnswers)
     if link is not None:

@@ -16,9 +16,11 @@ lists windows to compare:
    from the same popularity.
 
 Each phase prints responses/s, p50 and p99 per kind; ``lineage check`` runs at
-the end of each store. The floor printed beside Neo4j's figures is a one-write
-transaction's p50 on the same server (benchmarks/bench_floors.py), and the
-load average is printed with every phase.
+the end of each store. The floors printed beside Neo4j's figures are a
+one-write transaction's p50 on the same server (benchmarks/bench_floors.py)
+and, after the mixes, bare reads of one video by id through the async driver
+from 32 concurrent clients (no HTTP, no GraphQL: what the read p99 stands
+on); the load average is printed with every phase.
 
 Each server first takes ``--warmup`` seconds (3) of the same load, unmeasured.
 
@@ -244,6 +246,49 @@ def mix(
     }
 
 
+async def _bare_reads(ids: list[str], clients: int, seconds: float) -> list[float]:
+    """Latencies of one-video reads by id (auto-commit, read access), ``clients`` at once."""
+    import neo4j
+
+    weights = zipf_weights(len(ids))
+    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+    database = os.environ.get("NEO4J_DATABASE", "neo4j")
+    found: list[float] = []
+    async with neo4j.AsyncGraphDatabase.driver(os.environ["NEO4J_URI"], auth=auth) as driver:
+
+        async def client(number: int, stop: float) -> None:
+            rng = random.Random(f"floor-{number}")
+            while time.monotonic() < stop:
+                (video_id,) = rng.choices(ids, cum_weights=weights)
+                started = time.perf_counter()
+                async with driver.session(
+                    database=database, default_access_mode=neo4j.READ_ACCESS
+                ) as session:
+                    result = await session.run(
+                        "MATCH (v:Video {id: $id}) RETURN v.id AS id, v.derivative_count AS d",
+                        id=video_id,
+                    )
+                    await result.data()
+                found.append(time.perf_counter() - started)
+
+        await asyncio.gather(*(client(n, time.monotonic() + 1) for n in range(clients)))
+        found.clear()  # the first second warms the pool and the plan
+        stop = time.monotonic() + seconds
+        await asyncio.gather(*(client(n, stop) for n in range(clients)))
+    return found
+
+
+def read_floor(ids: list[str], seconds: float, clients: int = 32) -> dict[str, float]:
+    """The floor under the read mixes: a bare Neo4j read of one video by id through the
+    async driver, ``clients`` concurrent clients in one process, on the same server."""
+    found = asyncio.run(_bare_reads(ids, clients, seconds))
+    return {
+        "per_s": len(found) / seconds,
+        "p50": percentile(found, 0.5) * 1000,
+        "p99": percentile(found, 0.99) * 1000,
+    }
+
+
 def write_floor() -> float:
     """A one-write Neo4j transaction's p50 in ms (bench_floors' floor)."""
     import bench_floors
@@ -361,6 +406,13 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                 )
         finally:
             server.stop()
+        if kind == "neo4j":
+            floor = read_floor(ids, args.seconds)
+            print(
+                f"  floor: bare Neo4j read by id, 32 clients: {floor['per_s']:.0f}/s "
+                f"p50 {floor['p50']:.1f} ms p99 {floor['p99']:.1f} ms (load {load_average()})",
+                flush=True,
+            )
     check = lineage("check", env=env)
     print(f"  {kind} lineage check: {(check.stdout or check.stderr).strip()}", flush=True)
     if kind == "neo4j":

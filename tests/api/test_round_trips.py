@@ -2,8 +2,9 @@
 
 The reads one wave of resolvers asks for go out as one Cypher query
 (lineage/stores/neo4j/waves.py); these tests count the queries the headline
-query sends and check that batched reads answer exactly what each read
-answers alone. The Neo4j tests share one small tree (module scope).
+query sends, check that batched reads answer exactly what each read
+answers alone, and that a wave holds one request's reads only, in an order
+that does not depend on which resolver asked first. The Neo4j tests share one small tree (module scope).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from lineage.store import LineageStore, VideoOrder
 from lineage.stores.neo4j import reads
 from lineage.stores.neo4j.reads import _Read
 from lineage.stores.neo4j.versions import read_tree_versions
-from lineage.stores.neo4j.waves import columns_of, combine
+from lineage.stores.neo4j.waves import WaveBatcher, columns_of, combine
+from lineage.stores.read_scope import read_scope
 from lineage.stores.sqlite import SQLiteStore
 from tests.api.conftest import PROMPT, client_of, load
 from tests.conftest import open_neo4j_store, wipe_neo4j
@@ -164,3 +166,65 @@ async def test_reads_of_one_wave_answer_as_each_alone(neo4j_tree: LineageStore) 
     assert results[0] == alone[0]
     assert isinstance(results[1], Exception)
     assert async_reads.queries_sent - before == 3  # the wave, then each read alone
+
+
+@pytest.mark.neo4j
+@pytest.mark.anyio
+async def test_waves_keep_each_scope_apart(neo4j_tree: LineageStore) -> None:
+    async_reads: Any = getattr(neo4j_tree, "async_reads")  # noqa: B009
+    every = _every_read()
+    alone = [neo4j_tree._read(read) for read in every]  # type: ignore[attr-defined]
+
+    async def in_scope(asked: list[_Read[Any]]) -> list[Any]:
+        with read_scope():
+            return list(await asyncio.gather(*(async_reads._read(read) for read in asked)))
+
+    before = async_reads.queries_sent
+    first, second = await asyncio.gather(in_scope(every[:6]), in_scope(every[6:]))
+    # One query per scope, though both asked in the same turns of the loop.
+    assert async_reads.queries_sent - before == 2
+    assert first + second == alone
+
+
+@pytest.mark.neo4j
+@pytest.mark.anyio
+async def test_a_wave_has_one_text_whatever_the_order_asked(neo4j_tree: LineageStore) -> None:
+    async_reads: Any = getattr(neo4j_tree, "async_reads")  # noqa: B009
+    texts: list[str] = []
+
+    async def send(cypher: str, parameters: dict[str, Any]) -> Any:
+        texts.append(cypher)
+        return await async_reads._send(cypher, parameters)
+
+    batcher = WaveBatcher(send)
+    every = _every_read()
+    alone = [neo4j_tree._read(read) for read in every]  # type: ignore[attr-defined]
+    forward = await asyncio.gather(*(batcher.read(read) for read in every))
+    backward = await asyncio.gather(*(batcher.read(read) for read in reversed(every)))
+    assert len(texts) == 2
+    assert texts[0] == texts[1]
+    assert list(forward) == alone
+    assert list(backward) == alone[::-1]
+
+
+@pytest.mark.neo4j
+@pytest.mark.anyio
+async def test_concurrent_requests_send_their_own_waves(neo4j_tree: LineageStore) -> None:
+    # Each request's waves as if it were alone: the texts (and so the plans)
+    # of one request do not depend on what the others ask at the same time.
+    app: FastAPI = create_app(ApiSettings(), store=neo4j_tree)
+    reads_of: Any = getattr(neo4j_tree, "async_reads")  # noqa: B009
+    async with app.router.lifespan_context(app), client_of(app) as http:
+        before = reads_of.queries_sent
+        answers = await asyncio.gather(
+            *(
+                http.post(
+                    "/graphql", json={"query": HEADLINE}, headers={"cache-control": "no-cache"}
+                )
+                for _ in range(4)
+            )
+        )
+        sent = reads_of.queries_sent - before
+    assert all(reply.status_code == 200 and "errors" not in reply.json() for reply in answers)
+    assert len({reply.text for reply in answers}) == 1
+    assert sent == 4 * HEADLINE_QUERIES

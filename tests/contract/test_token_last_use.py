@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import neo4j as driver_module
 import pytest
@@ -22,7 +23,7 @@ import pytest
 from lineage.access.tokens import LAST_USED_MAX_WAIT_S, Role, TokenInfo, token_store_for
 from lineage.store import LineageStore
 from lineage.stores.sqlite import SQLiteStore
-from tests.conftest import StoreFactory
+from tests.conftest import StoreFactory, open_neo4j_store, wipe_neo4j
 from tests.neo4j_server import Neo4jServer
 
 
@@ -94,3 +95,37 @@ def test_authentication_never_waits_for_its_last_use_note(
     noted = _authenticate_within(store, token, 10)
     assert noted.last_used_at is not None
     assert noted.last_used_at > datetime.now(UTC) - timedelta(minutes=1)
+
+
+@pytest.mark.neo4j
+def test_many_requests_of_one_token_send_one_note_at_a_time(neo4j: Neo4jServer) -> None:
+    # When the minute turns under many requests of one token, they do not all
+    # queue on the token's node: one notes the use, the others go on.
+    wipe_neo4j(neo4j)
+    store = open_neo4j_store(neo4j)
+    try:
+        tokens: Any = token_store_for(store)
+        token = tokens.create("busy", Role.READER)
+        threads = 8
+        with _neo4j_writer(neo4j):  # each note waits for its timeout behind this lock
+            before = tokens.notes_sent
+            barrier = threading.Barrier(threads)
+            found: list[TokenInfo | None] = []
+
+            def authenticate() -> None:
+                barrier.wait()
+                found.append(tokens.authenticate(token))
+
+            running = [threading.Thread(target=authenticate) for _ in range(threads)]
+            for thread in running:
+                thread.start()
+            for thread in running:
+                thread.join(timeout=30)
+            sent = tokens.notes_sent - before
+        assert len(found) == threads
+        assert all(info is not None and info.name == "busy" for info in found)
+        assert 1 <= sent < threads
+        noted = tokens.authenticate(token)
+        assert noted.last_used_at > datetime.now(UTC) - timedelta(minutes=1)
+    finally:
+        store.close()

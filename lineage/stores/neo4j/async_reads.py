@@ -40,7 +40,7 @@ class AsyncNeo4jReads:
 
     The API's resolvers await these instead of sending blocking reads to a
     thread pool. A driver belongs to one event loop; one is made per loop.
-    The reads asked in one wave of resolvers go out as one query
+    The reads one request asks in one wave of resolvers go out as one query
     (:mod:`lineage.stores.neo4j.waves`): a lineage query costs one Bolt
     round trip per level of nesting that reads, not one per field.
     """

@@ -7,12 +7,15 @@ leader), reads through ``execute_query`` with read routing (the lookup of a
 presented token as one auto-commit query: one round trip), all with the
 lineage store's bookmarks, and ``$param`` values; nothing is cached, so a revocation is seen by the
 next request of every worker. Committed transactions are in Neo4j's
-transaction log before the call returns.
+transaction log before the call returns. A process writes at most one
+last-use note of a token at a time: the requests that find it stale while
+one is being written go on without their own.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -80,8 +83,14 @@ class Neo4jTokenStore:
         self.driver = driver
         self.database = database
         self.bookmarks = bookmarks or BookmarkRelay()
-        # Token lookups sent (Bolt queries), for tests.
+        # Token lookups and last-use notes sent (Bolt queries), for tests.
         self.reads_sent = 0
+        self.notes_sent = 0
+        # Tokens whose last-use note this process is writing: when the minute
+        # turns under many requests of one token, one of them notes it and the
+        # others do not queue on the token's node behind it.
+        self._noting: set[str] = set()
+        self._noting_lock = threading.Lock()
 
     def _write_session(self) -> neo4j.Session:
         return self.driver.session(
@@ -137,7 +146,8 @@ class Neo4jTokenStore:
         used = record["used"]
         now = time.time_ns() // 1000
         stale = now - LAST_USED_RESOLUTION_S * 1_000_000
-        if used is None or used <= stale:
+        if (used is None or used <= stale) and self._begin_note(record["name"]):
+            self.notes_sent += 1
             try:
                 with self._write_session() as session:
                     session.execute_write(_touch, record["name"], stale, now)
@@ -145,12 +155,23 @@ class Neo4jTokenStore:
             except (Neo4jError, DriverError) as error:
                 # Best effort, as on SQLite: the caller is authenticated all the same.
                 _log.warning("last use of token %r not recorded: %s", record["name"], error)
+            finally:
+                with self._noting_lock:
+                    self._noting.discard(record["name"])
         return TokenInfo(
             record["name"],
             Role.parse(record["role"]),
             _moment(record["created"]) or datetime.min,
             _moment(used),
         )
+
+    def _begin_note(self, name: str) -> bool:
+        """Whether this call writes the last-use note of ``name`` (none in flight here)."""
+        with self._noting_lock:
+            if name in self._noting:
+                return False
+            self._noting.add(name)
+            return True
 
     def close(self) -> None:
         """The driver belongs to the lineage store, which closes it."""

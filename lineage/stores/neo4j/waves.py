@@ -15,6 +15,13 @@ Each read keeps its own parameters (renamed ``$q0_ids``...) and its own
 plan, index hints included; the subqueries import nothing, so they cannot
 see each other. Every collecting subquery returns exactly one row, so the
 query returns one row whatever each read finds.
+
+A wave holds the reads of one request only (its
+:func:`~lineage.stores.read_scope.read_scope`), in the order of their query
+texts: the server plans every query text it has not seen, and a wave that
+mixed whatever concurrent requests asked was a new text almost every time,
+planned for seconds under load. One request's waves are fixed by its query,
+so their texts repeat and their plans come from the server's cache.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 from lineage.stores.neo4j.reads import _Read
+from lineage.stores.read_scope import ReadScope, current_scope
 
 __all__ = ["WaveBatcher", "columns_of", "combine"]
 
@@ -110,8 +118,19 @@ def combine(reads: Sequence[_Read[Any]]) -> tuple[str, dict[str, Any]]:
 Send = Callable[[str, dict[str, Any]], Awaitable[list[Mapping[str, Any]]]]
 
 
+class _Wave:
+    """The reads one scope has asked since its last wave was sent."""
+
+    __slots__ = ("pending", "quiet", "seen")
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[_Read[Any], asyncio.Future[Any]]] = []
+        self.quiet = 0
+        self.seen = 0
+
+
 class WaveBatcher:
-    """Sends the reads submitted in one wave of the event loop as one query.
+    """Sends the reads each scope submits in one wave of the event loop as one query.
 
     Parameters
     ----------
@@ -121,30 +140,36 @@ class WaveBatcher:
 
     def __init__(self, send: Send) -> None:
         self._send = send
-        self._pending: list[tuple[_Read[Any], asyncio.Future[Any]]] = []
-        self._quiet = 0
-        self._seen = 0
+        # Per scope (one request; None: reads asked outside any), its open wave.
+        self._waves: dict[ReadScope | None, _Wave] = {}
+        # The waves being sent: the loop keeps only weak references to tasks.
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def read(self, read: _Read[Any]) -> Any:
-        """The answer to ``read``, sent with whatever else this wave asks."""
+        """The answer to ``read``, sent with whatever else this wave of its scope asks."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((read, future))
-        if len(self._pending) == 1:
-            self._seen, self._quiet = 1, 0
-            loop.call_soon(self._turn)
+        scope = current_scope()
+        wave = self._waves.get(scope)
+        if wave is None:
+            wave = self._waves[scope] = _Wave()
+            loop.call_soon(self._turn, scope, wave)
+        wave.pending.append((read, future))
         return await future
 
-    def _turn(self) -> None:
-        if len(self._pending) != self._seen:
-            self._seen, self._quiet = len(self._pending), 0
+    def _turn(self, scope: ReadScope | None, wave: _Wave) -> None:
+        if len(wave.pending) != wave.seen:
+            wave.seen, wave.quiet = len(wave.pending), 0
         else:
-            self._quiet += 1
-        if self._quiet < _QUIET_TURNS:
-            asyncio.get_running_loop().call_soon(self._turn)
+            wave.quiet += 1
+        loop = asyncio.get_running_loop()
+        if wave.quiet < _QUIET_TURNS:
+            loop.call_soon(self._turn, scope, wave)
             return
-        wave, self._pending = self._pending, []
-        asyncio.get_running_loop().create_task(self._flush(wave))
+        del self._waves[scope]
+        task = loop.create_task(self._flush(wave.pending))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def _flush(self, wave: list[tuple[_Read[Any], asyncio.Future[Any]]]) -> None:
         alone: list[tuple[_Read[Any], asyncio.Future[Any]]] = []
@@ -153,6 +178,8 @@ class WaveBatcher:
             (together if columns_of(item[0].cypher) is not None else alone).append(item)
         if len(together) == 1:
             alone, together = alone + together, []
+        # The same reads give the same text, whichever resolver asked first.
+        together.sort(key=lambda item: item[0].cypher)
         sends = [self._one(read, future) for read, future in alone]
         if together:
             sends.append(self._many(together))
