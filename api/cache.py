@@ -82,7 +82,7 @@ TREES = "lineage.trees"
 # The ASGI scope key of the set of UTC hours a request's answer read as "now".
 HOURS = "lineage.hours"
 # The default byte budget; an answer beyond 1/_ENTRY_SHARE of it is not kept.
-DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _ENTRY_SHARE = 16
 # Queries whose reads are remembered (for 304s) when bodies are not cached.
 _LEARNED_ENTRIES = 512
@@ -228,7 +228,7 @@ class ResponseCache:
         self,
         app: ASGIApp,
         store: Callable[[], LineageStore],
-        max_entries: int = 512,
+        max_entries: int = 4096,
         max_bytes: int = DEFAULT_MAX_BYTES,
         http_max_age: int = 0,
         path: str = "/graphql",

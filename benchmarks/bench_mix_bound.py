@@ -220,7 +220,7 @@ def main() -> None:
         measured = found[prefix + "read cache hits"] / max(found[prefix + "reads"], 1)
         for label, hit_rate in (
             ("measured", measured),
-            ("oracle, LRU 512", rates["oracle, LRU"]),
+            ("oracle, LRU as served", rates["oracle, LRU"]),
             ("oracle, unbounded", rates["oracle"]),
             ("every read a hit", 1.0),
         ):

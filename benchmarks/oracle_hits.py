@@ -17,8 +17,8 @@ tells three things:
 * **versions**: a hit if the versions of the videos and trees the run noted
   (the GraphQL context's dependencies, as the response cache keeps them) are
   unchanged since the cached run: what the service's rule gives.
-* both again with a least-recently-used bound per cache (``--entries``, the
-  service's default 512).
+* both again with a least-recently-used bound per cache (``--entries``, by
+  default the service's ``LINEAGE_API_RESPONSE_CACHE_ENTRIES``).
 
 Assumptions: the clients' requests interleave round-robin (one request of
 each client in turn); each request lands on one of ``--workers`` caches at
@@ -26,7 +26,7 @@ random (each worker has its own cache); the stale probe (load.py's client
 0) is left out; an answer is cached on its first run (the service caches a
 first run on SQLite when nothing was written while it ran).
 
-Usage: benchmarks/oracle_hits.py [--requests 20000] [--workers 2] [--entries 512]
+Usage: benchmarks/oracle_hits.py [--requests 20000] [--workers 2] [--entries N]
 (about a minute per 10,000 requests)
 """
 
@@ -172,12 +172,21 @@ def replay(
     return counts
 
 
+def _default_entries() -> int:
+    """The service's own bound (LINEAGE_API_RESPONSE_CACHE_ENTRIES)."""
+    from api.core.config import ApiSettings
+
+    return ApiSettings().response_cache_entries
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--videos", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=2, help="caches (one per worker)")
-    parser.add_argument("--entries", type=int, default=512, help="LRU bound per cache")
+    parser.add_argument(
+        "--entries", type=int, default=_default_entries(), help="LRU bound per cache"
+    )
     parser.add_argument("--json", type=Path, help="write the hit rates there too")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
