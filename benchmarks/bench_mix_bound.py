@@ -151,14 +151,14 @@ def service_times(env: dict[str, str], seconds: float) -> dict[str, float]:
             samples, hits = asyncio.run(closed_loop(base, token, 5, hit, {}))
             if hits >= 0.98 * len(samples):
                 break
-        runs = (("hit", hit, {}), ("miss", miss, {"cache-control": "no-cache"}),
-                ("write", write, {}))  # fmt: skip
-        for name, payload, headers in runs:
+        runs = (("hit", "hits", hit, {}), ("miss", "misses", miss, {"cache-control": "no-cache"}),
+                ("write", "writes", write, {}))  # fmt: skip
+        for name, label, payload, headers in runs:
             samples, hits = asyncio.run(closed_loop(base, token, seconds, payload, headers))
             if name == "hit":
                 figures["hits alone: share from the cache"] = hits / len(samples)
-            figures[f"{name}s alone: responses/s"] = len(samples) / seconds
-            figures[f"{name}s alone: p99 ms"] = percentile(samples, 0.99) * 1000
+            figures[f"{label} alone: responses/s"] = len(samples) / seconds
+            figures[f"{label} alone: p99 ms"] = percentile(samples, 0.99) * 1000
             figures[f"t_{name} ms"] = 1000 * seconds / len(samples)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -197,6 +197,7 @@ def main() -> None:
         database = demo_database(workdir)
         rates = oracle(args.requests)
         floor = served_framework_load(args.seconds)
+        print(json.dumps(floor, indent=1), flush=True)
         for store in stores:
             env = {"LINEAGE_STORE": store}
             if store == "sqlite":
@@ -210,6 +211,7 @@ def main() -> None:
             figures[store] |= mix(env, args.seconds * 1.5, workdir, store)
             print(f"load average {os.getloadavg()}", flush=True)
         after = served_framework_load(args.seconds)
+        print(json.dumps(after, indent=1), flush=True)
     key = "FastAPI + Strawberry { __typename }, 2 workers, 32 clients: "
     rate = (floor[key + "reads/s"] + after[key + "reads/s"]) / 2
     p99 = (floor[key + "read p99 ms"] + after[key + "read p99 ms"]) / 2
