@@ -39,6 +39,18 @@ def asks_fixed_only(info: Any) -> bool:
     change (:data:`FIXED_VIDEO_FIELDS`): the rows read for them then need no version.
 
     ``info`` is the resolver's (Strawberry's, or graphql-core's own).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from graphql import parse
+    >>> def field(query):  # the first field below video(id:)
+    ...     video = parse(query).definitions[0].selection_set.selections[0]
+    ...     return SimpleNamespace(field_nodes=[video.selection_set.selections[0]], fragments={})
+    >>> asks_fixed_only(field('{ video(id: "v") { ancestors { id generation } } }'))
+    True
+    >>> asks_fixed_only(field('{ video(id: "v") { original { id likes } } }'))
+    False
     """
     raw = getattr(info, "_raw_info", info)
     fragments = raw.fragments
