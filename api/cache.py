@@ -175,7 +175,10 @@ _Versions = tuple[dict[str, object], dict[str, object]]
 async def _store_versions(
     store: LineageStore, videos: Sequence[str], trees: Sequence[str]
 ) -> _Versions:
-    """One store read: the versions of ``videos`` and of ``trees``."""
+    """One store read: the versions of ``videos`` and of ``trees`` (none for none: an
+    answer that depends on nothing, such as ancestors' ids, costs no read)."""
+    if not videos and not trees:
+        return {}, {}
     async_reads = getattr(store, "async_reads", None)
     if async_reads is not None and hasattr(async_reads, "video_versions"):
         found = await async_reads.video_versions(list(videos), list(trees))
