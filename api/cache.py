@@ -45,6 +45,12 @@ itself, and the cache is bounded by the bytes its entries hold
 answer larger than a sixteenth of that budget is not kept (its versions and
 tag are, for ``304`` answers).
 
+Concurrent identical requests: while the app answers a request, the same
+request arriving meanwhile waits for that answer and then looks the cache
+up again, as any request does: it is served the answer only if the versions
+of what that answer read, read after it is done, are still those it was
+computed after.
+
 Only successful query operations are stored (the GraphQL layer marks them,
 see :class:`MarkCacheable`); mutations and errors never are. Clients may
 bypass the cache with ``Cache-Control: no-cache``.
@@ -52,6 +58,7 @@ bypass the cache with ``Cache-Control: no-cache``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -82,7 +89,7 @@ TREES = "lineage.trees"
 # The ASGI scope key of the set of UTC hours a request's answer read as "now".
 HOURS = "lineage.hours"
 # The default byte budget; an answer beyond 1/_ENTRY_SHARE of it is not kept.
-DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 _ENTRY_SHARE = 16
 # Queries whose reads are remembered (for 304s) when bodies are not cached.
 _LEARNED_ENTRIES = 512
@@ -168,7 +175,10 @@ _Versions = tuple[dict[str, object], dict[str, object]]
 async def _store_versions(
     store: LineageStore, videos: Sequence[str], trees: Sequence[str]
 ) -> _Versions:
-    """One store read: the versions of ``videos`` and of ``trees``."""
+    """One store read: the versions of ``videos`` and of ``trees`` (none for none: an
+    answer that depends on nothing, such as ancestors' ids, costs no read)."""
+    if not videos and not trees:
+        return {}, {}
     async_reads = getattr(store, "async_reads", None)
     if async_reads is not None and hasattr(async_reads, "video_versions"):
         found = await async_reads.video_versions(list(videos), list(trees))
@@ -228,7 +238,7 @@ class ResponseCache:
         self,
         app: ASGIApp,
         store: Callable[[], LineageStore],
-        max_entries: int = 512,
+        max_entries: int = 4096,
         max_bytes: int = DEFAULT_MAX_BYTES,
         http_max_age: int = 0,
         path: str = "/graphql",
@@ -252,6 +262,9 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
         self.not_modified = 0
+        # Requests being answered by the app, by key: the same request arriving
+        # meanwhile waits for that answer instead of computing its own.
+        self.running: dict[bytes, asyncio.Future[None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path:
@@ -287,32 +300,88 @@ class ResponseCache:
             audience,
         )
         store = self.store()
+        if_none_match = headers.get(b"if-none-match", b"") if method == "GET" else b""
+        entry, before = await self._lookup(key, store)
+        if await self._serve(send, method, if_none_match, entry, before):
+            return
+        running = self.running.get(key) if self.keep_bodies else None
+        if running is not None:
+            # The same request is being answered: wait for that answer, then
+            # look again. It serves this request only if the versions of what
+            # it read, read now, are those it was computed after: no write it
+            # depends on committed since it began, so none before this began.
+            await asyncio.wait([running])
+            entry, before = await self._lookup(key, store)
+            if await self._serve(send, method, if_none_match, entry, before):
+                return
+            running = self.running.get(key)
+        computing = None
+        if running is None and self.keep_bodies:
+            computing = self.running[key] = asyncio.get_running_loop().create_future()
+        try:
+            await self._compute(scope, replay, send, method, if_none_match, key, entry, before)
+        finally:
+            if computing is not None:
+                del self.running[key]
+                computing.set_result(None)
+
+    async def _lookup(
+        self, key: bytes, store: LineageStore
+    ) -> tuple[_Entry | None, _Versions | None]:
+        """The entry of ``key`` and the versions it depends on, read now (or the
+        whole-store version on an in-process store, for a first run)."""
         entry = self.entries.get(key)
-        before: _Versions | None = None
         try:
             if entry is not None:
-                before = await _store_versions(store, entry.videos, entry.trees)
-            elif getattr(store, "in_process", False):
-                before = await _store_versions(store, (), [ANY_TREE])
+                return entry, await _store_versions(store, entry.videos, entry.trees)
+            if getattr(store, "in_process", False):
+                return None, await _store_versions(store, (), [ANY_TREE])
         except Exception:  # a store that cannot answer: serve uncached
-            before, entry = None, None
-        if_none_match = headers.get(b"if-none-match", b"") if method == "GET" else b""
-        if entry is not None and before is not None:
-            hour = clock.current_hour() if entry.timed else None
-            etag = entry.etag
-            if etag is not None and entry.versions == entry.current(before) and entry.hour == hour:
-                if if_none_match and _matches(if_none_match, etag):
-                    self.not_modified += 1
-                    await _send(send, 304, self._tagged(etag, hour))
-                    return
-                if entry.body is not None:
-                    self.hits += 1
-                    CACHE_LOOKUPS.labels("hit").inc()
-                    extra = [(b"x-lineage-cache", b"hit")]
-                    if method == "GET":
-                        extra += self._tagged(etag, hour)
-                    await _send(send, 200, [*(entry.headers or []), *extra], entry.body)
-                    return
+            pass
+        return None, None
+
+    async def _serve(
+        self,
+        send: Send,
+        method: str,
+        if_none_match: bytes,
+        entry: _Entry | None,
+        before: _Versions | None,
+    ) -> bool:
+        """Answer from ``entry`` if it is valid at ``before``; whether it did."""
+        if entry is None or before is None:
+            return False
+        hour = clock.current_hour() if entry.timed else None
+        etag = entry.etag
+        if etag is None or entry.versions != entry.current(before) or entry.hour != hour:
+            return False
+        if if_none_match and _matches(if_none_match, etag):
+            self.not_modified += 1
+            await _send(send, 304, self._tagged(etag, hour))
+            return True
+        if entry.body is None:
+            return False
+        self.hits += 1
+        CACHE_LOOKUPS.labels("hit").inc()
+        extra = [(b"x-lineage-cache", b"hit")]
+        if method == "GET":
+            extra += self._tagged(etag, hour)
+        await _send(send, 200, [*(entry.headers or []), *extra], entry.body)
+        return True
+
+    async def _compute(
+        self,
+        scope: Scope,
+        replay: Receive,
+        send: Send,
+        method: str,
+        if_none_match: bytes,
+        key: bytes,
+        entry: _Entry | None,
+        before: _Versions | None,
+    ) -> None:
+        """Run the request through the app and keep its answer if it is exact."""
+        store = self.store()
         self.misses += 1
         CACHE_LOOKUPS.labels("miss").inc()
         start: dict[str, Any] = {}

@@ -9,7 +9,8 @@ store call per batch, whatever the number of fields that ask; rights states
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from asyncio import gather
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +31,7 @@ from lineage.models import GenerationCount, VideoRecord
 from lineage.rights.policy import DEFAULT_RIGHTS, VideoRights
 from lineage.store import ANY_TREE, LineageStore, PathNode, VideoOrder
 
-__all__ = ["LineageContext", "deepest_generation", "make_context"]
+__all__ = ["LineageContext", "VideoLoader", "deepest_generation", "make_context"]
 
 T = TypeVar("T")
 
@@ -55,8 +56,8 @@ _OWNERS: dict[str, Callable[[tuple[Any, ...]], Sequence[str] | None]] = {
     "generation_counts_many": _ids,
     "generation_views_many": _ids,
     "derived_from_removed": _ids,  # and its tree (the resolver notes it)
-    "lineage_path": _id,
-    "lineage_paths": _ids,
+    "lineage_path": lambda args: [],  # a path never changes; its videos are noted
+    "lineage_paths": lambda args: [],
     "children": _id,
     "children_many": _ids,
     "count_children": _id,
@@ -69,6 +70,32 @@ _OWNERS: dict[str, Callable[[tuple[Any, ...]], Sequence[str] | None]] = {
     "trending": _id,
     "max_generation": lambda args: [],  # the query's cost bound, not its answer
 }
+
+
+class VideoLoader(DataLoader[str, VideoRecord | None]):
+    """The request's video rows, batched: :meth:`load` notes the video for the
+    response cache (its version, or its absence), :meth:`load_fixed` does not, for a
+    caller that reads of it only what never changes (:mod:`api.graphql.dependencies`)."""
+
+    def __init__(
+        self,
+        load_fn: Callable[[Sequence[str]], Awaitable[list[VideoRecord | None]]],
+        noted: set[str],
+    ) -> None:
+        super().__init__(load_fn)
+        self.noted = noted
+
+    def load(self, key: str) -> Awaitable[VideoRecord | None]:
+        self.noted.add(key)
+        return super().load(key)
+
+    def load_fixed(self, key: str) -> Awaitable[VideoRecord | None]:
+        """:meth:`load`, not noted."""
+        return super().load(key)
+
+    def load_many_fixed(self, keys: Sequence[str]) -> Awaitable[list[VideoRecord | None]]:
+        """:meth:`load_many`, not noted."""
+        return gather(*map(self.load_fixed, keys))
 
 
 class LineageContext(BaseContext):
@@ -104,7 +131,7 @@ class LineageContext(BaseContext):
         self.live: LiveHub | None = None
         # When the request's time is up (api/timelimit.py; None: no limit).
         self.deadline: Deadline | None = None
-        self.videos: DataLoader[str, VideoRecord | None] = DataLoader(self._load_videos)
+        self.videos = VideoLoader(self._load_videos, self.videos_read)
         self.generation_counts: DataLoader[str, list[GenerationCount]] = DataLoader(
             self._load_generation_counts
         )
@@ -116,7 +143,11 @@ class LineageContext(BaseContext):
         )
 
     async def read(
-        self, call: Callable[..., T], *args: Any, owners: Sequence[str] | None = None
+        self,
+        call: Callable[..., T],
+        *args: Any,
+        owners: Sequence[str] | None = None,
+        noted: bool = True,
     ) -> T:
         """Run a store read: on the store's async API if it has one (Neo4j), inline
         for local stores (SQLite), in a worker thread otherwise.
@@ -125,9 +156,11 @@ class LineageContext(BaseContext):
         raises ``LIMIT_EXCEEDED`` instead of reading. The videos in its result
         and those owning what it read are noted (``owners``, when given, name
         the latter for a read the context does not know; the caller then
-        notes any tree it depends on).
+        notes any tree it depends on). ``noted=False``: neither, for a caller
+        that reads of the result only what never changes.
         """
-        self.note_owners(call, args, owners)
+        if noted:
+            self.note_owners(call, args, owners)
         await self.turn()
         if self.async_reads is not None:
             coroutine = getattr(self.async_reads, call.__name__, None)
@@ -139,7 +172,7 @@ class LineageContext(BaseContext):
             result = call(*args)
         else:
             result = await run_in_threadpool(call, *args)
-        self.note_videos(result)
+        self.note_videos(result, noted)
         return result
 
     @property
@@ -163,27 +196,29 @@ class LineageContext(BaseContext):
         else:
             self.videos_read.update(owners)
 
-    def read_now(self, call: Callable[..., T], *args: Any) -> T:
+    def read_now(self, call: Callable[..., T], *args: Any, noted: bool = True) -> T:
         """Run a store read here and now (only where :attr:`reads_now`): no task,
         no loader, no loop turn; past the request's deadline it raises
         ``LIMIT_EXCEEDED`` as :meth:`read` does. What it read is noted for the
-        response cache as :meth:`read` notes it."""
-        self.note_owners(call, args, None)
+        response cache as :meth:`read` notes it (``noted=False``: not)."""
+        if noted:
+            self.note_owners(call, args, None)
         if self.deadline is not None:
             self.deadline.check()
         result = call(*args)
-        self.note_videos(result)
+        self.note_videos(result, noted)
         return result
 
-    def video_now(self, video_id: str) -> VideoRecord | None:
+    def video_now(self, video_id: str, noted: bool = True) -> VideoRecord | None:
         """A video read here and now (only where :attr:`reads_now`), or the one the
-        loader already holds."""
+        loader already holds; ``noted=False`` for a caller that reads of it only
+        what never changes."""
         held = self.videos.cache_map.get(video_id)
         if held is not None and held.done() and not held.cancelled() and not held.exception():
             record = held.result()
-            self.note_videos(record)
+            self.note_videos(record, noted)
             return record
-        found = self.read_now(self.store.get_videos, [video_id])
+        found = self.read_now(self.store.get_videos, [video_id], noted=noted)
         record = found.get(video_id)
         if record is None:
             self.trees.add(ANY_TREE)  # an id stored later would change the answer
@@ -204,24 +239,37 @@ class LineageContext(BaseContext):
         if self.deadline is not None:
             self.deadline.check()
 
-    def note_videos(self, result: object) -> None:
-        """Note the videos in a read's result."""
+    async def video(self, video_id: str, fixed: bool = False) -> VideoRecord | None:
+        """A video through the loader, noted unless ``fixed`` (the caller reads of it
+        only what never changes); a missing one is noted either way (stored
+        later, it would change the answer)."""
+        if not fixed:
+            return await self.videos.load(video_id)
+        record = await self.videos.load_fixed(video_id)
+        if record is None:
+            self.videos_read.add(video_id)
+        return record
+
+    def note_videos(self, result: object, noted: bool = True) -> None:
+        """Note the videos in a read's result (their trees only, unless ``noted``)."""
         if isinstance(result, VideoRecord | PathNode):
-            self.videos_read.add(result.id)
+            if noted:
+                self.videos_read.add(result.id)
             self.seen_trees.add(result.original_id)
         elif isinstance(result, dict):
             for value in result.values():
-                self.note_videos(value)
+                self.note_videos(value, noted)
         elif isinstance(result, list | tuple):
             for value in result:
-                self.note_videos(value)
+                self.note_videos(value, noted)
 
     async def write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store write in a worker thread: it may wait for the store's write lock."""
         return await run_in_threadpool(call, *args, **kwargs)
 
     async def _load_videos(self, ids: Sequence[str]) -> list[VideoRecord | None]:
-        found = await self.read(self.store.get_videos, list(ids))
+        # The loader notes each video as it is asked for (VideoLoader.load).
+        found = await self.read(self.store.get_videos, list(ids), noted=False)
         return [found.get(video_id) for video_id in ids]
 
     async def _load_rights(self, ids: Sequence[str]) -> list[VideoRights]:

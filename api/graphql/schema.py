@@ -23,6 +23,7 @@ from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql import over_time
 from api.graphql.context import deepest_generation
+from api.graphql.dependencies import asks_fixed_only
 from api.graphql.document_cache import CachedParse, CachedValidation, DocumentCache
 from api.graphql.errors import ErrorCodes
 from api.graphql.guards import DirectiveLimit, FieldRepeatLimit, QueryCostLimit
@@ -81,7 +82,8 @@ class Query:
         description="A video by id; null when there is no such video.", permission_classes=READ
     )
     async def video(self, info: LineageInfo, id: strawberry.ID) -> Video | None:
-        record = await info.context.videos.load(str(id))
+        # Asked only what never changes (say its ancestors' ids), it needs no version.
+        record = await info.context.video(str(id), fixed=asks_fixed_only(info))
         return Video.from_record(record) if record is not None else None
 
     @strawberry.field(

@@ -24,6 +24,7 @@ from api.graphql import descendants as descendant_fields
 from api.graphql import rights as rights_fields
 from api.graphql.context import LineageContext
 from api.graphql.cursors import decode_cursor, encode_cursor
+from api.graphql.dependencies import asks_fixed_only
 from api.graphql.over_time import Window as _Window  # noqa: F401  (registers the enum)
 from lineage.errors import VideoNotFound
 from lineage.models import PromptDiff as PromptDiffModel
@@ -154,14 +155,15 @@ def reads_now(info: LineageInfo) -> bool:
 
 
 def _video_now(info: LineageInfo, video_id: str) -> Video:
-    record = info.context.video_now(video_id)
+    # Reached by a fixed edge (original, parent): noted only if asked what changes.
+    record = info.context.video_now(video_id, noted=not asks_fixed_only(info))
     if record is None:  # edges and videos are written together; a miss is a bug
         raise VideoNotFound(video_id)
     return Video.from_record(record)
 
 
 async def _load_video(info: LineageInfo, video_id: str) -> Video:
-    record = await info.context.videos.load(video_id)
+    record = await info.context.video(video_id, fixed=asks_fixed_only(info))
     if record is None:  # edges and videos are written together; a miss is a bug
         raise VideoNotFound(video_id)
     return Video.from_record(record)
@@ -468,9 +470,10 @@ class Video:
             return []
         if reads_now(info):
             context = info.context
-            path = context.read_now(context.store.lineage_path, self.record.id)
+            # The path never changes: the answer depends only on what it asks of them.
+            path = context.read_now(context.store.lineage_path, self.record.id, noted=False)
             ids = [node.id for node in path[1:]]
-            found = context.read_now(context.store.get_videos, ids)
+            found = context.read_now(context.store.get_videos, ids, noted=not asks_fixed_only(info))
             if len(found) < len(set(ids)):
                 context.trees.add(ANY_TREE)
             context.prime(list(found.values()))
@@ -478,9 +481,13 @@ class Video:
         return later(self._ancestors(info))
 
     async def _ancestors(self, info: LineageInfo) -> list[Video]:
-        path = await info.context.read(info.context.store.lineage_path, self.record.id)
-        records = await info.context.videos.load_many([node.id for node in path[1:]])
-        await info.context.turn()
+        context = info.context
+        path = await context.read(context.store.lineage_path, self.record.id, noted=False)
+        ids = [node.id for node in path[1:]]
+        loader = context.videos
+        fixed = asks_fixed_only(info)
+        records = await (loader.load_many_fixed(ids) if fixed else loader.load_many(ids))
+        await context.turn()
         return [Video.from_record(r) for r in records if r is not None]
 
     @strawberry.field(description="Direct remixes, ranked by orderBy, in keyset-cursor pages.")

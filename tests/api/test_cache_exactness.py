@@ -14,7 +14,10 @@ started after it:
 * once the writers stop, every query answers through the cache (a hit, or a
   ``304`` for the tag it carried) exactly what a fresh execution answers.
 
-``lineage check`` is clean afterwards. A few seconds in CI; ``--run-slow``
+Some queries reach videos through edges that never change (original, parent,
+ancestors) and ask them only fixed fields, or one field that changes: the
+per-field dependencies of :mod:`api.graphql.dependencies` are held to the
+same comparisons. ``lineage check`` is clean afterwards. A few seconds in CI; ``--run-slow``
 runs longer with more writers' rounds.
 """
 
@@ -72,6 +75,16 @@ TEMPLATES = [
     "by: LIKES) { child { id likes } } variantGroups(limit: 3) { key remixCount reach } } }",
     '{ video(id: "%s") { status derivedFromRemoved removedDerivativeCount parent { id status } } }',
     '{ video(id: "%s") { descendants(first: 4) { totalCount edges { node { child { id } } } } } }',
+]
+# Videos reached by edges that never change, asked what never changes (noted
+# for nothing) or one field that does (noted for it): per-field dependencies.
+FIELD_TEMPLATES = [
+    '{ video(id: "%s") { id generation isOriginal original { id } parent { id generation } '
+    "ancestors { id generation } } }",
+    '{ video(id: "%s") { generation original { id derivativeCount } } }',
+    '{ video(id: "%s") { parent { id generation likes } } }',
+    '{ video(id: "%s") { ancestors { id ... on Video { subtreeViews } } } }',
+    '{ video(id: "%s") { id parent { id prompt status } original { id treeDepth } } }',
 ]
 # Queries that depend on every tree, or on a video not stored yet.
 STORE_WIDE = [
@@ -214,7 +227,9 @@ async def _reader(
 async def _run(app: FastAPI, writer_token: str, admin_token: str, rounds: int) -> Seen:
     writes = Writes()
     queries = [template % video for template in TEMPLATES for video in VIDEOS]
-    queries = random.Random(7).sample(queries, 30) + STORE_WIDE
+    by_field = [template % video for template in FIELD_TEMPLATES for video in VIDEOS]
+    chance = random.Random(7)
+    queries = chance.sample(queries, 30) + chance.sample(by_field, 12) + STORE_WIDE
     seen = Seen()
     done = asyncio.Event()
     async with (

@@ -173,3 +173,61 @@ async def test_a_watched_video_is_read_again_only_when_its_own_version_moves(
     finally:
         del target.get_video
         await hub.feed.aclose()
+
+
+async def test_a_request_arriving_while_the_same_is_answered_waits_for_that_answer(
+    store: LineageStore,
+) -> None:
+    from starlette.types import Receive, Scope, Send
+
+    from api.cache import CACHEABLE, TREES, VIDEOS, ResponseCache
+
+    calls = 0
+    release = asyncio.Event()
+    release.set()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        scope[CACHEABLE], scope[VIDEOS], scope[TREES] = True, {"grandma"}, set()
+        answer = f'{{"data":{{"run":{calls}}}}}'.encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": answer})
+
+    cache = ResponseCache(app, lambda: store)
+    transport = httpx.ASGITransport(app=cache)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+
+        async def ask() -> httpx.Response:
+            return await http.post("/graphql", json={"query": "{ run }"})
+
+        async def running() -> None:
+            while not cache.running:
+                await asyncio.sleep(0.001)
+
+        await ask()  # a remote store learns what the request reads first
+        store.record_engagement([EngagementEvent("grandma", likes=1)])
+        release.clear()
+        first = asyncio.create_task(ask())
+        await running()
+        second = asyncio.create_task(ask())
+        await asyncio.sleep(0.05)
+        assert calls == 2  # the second waits for the first
+        release.set()
+        answers = [await first, await second]
+        assert [reply.headers["x-lineage-cache"] for reply in answers] == ["miss", "hit"]
+        assert answers[0].json() == answers[1].json() == {"data": {"run": 2}}
+        # A write while it waits: the answer it waited for read the row before
+        # the write, so it runs the request itself.
+        store.record_engagement([EngagementEvent("grandma", likes=1)])
+        release.clear()
+        third = asyncio.create_task(ask())
+        await running()
+        fourth = asyncio.create_task(ask())
+        await asyncio.sleep(0.05)
+        store.record_engagement([EngagementEvent("grandma", likes=1)])
+        release.set()
+        assert (await third).json() == {"data": {"run": 3}}
+        assert (await fourth).json() == {"data": {"run": 4}}
+        assert not cache.running
