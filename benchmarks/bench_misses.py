@@ -8,10 +8,13 @@ ratios to floors measured here, in the same run, on the same machine:
    demo, sent with ``cache-control: no-cache`` to the service
    (``api.main.create_app`` under uvicorn, one worker, on SQLite) and, the
    same answer held as plain dicts, to graphql-core alone
-   (:class:`bench_floors.EngineApp`, one worker): both servers up at once,
-   one keep-alive ``http.client`` connection each, rounds taken in turn, so
-   that the machine's load falls on both alike. Target: the service's p50
-   within 2x the engine's.
+   (:class:`bench_floors.EngineApp`, one worker); and, the floor of the
+   framework under the service, to Strawberry alone serving the answer from
+   memory (:func:`strawberry_floor.headline_app`: its ASGI view, its parser
+   and validation caches, sync resolvers, nothing else): all three servers
+   up at once, one keep-alive ``http.client`` connection each, rounds taken
+   in turn, so that the machine's load falls on all alike. Target: the
+   service's p50 within 2x the engine's.
 2. **The same in process.** The project's ``schema.execute`` of the query
    against graphql-core's ``execute_sync`` over the answer (CPU ms, the best
    of five rounds).
@@ -99,30 +102,39 @@ def post(connection: http.client.HTTPConnection, query: str) -> Any:
 
 
 def headline_over_http(database: Path, workdir: Path, requests: int) -> dict[str, float]:
-    """The service's uncached p50 and graphql-core's, served side by side."""
+    """The service's uncached p50, Strawberry's alone and graphql-core's, served side by side."""
     env = {**_SERVICE_ENV, "LINEAGE_DB": str(database)}
     with bare_server("service_app", env, factory=True) as (service_port, _):
         service = http.client.HTTPConnection("127.0.0.1", service_port)
         answer = post(service, HEADLINE)
         answers = workdir / "answers.json"
         answers.write_text(json.dumps({HEADLINE: {"": answer}}), encoding="utf-8")
-        with bare_server("engine_app", {_ANSWERS_VARIABLE: str(answers)}) as (engine_port, _):
+        floors = {_ANSWERS_VARIABLE: str(answers)}
+        with (
+            bare_server("engine_app", floors) as (engine_port, _),
+            bare_server("strawberry_floor:headline_app", floors, factory=True) as (bare_port, _),
+        ):
             engine = http.client.HTTPConnection("127.0.0.1", engine_port)
-            if post(engine, HEADLINE) != answer:
-                sys.exit("the engine's answer differs from the service's")
+            bare = http.client.HTTPConnection("127.0.0.1", bare_port)
+            if post(engine, HEADLINE) != answer or post(bare, HEADLINE) != answer:
+                sys.exit("a floor's answer differs from the service's")
             ours: list[float] = []
             floor: list[float] = []
-            latencies(service, HEADLINE, 300, cached=False)
-            latencies(engine, HEADLINE, 300, cached=False)
+            strawberry: list[float] = []
+            for connection in (service, engine, bare):
+                latencies(connection, HEADLINE, 300, cached=False)
             rounds = 10
             for _ in range(rounds):
                 ours += latencies(service, HEADLINE, requests // rounds, cached=False)
                 floor += latencies(engine, HEADLINE, requests // rounds, cached=False)
+                strawberry += latencies(bare, HEADLINE, requests // rounds, cached=False)
             engine.close()
+            bare.close()
         service.close()
     return {
         "headline uncached over HTTP: service p50 ms": statistics.median(ours),
         "headline over HTTP: graphql-core alone p50 ms": statistics.median(floor),
+        "headline over HTTP: Strawberry alone p50 ms": statistics.median(strawberry),
     }
 
 
@@ -210,6 +222,12 @@ def report(f: dict[str, float], load: tuple[float, float, float]) -> None:
     print(
         f"headline uncached over HTTP: {ours:.2f} ms p50 against graphql-core alone {engine:.2f}"
         f" ms: {ours / engine:.2f}x (target at most 2x)"
+    )
+    bare = f["headline over HTTP: Strawberry alone p50 ms"]
+    print(
+        f"headline over HTTP: Strawberry alone (its view and its caches, the answer in memory, "
+        f"sync resolvers) {bare:.2f} ms p50: {bare / engine:.2f}x graphql-core's; the service "
+        f"{ours / bare:.2f}x Strawberry's"
     )
     project = f["headline in process: schema.execute CPU ms"]
     core = f["headline in process: graphql-core alone CPU ms"]

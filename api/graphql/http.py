@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -97,7 +98,12 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> LineageContext:
-        return await make_context(request, response, self._settings)
+        context = await make_context(request, response, self._settings)
+        if not self._settings.public_reads:
+            # Every operation needs the caller: looked up here, so that the
+            # read permission (api/graphql/permissions.py) waits for nothing.
+            await context.access.principal()
+        return context
 
     @property
     def graphql_ide_html(self) -> str:
@@ -105,6 +111,14 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
         if page is not None and page.is_file():
             return page.read_text(encoding="utf-8")
         return super().graphql_ide_html
+
+    def encode_json(self, data: object) -> bytes:
+        """The answer's JSON (orjson: UTF-8, no spaces); the standard library's for
+        what orjson refuses (an integer beyond 64 bits)."""
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return json.dumps(data, separators=(",", ":")).encode()
 
     def parse_json(self, data: str | bytes) -> Any:
         """Parse a JSON body or parameter; a 400 that names the problem when it is not JSON."""
