@@ -25,6 +25,7 @@ import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -35,7 +36,7 @@ from api.core.config import ApiSettings
 from api.graphql.context import LineageContext, make_context
 from api.graphql.errors import with_code
 
-__all__ = ["GRAPHQL_RESPONSE_JSON", "LineageGraphQL", "negotiate"]
+__all__ = ["GRAPHQL_RESPONSE_JSON", "LineageGraphQL", "ServeFirst", "negotiate"]
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -191,3 +192,24 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
         )
         response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+
+class ServeFirst:
+    """ASGI middleware, innermost: requests for ``path`` go straight to ``endpoint``.
+
+    The application's own middleware (the response cache, the limits, CORS)
+    runs around it as before; what it skips is only the exception middleware
+    and the router, which would find the same endpoint as their first route.
+    Any other path (one under a ``root_path`` too) takes the router.
+    """
+
+    def __init__(self, app: ASGIApp, endpoint: ASGIApp, path: str = "/graphql") -> None:
+        self.app = app
+        self.endpoint = endpoint
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan" and scope["path"] == self.path:
+            await self.endpoint(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
