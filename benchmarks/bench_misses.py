@@ -55,6 +55,7 @@ from bench_floors import (  # noqa: E402
     _ANSWERS_VARIABLE,
     bare_server,
     best_cpu_ms,
+    cpu_seconds,
     engine_floor,
     served_framework_load,
 )
@@ -104,40 +105,49 @@ def post(connection: http.client.HTTPConnection, query: str) -> Any:
 def headline_over_http(database: Path, workdir: Path, requests: int) -> dict[str, float]:
     """The service's uncached p50, Strawberry's alone and graphql-core's, served side by side."""
     env = {**_SERVICE_ENV, "LINEAGE_DB": str(database)}
-    with bare_server("service_app", env, factory=True) as (service_port, _):
+    with bare_server("service_app", env, factory=True) as (service_port, service_pid):
         service = http.client.HTTPConnection("127.0.0.1", service_port)
         answer = post(service, HEADLINE)
         answers = workdir / "answers.json"
         answers.write_text(json.dumps({HEADLINE: {"": answer}}), encoding="utf-8")
         floors = {_ANSWERS_VARIABLE: str(answers)}
         with (
-            bare_server("engine_app", floors) as (engine_port, _),
-            bare_server("strawberry_floor:headline_app", floors, factory=True) as (bare_port, _),
+            bare_server("engine_app", floors) as (engine_port, engine_pid),
+            bare_server("strawberry_floor:headline_app", floors, factory=True) as (
+                bare_port,
+                bare_pid,
+            ),
         ):
             # Fresh connections once all are up: uvicorn closes one idle for 5 s.
             service.close()
-            service = http.client.HTTPConnection("127.0.0.1", service_port)
-            engine = http.client.HTTPConnection("127.0.0.1", engine_port)
-            bare = http.client.HTTPConnection("127.0.0.1", bare_port)
-            if post(engine, HEADLINE) != answer or post(bare, HEADLINE) != answer:
-                sys.exit("a floor's answer differs from the service's")
-            ours: list[float] = []
-            floor: list[float] = []
-            strawberry: list[float] = []
-            for connection in (service, engine, bare):
+            servers = {
+                "service": (http.client.HTTPConnection("127.0.0.1", service_port), service_pid),
+                "engine": (http.client.HTTPConnection("127.0.0.1", engine_port), engine_pid),
+                "strawberry": (http.client.HTTPConnection("127.0.0.1", bare_port), bare_pid),
+            }
+            for connection, _ in servers.values():
+                if post(connection, HEADLINE) != answer:
+                    sys.exit("a floor's answer differs from the service's")
                 latencies(connection, HEADLINE, 300, cached=False)
+            samples: dict[str, list[float]] = {name: [] for name in servers}
+            cpu = dict.fromkeys(servers, 0.0)
             rounds = 10
+            each = requests // rounds
             for _ in range(rounds):
-                ours += latencies(service, HEADLINE, requests // rounds, cached=False)
-                floor += latencies(engine, HEADLINE, requests // rounds, cached=False)
-                strawberry += latencies(bare, HEADLINE, requests // rounds, cached=False)
-            engine.close()
-            bare.close()
-        service.close()
+                for name, (connection, pid) in servers.items():
+                    before = cpu_seconds(pid)
+                    samples[name] += latencies(connection, HEADLINE, each, cached=False)
+                    cpu[name] += cpu_seconds(pid) - before
+            for connection, _ in servers.values():
+                connection.close()
+    count = rounds * each
     return {
-        "headline uncached over HTTP: service p50 ms": statistics.median(ours),
-        "headline over HTTP: graphql-core alone p50 ms": statistics.median(floor),
-        "headline over HTTP: Strawberry alone p50 ms": statistics.median(strawberry),
+        "headline uncached over HTTP: service p50 ms": statistics.median(samples["service"]),
+        "headline over HTTP: graphql-core alone p50 ms": statistics.median(samples["engine"]),
+        "headline over HTTP: Strawberry alone p50 ms": statistics.median(samples["strawberry"]),
+        "headline uncached over HTTP: service CPU ms/request": cpu["service"] / count * 1000,
+        "headline over HTTP: graphql-core alone CPU ms/request": cpu["engine"] / count * 1000,
+        "headline over HTTP: Strawberry alone CPU ms/request": cpu["strawberry"] / count * 1000,
     }
 
 
@@ -240,6 +250,17 @@ def report(f: dict[str, float], load: tuple[float, float, float]) -> None:
         f"headline over HTTP: Strawberry alone (its view and its caches, the answer in memory, "
         f"sync resolvers) {bare:.2f} ms p50: {bare / engine:.2f}x graphql-core's; the service "
         f"{ours / bare:.2f}x Strawberry's"
+    )
+    served = [
+        f[f"headline {what} CPU ms/request"]
+        for what in ("uncached over HTTP: service", "over HTTP: graphql-core alone",
+                     "over HTTP: Strawberry alone")
+    ]  # fmt: skip
+    print(
+        f"server CPU per request (the steadier figure on a loaded machine): service "
+        f"{served[0]:.2f} ms, graphql-core alone {served[1]:.2f} ms "
+        f"({served[0] / served[1]:.2f}x), Strawberry alone {served[2]:.2f} ms "
+        f"({served[2] / served[1]:.2f}x)"
     )
     project = f["headline in process: schema.execute CPU ms"]
     core = f["headline in process: graphql-core alone CPU ms"]
