@@ -18,7 +18,7 @@ from api.bookmarks import SharedBookmarks
 from api.cache import ResponseCache
 from api.cache_headers import PrivateAnswers
 from api.core.config import ApiSettings
-from api.graphql.http import LineageGraphQL
+from api.graphql.http import LineageGraphQL, ServeFirst
 from api.graphql.live import LiveHub
 from api.graphql.schema import build_schema
 from api.live_feed import make_feed
@@ -151,6 +151,8 @@ def create_app(
     app.include_router(export.router)
     app.include_router(metrics.router)
     mount_explorer(app, settings.web_dist)
+    # Innermost: /graphql needs neither the exception middleware nor the router.
+    app.add_middleware(ServeFirst, endpoint=graphql)
     app.add_middleware(
         ResponseCache,
         store=lambda: app.state.store,

@@ -94,6 +94,19 @@ class Access:
                     self._info = await run_in_threadpool(self.tokens.authenticate, self.token)
         return self._info
 
+    def principal_now(self) -> TokenInfo | None:
+        """:meth:`principal` without waiting: the verdict already reached, or the
+        token store read here and now (on the event loop, even for a remote one).
+
+        For a check that runs inside a resolver that waits for nothing; HTTP
+        requests with private reads have looked the token up before execution.
+        """
+        if not self._checked:
+            self._checked = True
+            if self.token and self.tokens is not None:
+                self._info = self.tokens.authenticate(self.token)
+        return self._info
+
     @property
     def checked(self) -> bool:
         """Whether the token has been authenticated in this request already."""
@@ -112,7 +125,14 @@ class Access:
 
     async def require(self, role: Role) -> TokenInfo:
         """The caller's token if its role is at least ``role``; else refuse."""
-        info = await self.principal()
+        return self.verdict(await self.principal(), role)
+
+    def require_now(self, role: Role) -> TokenInfo:
+        """:meth:`require` without waiting (:meth:`principal_now`)."""
+        return self.verdict(self.principal_now(), role)
+
+    def verdict(self, info: TokenInfo | None, role: Role) -> TokenInfo:
+        """``info`` if it is a live token with at least ``role``; else refuse."""
         if info is None:
             reason = "no token sent" if not self.token else "unknown or revoked token"
             raise Unauthenticated(

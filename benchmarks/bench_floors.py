@@ -225,11 +225,12 @@ def bare_server(
     workers: int = 1,
     factory: bool = False,
 ) -> Iterator[tuple[int, int]]:
-    """uvicorn serving ``app`` of this module on a loopback port in ``workers``
-    processes: (port, pid of uvicorn's first process)."""
+    """uvicorn serving ``app`` of this module (or ``module:app`` of benchmarks/) on
+    a loopback port in ``workers`` processes: (port, pid of uvicorn's first process)."""
     port = free_port()
+    target = app if ":" in app else f"bench_floors:{app}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"bench_floors:{app}", "--app-dir",
+        [sys.executable, "-m", "uvicorn", target, "--app-dir",
          str(ROOT / "benchmarks"), "--port", str(port), "--log-level", "warning",
          "--no-access-log", "--workers", str(workers), *(["--factory"] if factory else [])],
         env={**os.environ, **(env or {})},

@@ -8,10 +8,13 @@ ratios to floors measured here, in the same run, on the same machine:
    demo, sent with ``cache-control: no-cache`` to the service
    (``api.main.create_app`` under uvicorn, one worker, on SQLite) and, the
    same answer held as plain dicts, to graphql-core alone
-   (:class:`bench_floors.EngineApp`, one worker): both servers up at once,
-   one keep-alive ``http.client`` connection each, rounds taken in turn, so
-   that the machine's load falls on both alike. Target: the service's p50
-   within 2x the engine's.
+   (:class:`bench_floors.EngineApp`, one worker); and, the floor of the
+   framework under the service, to Strawberry alone serving the answer from
+   memory (:func:`strawberry_floor.headline_app`: its ASGI view, its parser
+   and validation caches, sync resolvers, nothing else): all three servers
+   up at once, one keep-alive ``http.client`` connection each, rounds taken
+   in turn, so that the machine's load falls on all alike. Target: the
+   service's p50 within 2x the engine's.
 2. **The same in process.** The project's ``schema.execute`` of the query
    against graphql-core's ``execute_sync`` over the answer (CPU ms, the best
    of five rounds).
@@ -24,8 +27,8 @@ ratios to floors measured here, in the same run, on the same machine:
    no stale answer. With ``--neo4j`` (and ``NEO4J_URI``) the mix runs on
    Neo4j too (its database gets the demo and the mix's remixes).
 
-Usage: benchmarks/bench_misses.py [--requests 2000] [--seconds 30] [--neo4j]
-(about 3 minutes on SQLite alone)
+Usage: benchmarks/bench_misses.py [--requests 2000] [--seconds 30] [--neo4j] [--headline-only]
+(about 3 minutes on SQLite alone; parts 1 and 2 alone, about 1)
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from bench_floors import (  # noqa: E402
     _ANSWERS_VARIABLE,
     bare_server,
     best_cpu_ms,
+    cpu_seconds,
     engine_floor,
     served_framework_load,
 )
@@ -99,30 +103,51 @@ def post(connection: http.client.HTTPConnection, query: str) -> Any:
 
 
 def headline_over_http(database: Path, workdir: Path, requests: int) -> dict[str, float]:
-    """The service's uncached p50 and graphql-core's, served side by side."""
+    """The service's uncached p50, Strawberry's alone and graphql-core's, served side by side."""
     env = {**_SERVICE_ENV, "LINEAGE_DB": str(database)}
-    with bare_server("service_app", env, factory=True) as (service_port, _):
+    with bare_server("service_app", env, factory=True) as (service_port, service_pid):
         service = http.client.HTTPConnection("127.0.0.1", service_port)
         answer = post(service, HEADLINE)
         answers = workdir / "answers.json"
         answers.write_text(json.dumps({HEADLINE: {"": answer}}), encoding="utf-8")
-        with bare_server("engine_app", {_ANSWERS_VARIABLE: str(answers)}) as (engine_port, _):
-            engine = http.client.HTTPConnection("127.0.0.1", engine_port)
-            if post(engine, HEADLINE) != answer:
-                sys.exit("the engine's answer differs from the service's")
-            ours: list[float] = []
-            floor: list[float] = []
-            latencies(service, HEADLINE, 300, cached=False)
-            latencies(engine, HEADLINE, 300, cached=False)
+        floors = {_ANSWERS_VARIABLE: str(answers)}
+        with (
+            bare_server("engine_app", floors) as (engine_port, engine_pid),
+            bare_server("strawberry_floor:headline_app", floors, factory=True) as (
+                bare_port,
+                bare_pid,
+            ),
+        ):
+            # Fresh connections once all are up: uvicorn closes one idle for 5 s.
+            service.close()
+            servers = {
+                "service": (http.client.HTTPConnection("127.0.0.1", service_port), service_pid),
+                "engine": (http.client.HTTPConnection("127.0.0.1", engine_port), engine_pid),
+                "strawberry": (http.client.HTTPConnection("127.0.0.1", bare_port), bare_pid),
+            }
+            for connection, _ in servers.values():
+                if post(connection, HEADLINE) != answer:
+                    sys.exit("a floor's answer differs from the service's")
+                latencies(connection, HEADLINE, 300, cached=False)
+            samples: dict[str, list[float]] = {name: [] for name in servers}
+            cpu = dict.fromkeys(servers, 0.0)
             rounds = 10
+            each = requests // rounds
             for _ in range(rounds):
-                ours += latencies(service, HEADLINE, requests // rounds, cached=False)
-                floor += latencies(engine, HEADLINE, requests // rounds, cached=False)
-            engine.close()
-        service.close()
+                for name, (connection, pid) in servers.items():
+                    before = cpu_seconds(pid)
+                    samples[name] += latencies(connection, HEADLINE, each, cached=False)
+                    cpu[name] += cpu_seconds(pid) - before
+            for connection, _ in servers.values():
+                connection.close()
+    count = rounds * each
     return {
-        "headline uncached over HTTP: service p50 ms": statistics.median(ours),
-        "headline over HTTP: graphql-core alone p50 ms": statistics.median(floor),
+        "headline uncached over HTTP: service p50 ms": statistics.median(samples["service"]),
+        "headline over HTTP: graphql-core alone p50 ms": statistics.median(samples["engine"]),
+        "headline over HTTP: Strawberry alone p50 ms": statistics.median(samples["strawberry"]),
+        "headline uncached over HTTP: service CPU ms/request": cpu["service"] / count * 1000,
+        "headline over HTTP: graphql-core alone CPU ms/request": cpu["engine"] / count * 1000,
+        "headline over HTTP: Strawberry alone CPU ms/request": cpu["strawberry"] / count * 1000,
     }
 
 
@@ -176,6 +201,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="per headline figure")
     parser.add_argument("--seconds", type=float, default=30, help="per load figure")
     parser.add_argument("--neo4j", action="store_true", help="the mix on Neo4j too")
+    parser.add_argument("--headline-only", action="store_true", help="parts 1 and 2 only (no mix)")
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"{started}, {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)
@@ -184,6 +210,10 @@ def main() -> None:
         database = demo_database(workdir)
         figures = headline_over_http(database, workdir, args.requests)
         figures |= headline_in_process(database)
+        if args.headline_only:
+            print_figures(figures)
+            report(figures, os.getloadavg())
+            return
         floor = served_framework_load(args.seconds)
         mixed = workdir / "mix.db"
         shutil.copy(database, mixed)
@@ -196,10 +226,14 @@ def main() -> None:
     for what in ("reads/s", "read p50 ms", "read p99 ms"):
         figures[f"floor {what} (before the mix)"] = floor[key + what]
         figures[f"floor {what} (after the mix)"] = after[key + what]
+    print_figures(figures)
+    report(figures, os.getloadavg())
+
+
+def print_figures(figures: dict[str, float]) -> None:
     width = max(len(name) for name in figures)
     for name, value in figures.items():
         print(f"{name:<{width}}  {value:10.3f}")
-    report(figures, os.getloadavg())
 
 
 def report(f: dict[str, float], load: tuple[float, float, float]) -> None:
@@ -211,12 +245,32 @@ def report(f: dict[str, float], load: tuple[float, float, float]) -> None:
         f"headline uncached over HTTP: {ours:.2f} ms p50 against graphql-core alone {engine:.2f}"
         f" ms: {ours / engine:.2f}x (target at most 2x)"
     )
+    bare = f["headline over HTTP: Strawberry alone p50 ms"]
+    print(
+        f"headline over HTTP: Strawberry alone (its view and its caches, the answer in memory, "
+        f"sync resolvers) {bare:.2f} ms p50: {bare / engine:.2f}x graphql-core's; the service "
+        f"{ours / bare:.2f}x Strawberry's"
+    )
+    served = [
+        f[f"headline {what} CPU ms/request"]
+        for what in ("uncached over HTTP: service", "over HTTP: graphql-core alone",
+                     "over HTTP: Strawberry alone")
+    ]  # fmt: skip
+    print(
+        f"server CPU per request (the steadier figure on a loaded machine): service "
+        f"{served[0]:.2f} ms, graphql-core alone {served[1]:.2f} ms "
+        f"({served[0] / served[1]:.2f}x), Strawberry alone {served[2]:.2f} ms "
+        f"({served[2] / served[1]:.2f}x)"
+    )
     project = f["headline in process: schema.execute CPU ms"]
     core = f["headline in process: graphql-core alone CPU ms"]
     print(
         f"headline in process: schema.execute {project:.2f} ms CPU against graphql-core "
         f"{core:.2f} ms: {project / core:.1f}x (store reads included)"
     )
+    if "floor reads/s (before the mix)" not in f:
+        print(f"load average at the end: {load}")
+        return
     rate = statistics.fmean(
         [f["floor reads/s (before the mix)"], f["floor reads/s (after the mix)"]]
     )

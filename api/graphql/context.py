@@ -221,7 +221,7 @@ class LineageContext(BaseContext):
         found = self.read_now(self.store.get_videos, [video_id], noted=noted)
         record = found.get(video_id)
         if record is None:
-            self.trees.add(ANY_TREE)  # an id stored later would change the answer
+            self.videos_read.add(video_id)  # stored later, it would change the answer
         else:
             self.videos.prime(video_id, record)
         return record

@@ -21,9 +21,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, process_result
@@ -34,7 +36,7 @@ from api.core.config import ApiSettings
 from api.graphql.context import LineageContext, make_context
 from api.graphql.errors import with_code
 
-__all__ = ["GRAPHQL_RESPONSE_JSON", "LineageGraphQL", "negotiate"]
+__all__ = ["GRAPHQL_RESPONSE_JSON", "LineageGraphQL", "ServeFirst", "negotiate"]
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -97,7 +99,12 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> LineageContext:
-        return await make_context(request, response, self._settings)
+        context = await make_context(request, response, self._settings)
+        if not self._settings.public_reads:
+            # Every operation needs the caller: looked up here, so that the
+            # read permission (api/graphql/permissions.py) waits for nothing.
+            await context.access.principal()
+        return context
 
     @property
     def graphql_ide_html(self) -> str:
@@ -105,6 +112,14 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
         if page is not None and page.is_file():
             return page.read_text(encoding="utf-8")
         return super().graphql_ide_html
+
+    def encode_json(self, data: object) -> bytes:
+        """The answer's JSON (orjson: UTF-8, no spaces); the standard library's for
+        what orjson refuses (an integer beyond 64 bits)."""
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return json.dumps(data, separators=(",", ":")).encode()
 
     def parse_json(self, data: str | bytes) -> Any:
         """Parse a JSON body or parameter; a 400 that names the problem when it is not JSON."""
@@ -177,3 +192,24 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
         )
         response.headers.raw.extend(sub_response.headers.raw)
         return response
+
+
+class ServeFirst:
+    """ASGI middleware, innermost: requests for ``path`` go straight to ``endpoint``.
+
+    The application's own middleware (the response cache, the limits, CORS)
+    runs around it as before; what it skips is only the exception middleware
+    and the router, which would find the same endpoint as their first route.
+    Any other path (one under a ``root_path`` too) takes the router.
+    """
+
+    def __init__(self, app: ASGIApp, endpoint: ASGIApp, path: str = "/graphql") -> None:
+        self.app = app
+        self.endpoint = endpoint
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan" and scope["path"] == self.path:
+            await self.endpoint(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -3,7 +3,8 @@
 Attach them to any field: ``@strawberry.mutation(permission_classes=WRITE)``.
 
 * :class:`CanRead`: queries; anyone while ``LINEAGE_API_PUBLIC_READS`` is
-  true (the default), else a ``reader`` token or above.
+  true (the default), else a ``reader`` token or above
+  (:class:`CanSubscribe` for subscriptions).
 * :class:`IsWriter`, :class:`IsAdmin`: a live token with that role or above.
 * :class:`WithinWriteRate`: the token's write rate (``LINEAGE_API_WRITE_RATE``);
   beyond it ``LIMIT_EXCEEDED`` and HTTP 429 with ``Retry-After``.
@@ -25,8 +26,10 @@ from lineage.access.tokens import Role
 __all__ = [
     "ADMIN",
     "READ",
+    "SUBSCRIBE",
     "WRITE",
     "CanRead",
+    "CanSubscribe",
     "IsAdmin",
     "IsReader",
     "IsWriter",
@@ -62,7 +65,24 @@ class IsAdmin(_HasRole):
 
 
 class CanRead(BasePermission):
-    """Public reads, unless ``LINEAGE_API_PUBLIC_READS=false`` asks for a ``reader`` token."""
+    """Public reads, unless ``LINEAGE_API_PUBLIC_READS=false`` asks for a ``reader`` token.
+
+    It waits for nothing, so a query field that waits for nothing either
+    resolves without an awaitable: with private reads the HTTP layer looks
+    the token up before execution, and the check uses that verdict.
+    """
+
+    message = "not allowed"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if not info.context.settings.public_reads:
+            info.context.access.require_now(Role.READER)
+        return True
+
+
+class CanSubscribe(BasePermission):
+    """:class:`CanRead` for subscriptions: a socket's context outlives one verdict
+    (each push looks the token up again), so this one may wait for the token store."""
 
     message = "not allowed"
 
@@ -97,5 +117,6 @@ class WithinWriteRate(BasePermission):
 
 # The lists fields take as ``permission_classes``.
 READ: list[type[BasePermission]] = [CanRead]
+SUBSCRIBE: list[type[BasePermission]] = [CanSubscribe]
 WRITE: list[type[BasePermission]] = [IsWriter, WithinWriteRate]
 ADMIN: list[type[BasePermission]] = [IsAdmin, WithinWriteRate]

@@ -22,14 +22,15 @@ from strawberry.types import ExecutionContext
 from api.cache import MarkCacheable
 from api.core.config import ApiSettings
 from api.graphql import over_time
-from api.graphql.context import deepest_generation
+from api.graphql.chain import chain
+from api.graphql.context import LineageContext, deepest_generation
 from api.graphql.dependencies import asks_fixed_only
 from api.graphql.document_cache import CachedParse, CachedValidation, DocumentCache
 from api.graphql.errors import ErrorCodes
 from api.graphql.guards import DirectiveLimit, FieldRepeatLimit, QueryCostLimit
-from api.graphql.limits import limit_extensions
+from api.graphql.limits import QueryLimits, limit_extensions
 from api.graphql.over_time import EngagementInput, TrendingVideo
-from api.graphql.permissions import ADMIN, READ, WRITE
+from api.graphql.permissions import ADMIN, READ, SUBSCRIBE, WRITE
 from api.graphql.rights import restore_video, takedown_video
 from api.graphql.search import resolve_search
 from api.graphql.subscriptions import video_updates
@@ -40,6 +41,7 @@ from api.graphql.types import (
     VideoConnection,
     VideoEdge,
     VideoInput,
+    later,
     ranked_page,
 )
 from api.live_feed import PublishTreeVersions
@@ -76,15 +78,24 @@ def _raise_rejection(rejection: Rejection) -> None:
     raise error_type(rejection.reason, video_id=rejection.video_id)
 
 
+async def _video_by_id(context: LineageContext, video_id: str, fixed: bool) -> Video | None:
+    record = await context.video(video_id, fixed=fixed)
+    return Video.from_record(record) if record is not None else None
+
+
 @strawberry.type
 class Query:
     @strawberry.field(
         description="A video by id; null when there is no such video.", permission_classes=READ
     )
-    async def video(self, info: LineageInfo, id: strawberry.ID) -> Video | None:
+    def video(self, info: LineageInfo, id: strawberry.ID) -> Video | None:
+        context = info.context
         # Asked only what never changes (say its ancestors' ids), it needs no version.
-        record = await info.context.video(str(id), fixed=asks_fixed_only(info))
-        return Video.from_record(record) if record is not None else None
+        fixed = asks_fixed_only(info)
+        if context.reads_now:  # in process: read at once, nothing to wait for
+            record = context.video_now(str(id), noted=not fixed)
+            return Video.from_record(record) if record is not None else None
+        return later(_video_by_id(context, str(id), fixed))
 
     @strawberry.field(
         description="Originals (generation 0), ranked by orderBy, in pages.",
@@ -253,7 +264,7 @@ class Subscription:
         "subscription starts, then whenever its counters or rights state change (at most "
         "every 250 ms), whichever worker or process wrote the change. Ends with "
         "UNAUTHENTICATED when the subscriber's token is revoked.",
-        permission_classes=READ,
+        permission_classes=SUBSCRIBE,
     )
     async def video_updated(
         self, info: LineageInfo, id: strawberry.ID
@@ -279,23 +290,29 @@ def build_schema(settings: ApiSettings | None = None) -> LineageSchema:
     """The schema, with the configured limits and caches."""
     settings = settings or read_settings(ApiSettings)
     # Factories: a fresh extension per request; the document caches belong to
-    # the schema, shared by every request, bounded by bytes.
+    # the schema, shared by every request, bounded by bytes. They run as one
+    # extension (api/graphql/chain.py), in this order.
     documents = DocumentCache()
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+    limits = limit_extensions(settings)
+    chained: list[tuple[type[SchemaExtension], Callable[[], SchemaExtension]]] = [
         # First: it sees the result last, after ErrorCodes gave every error its code.
-        GraphQLMetrics,
-        ErrorCodes,
-        MarkCacheable,
+        (GraphQLMetrics, GraphQLMetrics),
+        (ErrorCodes, ErrorCodes),
+        (MarkCacheable, MarkCacheable),
         # Committed writes tell the other processes' live counts (with Redis).
-        PublishTreeVersions,
-        *limit_extensions(settings),
-        lambda: CachedParse(documents),
+        (PublishTreeVersions, PublishTreeVersions),
+        *((QueryLimits, factory) for factory in limits),
+        (CachedParse, lambda: CachedParse(documents)),
         # Before validation: the guards refuse what would make it expensive.
-        lambda: FieldRepeatLimit(settings.max_field_repeats),
-        lambda: DirectiveLimit(settings.max_directives),
-        lambda: CachedValidation(documents),
-        lambda: QueryCostLimit(settings.max_query_cost, depth=deepest_generation),
+        (FieldRepeatLimit, lambda: FieldRepeatLimit(settings.max_field_repeats)),
+        (DirectiveLimit, lambda: DirectiveLimit(settings.max_directives)),
+        (CachedValidation, lambda: CachedValidation(documents)),
+        (
+            QueryCostLimit,
+            lambda: QueryCostLimit(settings.max_query_cost, depth=deepest_generation),
+        ),
     ]
+    extensions = [chain([kind for kind, _ in chained], [factory for _, factory in chained])]
     schema = LineageSchema(
         query=Query,
         mutation=Mutation,
