@@ -243,7 +243,8 @@ def sqlite_sizes(path: Path) -> dict[str, int]:
         rows = connection.execute(
             "SELECT name, sum(pgsize) FROM dbstat WHERE name LIKE 'search%' "
             "OR name IN ('videos_by_prompt_text', 'videos_by_title_text', "
-            "'videos_by_creator_text', 'videos_by_derivatives') GROUP BY name"
+            "'videos_by_creator_text', 'videos_by_derivatives', 'videos_ranked_by_derivatives') "
+            "GROUP BY name"
         ).fetchall()
     except sqlite3.OperationalError:  # no dbstat in this build
         rows = []

@@ -163,8 +163,10 @@ CREATE TABLE IF NOT EXISTS descendant_closure (
 -- (a prompt, title or creator, NFKC and case-folded) once, with the number of
 -- video fields that hold it; a trigram full-text index over them (any
 -- substring of three characters or more, any script); the videos holding each
--- text (videos.prompt_text, title_text, creator_text); and the ranking of
--- every video by derivatives that frequent terms walk.
+-- text (videos.prompt_text, title_text, creator_text); and the ranking by
+-- derivatives that frequent terms walk: the videos with derivatives in this
+-- index, then those without (most of a forest: its leaves) in id order, from
+-- the index of the ids.
 CREATE TABLE IF NOT EXISTS search_texts (
     id   INTEGER PRIMARY KEY,
     text TEXT    NOT NULL UNIQUE,
@@ -179,4 +181,5 @@ CREATE INDEX IF NOT EXISTS videos_by_title_text
     ON videos (title_text) WHERE title_text IS NOT NULL;
 CREATE INDEX IF NOT EXISTS videos_by_creator_text
     ON videos (creator_text) WHERE creator_text IS NOT NULL;
-CREATE INDEX IF NOT EXISTS videos_by_derivatives ON videos (derivative_count DESC, id);
+CREATE INDEX IF NOT EXISTS videos_ranked_by_derivatives
+    ON videos (derivative_count DESC, id) WHERE derivative_count > 0;

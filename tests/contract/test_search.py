@@ -376,3 +376,31 @@ def test_a_walk_that_runs_out_of_budget_gives_way(make_store: StoreFactory) -> N
     result = search(store, "common rare")
     assert [v.id for v in result.videos] == ["zz-rare"]
     assert result.total() == 1
+
+
+def test_the_ranking_walk_pages_from_remixed_videos_into_the_leaves(
+    make_store: StoreFactory,
+) -> None:
+    # Ties at every derivative count, and pages that end on either side of the
+    # last remixed video: the walk's keyset continues where the last page ended.
+    store = make_store()
+    rng = random.Random(9)
+    records = [{"id": f"o{n}", "prompt": f"a garden {n}"} for n in range(6)]
+    for number in range(90):
+        parent = rng.choice(records[: 6 + number // 3])
+        records.append({"id": f"r{number:02d}", "parent_id": parent["id"], "prompt": "garden"})
+    load(store, records)
+    expected = reference(store, "garden")
+    assert len(expected) == 96
+    for page in (1, 5, 7, 20):
+        ids: list[str] = []
+        after: tuple[int, str] | None = None
+        while True:
+            query = SearchQuery(("garden",), VideoOrder.DERIVATIVES, page, after)
+            found = store.search_page(query, Plan(Strategy.RANKING, budget=10**9))
+            assert found is not None
+            ids += [video.id for video in found]
+            if len(found) < page:
+                break
+            after = (found[-1].derivative_count, found[-1].id)
+        assert ids == expected, page
