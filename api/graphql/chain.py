@@ -46,6 +46,23 @@ def _hook_of(kind: type[SchemaExtension], stage: str) -> bool | None:
     raise TypeError(f"{kind.__name__}.{stage} must be a generator function to be chained")
 
 
+def _stage_hook(stage: str) -> Callable[[ExtensionChain], AsyncIterator[None]]:
+    """The chain's hook for ``stage``: its extensions' hooks entered in order, left in
+    reverse, closed in reverse by an exception."""
+
+    async def hook(self: ExtensionChain) -> AsyncIterator[None]:
+        started = await self._enter(stage)
+        try:
+            yield
+        except BaseException:
+            await _close(started)
+            raise
+        await _leave(started)
+
+    hook.__name__ = hook.__qualname__ = stage
+    return hook
+
+
 class ExtensionChain(SchemaExtension):
     """The extensions made by ``factories`` (one set per request), run as one.
 
@@ -82,41 +99,11 @@ class ExtensionChain(SchemaExtension):
             raise
         return started
 
-    async def on_operation(self) -> AsyncIterator[None]:
-        started = await self._enter("on_operation")
-        try:
-            yield
-        except BaseException:
-            await _close(started)
-            raise
-        await _leave(started)
-
-    async def on_parse(self) -> AsyncIterator[None]:
-        started = await self._enter("on_parse")
-        try:
-            yield
-        except BaseException:
-            await _close(started)
-            raise
-        await _leave(started)
-
-    async def on_validate(self) -> AsyncIterator[None]:
-        started = await self._enter("on_validate")
-        try:
-            yield
-        except BaseException:
-            await _close(started)
-            raise
-        await _leave(started)
-
-    async def on_execute(self) -> AsyncIterator[None]:
-        started = await self._enter("on_execute")
-        try:
-            yield
-        except BaseException:
-            await _close(started)
-            raise
-        await _leave(started)
+    # Strawberry calls each stage's hook by name and wants an async generator function.
+    on_operation = _stage_hook("on_operation")
+    on_parse = _stage_hook("on_parse")
+    on_validate = _stage_hook("on_validate")
+    on_execute = _stage_hook("on_execute")
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         # Each result a subscription pushes: the sync hooks that look at it.
