@@ -60,9 +60,9 @@ class GroupCommitter:
         Runs a blocking call off the event loop and awaits it (e.g.
         ``starlette.concurrency.run_in_threadpool``).
     window : float
-        Seconds a batch waits for more records after its first one arrives
-        (0: none; it still takes everything that arrived while the previous
-        batch of its tree was being written).
+        Seconds a batch of a busy tree waits for more records (0: none; it
+        still takes everything that arrived while the previous batch of its
+        tree was being written). An idle tree's first batch goes at once.
     max_batch : int
         Records per transaction at most; more wait for the next one.
     """
@@ -116,9 +116,13 @@ class GroupCommitter:
 
     async def _write(self, tree: str, state: _Tree) -> None:
         try:
+            wait = 0.0
             while state.pending:
-                # Let requests already on the event loop join (0), or wait longer.
-                await asyncio.sleep(self.window)
+                # Let requests already on the event loop join; only a tree that
+                # was busy (records came in while its last batch was written)
+                # waits the window for more, so a lone writer never waits.
+                await asyncio.sleep(wait)
+                wait = self.window
                 batch = state.pending[: self.max_batch]
                 del state.pending[: len(batch)]
                 await self._commit(batch)
