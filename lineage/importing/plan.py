@@ -242,13 +242,17 @@ class ImportPlan:
             if delta.likes or delta.views or delta.subtree_likes or delta.subtree_views:
                 yield delta.likes, delta.views, delta.subtree_likes, delta.subtree_views, video_id
 
-    def hour_rows(self) -> Iterator[tuple[str, int, str, int]]:
-        """(video id, UTC hour, parent id or '', remix count increment), new and stored."""
+    def new_hour_rows(self) -> Iterator[tuple[str, int, str, int]]:
+        """(video id, UTC hour, parent id or '', remix count) of new videos only."""
         fields = self.fields
         for index, hours in self.hour_counts.items():
             video_id, parent_id = fields[index][0], fields[index][1] or ""
             for hour, count in hours.items():
                 yield video_id, hour, parent_id, count
+
+    def hour_rows(self) -> Iterator[tuple[str, int, str, int]]:
+        """(video id, UTC hour, parent id or '', remix count increment), new and stored."""
+        yield from self.new_hour_rows()
         for video_id, delta in self.existing.items():
             for hour, count in delta.hours.items():
                 if count:

@@ -16,12 +16,13 @@ from lineage.models import (
     VideoRecord,
     epoch_micros,
 )
+from lineage.over_time.engagement import ORIGINAL_PARENT_KEY
 from lineage.progress import progress_bar
 from lineage.rights.policy import VideoRights
 from lineage.search.text import FIELD_SEPARATOR, normalise, searchable_text
 from lineage.store import PathNode
 from lineage.stores.neo4j.descendants import CREATE_CLOSURE, write_closure
-from lineage.stores.neo4j.over_time import time_aggregate_steps
+from lineage.stores.neo4j.over_time import _ADD_HOURS, time_aggregate_steps
 from lineage.stores.neo4j.ranks import newest_rank
 from lineage.stores.neo4j.reads import (
     _LINEAGE_PATHS,
@@ -114,6 +115,17 @@ _ADD_VARIANT_GROUPS = (
     "ON CREATE SET g.remix_count = row[2], g.reach = row[3], g.rank_reach = -row[3] "
     "ON MATCH SET g.rank_reach = -(g.reach + row[3]), "
     "g.remix_count = g.remix_count + row[2], g.reach = g.reach + row[3]"
+)
+# Groups and hour buckets of videos new in the plan: nothing stored can hold
+# their keys (a video not yet committed takes no remix from another writer),
+# so they are created outright, without MERGE's lookup and lock per row.
+_CREATE_VARIANT_GROUPS = (
+    "UNWIND $rows AS row CREATE (:VariantGroup "
+    "{parent_id: row[0], key: row[1], remix_count: row[2], reach: row[3], rank_reach: -row[3]})"
+)
+_CREATE_HOURS = (
+    "UNWIND $rows AS row CREATE (:RemixHour "
+    "{video_id: row[0], hour: row[1], parent_key: row[2], count: row[3]})"
 )
 _UPDATE_METADATA = (
     "UNWIND $rows AS row MATCH (v:Video {id: row.id}) "
@@ -322,10 +334,13 @@ def _after_creates(
     *,
     closure: bool = True,
     every: bool = False,
+    create_new: bool = False,
 ) -> list[tuple[str, dict[str, Any]]]:
     """Every statement of a plan after its CREATEs, in order, with its parameters
     (but for the descendant closure's unless ``closure``; those with nothing to write
-    too when ``every``, so that one statement of them all keeps one text)."""
+    too when ``every``, so that one statement of them all keeps one text; with
+    ``create_new``, the variant groups and hour buckets of new videos are created by
+    statements of their own instead of merged)."""
     stored = [
         [
             video_id,
@@ -349,11 +364,31 @@ def _after_creates(
             plan.metadata_updates.values()
         )
     ]
+    groups = [list(row) for row in plan.variant_group_rows()]
+    over_time = time_aggregate_steps(plan)
+    new_groups: list[Any] = []
+    new_hours: list[Any] = []
+    if create_new:
+        new_ids = {plan.fields[index][0] for index in plan.order}
+        new_groups = [row for row in groups if row[0] in new_ids]
+        groups = [row for row in groups if row[0] not in new_ids]
+        over_time = [
+            (cypher, [row for row in rows if row[0] not in new_ids])
+            if cypher == _ADD_HOURS
+            else (cypher, rows)
+            for cypher, rows in over_time
+        ]
+        new_hours = [
+            [video_id, hour, parent or ORIGINAL_PARENT_KEY, count]
+            for video_id, hour, parent, count in plan.new_hour_rows()
+        ]
     steps: list[tuple[str, list[Any]]] = [
         (_UPDATE_STORED_AGGREGATES, stored),
-        (_ADD_VARIANT_GROUPS, [list(row) for row in plan.variant_group_rows()]),
+        (_CREATE_VARIANT_GROUPS, new_groups),
+        (_ADD_VARIANT_GROUPS, groups),
         (_UPDATE_METADATA, metadata),
-        *time_aggregate_steps(plan),
+        (_CREATE_HOURS, new_hours),
+        *over_time,
         *rights_plan_steps(plan.rights),
         (CREATE_CLOSURE, [list(row) for row in closure_rows(plan)] if closure else []),
     ]
@@ -399,7 +434,7 @@ def _write_plan(
         check_pending()
     # The closure streams in batches: a large part has many rows.
     write_closure(tx, plan, batch_size)
-    for cypher, parameters in _after_creates(plan, locked, closure=False):
+    for cypher, parameters in _after_creates(plan, locked, closure=False, create_new=True):
         if "rows" in parameters:
             _run_batches(tx, cypher, parameters["rows"], batch_size)
         else:
