@@ -113,13 +113,18 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
             return page.read_text(encoding="utf-8")
         return super().graphql_ide_html
 
-    def encode_json(self, data: object) -> bytes:
-        """The answer's JSON (orjson: UTF-8, no spaces); the standard library's for
+    def encode_answer(self, data: object) -> bytes:
+        """An HTTP answer's JSON (orjson: UTF-8, no spaces); the standard library's for
         what orjson refuses (an integer beyond 64 bits)."""
         try:
             return orjson.dumps(data)
         except TypeError:
             return json.dumps(data, separators=(",", ":")).encode()
+
+    def encode_json(self, data: object) -> str:
+        """A WebSocket message's JSON, as text: Strawberry sends bytes as binary frames,
+        and graphql-transport-ws clients (the explorer's) read only text frames."""
+        return self.encode_answer(data).decode()
 
     def parse_json(self, data: str | bytes) -> Any:
         """Parse a JSON body or parameter; a 400 that names the problem when it is not JSON."""
@@ -186,7 +191,7 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
         if "content-type" in sub_response.headers:
             del sub_response.headers["content-type"]
         response = Response(
-            self.encode_json(response_data),
+            self.encode_answer(response_data),
             media_type=media_type,
             status_code=sub_response.status_code or 200,
         )

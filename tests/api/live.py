@@ -58,6 +58,13 @@ async def eventually(condition: Callable[[], bool], timeout: float = 10, what: s
         await asyncio.sleep(0.005)
 
 
+def _text(frame: str | bytes) -> str:
+    """A message as the protocol sends it: a text frame (browsers' graphql-ws clients
+    cannot read binary ones)."""
+    assert isinstance(frame, str), f"a binary frame, not text: {frame[:80]!r}"
+    return frame
+
+
 class Subscriber:
     """A bare graphql-transport-ws client over the ``websockets`` package: one
     subscription per socket."""
@@ -76,7 +83,7 @@ class Subscriber:
         )
         assert connection.subprotocol == "graphql-transport-ws"
         await connection.send(json.dumps({"type": "connection_init", "payload": {}}))
-        ack = json.loads(await asyncio.wait_for(connection.recv(), timeout=10))
+        ack = json.loads(_text(await asyncio.wait_for(connection.recv(), timeout=10)))
         assert ack["type"] == "connection_ack", ack
         subscribe = {"query": query, "variables": variables}
         await connection.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
@@ -85,7 +92,7 @@ class Subscriber:
     async def next(self, timeout: float) -> dict[str, Any]:
         """The next message, at most ``timeout`` seconds away."""
         message: dict[str, Any] = json.loads(
-            await asyncio.wait_for(self.connection.recv(), timeout=timeout)
+            _text(await asyncio.wait_for(self.connection.recv(), timeout=timeout))
         )
         return message
 

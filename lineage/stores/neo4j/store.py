@@ -482,9 +482,9 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
         return self._read(neo4j_search.read_count(query, plan))
 
     def iter_search_texts(self) -> Iterator[tuple[str, str]]:
-        with self._driver.session(database=self.database, fetch_size=10_000) as session:
+        with self._read_session(fetch_size=10_000) as session:
             yield from neo4j_search.iter_search_texts(session)
 
     def search_index_mismatches(self) -> Iterator[tuple[str, str, object, object]]:
-        with self._driver.session(database=self.database) as session:
+        with self._read_session() as session:
             yield from neo4j_search.index_mismatches(session)
