@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_floors import neo4j_create_rate  # noqa: E402
+from bench_neo4j import timed_child  # noqa: E402
+from bench_viral import load_average  # noqa: E402
 
 from lineage.demo.synthetic import synthetic_forest  # noqa: E402
 from lineage.stores.neo4j.writes import _CREATE_ORIGINALS, _CREATE_REMIXES  # noqa: E402
@@ -97,23 +98,7 @@ def write_lineage(path: Path, size: int) -> None:
 
 def lineage(*arguments: str) -> tuple[float, float, subprocess.CompletedProcess[str]]:
     env = {**os.environ, "LINEAGE_STORE": "neo4j"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "lineage", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return elapsed, cpu, result
-
-
-def load_average() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return timed_child([sys.executable, "-m", "lineage", *arguments], env)
 
 
 def main() -> None:

@@ -70,21 +70,24 @@ def write_jsonl(path: Path, records: list[dict[str, object]], seed: int) -> None
             out.write("\n")
 
 
+def timed_child(
+    command: list[str], env: dict[str, str], cwd: Path | None = None
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run ``command`` to its end: (wall seconds, its CPU seconds, the finished process)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu, result
+
+
 def cli_import(path: Path, count: int, label: str) -> float:
     env = {**os.environ, "LINEAGE_STORE": "neo4j"}
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "lineage", "import", str(path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    elapsed, cpu, result = timed_child(
+        [sys.executable, "-m", "lineage", "import", str(path)], env, cwd=ROOT
     )
-    elapsed = time.perf_counter() - started
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     if result.returncode != 0:
         sys.exit(f"import failed: {result.stdout}\n{result.stderr[-3000:]}")
     rate = count / elapsed
