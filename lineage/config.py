@@ -22,7 +22,9 @@ class LineageSettings(BaseSettings):
     ``LINEAGE_DB`` is the SQLite file; ``NEO4J_URI``, ``NEO4J_USER``,
     ``NEO4J_PASSWORD`` and ``NEO4J_DATABASE`` reach a Neo4j server;
     ``LINEAGE_NEO4J_IMPORT_GROUP`` bounds the records in flight in a large
-    Neo4j import (for a server with a small heap); ``LINEAGE_SQLITE_CACHE_MIB``
+    Neo4j import (for a server with a small heap) and ``LINEAGE_NEO4J_IMPORT_PIPELINE``
+    (default true) plans the next part of a lineage larger than that while the
+    server writes the last; ``LINEAGE_SQLITE_CACHE_MIB``
     is the page cache that all of a SQLite store's connections share.
     """
 
@@ -56,6 +58,11 @@ class LineageSettings(BaseSettings):
         default=None,
         ge=1,
         validation_alias=AliasChoices("LINEAGE_NEO4J_IMPORT_GROUP", "neo4j_import_group"),
+    )
+    # A lineage larger than a group: its next part planned while the server writes the last.
+    neo4j_import_pipeline: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("LINEAGE_NEO4J_IMPORT_PIPELINE", "neo4j_import_pipeline"),
     )
 
 

@@ -28,5 +28,10 @@ def open_store(settings: LineageSettings | None = None) -> LineageStore:
         {} if settings.neo4j_import_group is None else {"group_size": settings.neo4j_import_group}
     )
     return Neo4jStore(
-        settings.neo4j_uri, settings.neo4j_user, password, settings.neo4j_database, **options
+        settings.neo4j_uri,
+        settings.neo4j_user,
+        password,
+        settings.neo4j_database,
+        pipeline_parts=settings.neo4j_import_pipeline,
+        **options,
     )

@@ -152,24 +152,35 @@ def test_a_tree_larger_than_a_transaction_is_written_in_exact_parts(
 
 
 @pytest.mark.parametrize("backend", [pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.mark.parametrize("pipeline", [True, False], ids=["pipelined", "one-by-one"])
 def test_a_deep_single_lineage_in_many_parts_equals_one_transaction(
-    make_store: StoreFactory, tmp_path: Path
+    make_store: StoreFactory, tmp_path: Path, pipeline: bool
 ) -> None:
     """One 3,000-video lineage (the import benchmark's shape: deep paths, a dense
-    original, hours and variant groups) written in about 15 parts: the same store as
-    one SQLite transaction, and ``lineage check`` clean."""
+    original, hours and variant groups) written in about 15 parts, pipelined or each
+    planned against the store: the same store as one SQLite transaction, and
+    ``lineage check`` clean."""
     records = list(synthetic_forest(3000, seed=7, originals=1))
     lines = [json.dumps(r, ensure_ascii=False) for r in records]
     random.Random(5).shuffle(lines)
     store = make_store()
+    store.pipeline_parts = pipeline  # type: ignore[attr-defined]
     parts: list[int] = []
-    real = store._import_in_one_transaction  # type: ignore[attr-defined]
+    if pipeline:
+        # Parts planned from the dry run are written by one statement each.
+        def observe(event: str, number: int, size: int) -> None:
+            if event == "written":
+                parts.append(size)
 
-    def counted(part: list[SourcedRecord], **kwargs: object) -> object:
-        parts.append(len(part))
-        return real(part, **kwargs)
+        store.part_observer = observe  # type: ignore[attr-defined]
+    else:
+        real = store._import_in_one_transaction  # type: ignore[attr-defined]
 
-    store._import_in_one_transaction = counted  # type: ignore[attr-defined]
+        def counted(part: list[SourcedRecord], **kwargs: object) -> object:
+            parts.append(len(part))
+            return real(part, **kwargs)
+
+        store._import_in_one_transaction = counted  # type: ignore[attr-defined]
     # Three import workers: parts of 200 records.
     expected = _import_equals_one_sqlite_transaction(store, 600, lines, tmp_path)
     assert expected.added == 3000

@@ -19,7 +19,7 @@ from neo4j.exceptions import (
 from lineage.errors import LimitExceeded, StoreUnavailable
 from lineage.importing.planner import plan_import, sort_rejections, split_by_lineage
 from lineage.importing.records import ImportReport, SourcedRecord
-from lineage.importing.validation import peek_ids, validated
+from lineage.importing.validation import peek_ids
 from lineage.models import (
     GenerationCount,
     VideoRecord,
@@ -50,12 +50,14 @@ from lineage.stores.neo4j.descendants import (
     read_descendant_page,
     read_descendant_rows,
 )
+from lineage.stores.neo4j.large_tree import import_large_tree
 from lineage.stores.neo4j.migrations import migrate
 from lineage.stores.neo4j.over_time import (
     read_remixes_in_many,
     read_trending,
     record_engagement,
 )
+from lineage.stores.neo4j.part_pipeline import PartObserver
 from lineage.stores.neo4j.reads import (
     T,
     _Read,
@@ -83,7 +85,6 @@ from lineage.stores.neo4j.writes import (
     BATCH_SIZE,
     GROUP_SIZE,
     PART_SIZE,
-    _parents_first_parts,
     _too_large,
     _TransactionView,
     _write_plan,
@@ -121,6 +122,10 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
     import_workers : int
         Transactions of one large import written at the same time: one is
         planned in this process while the server writes the others.
+    pipeline_parts : bool
+        A lineage larger than a group: plan each part in this process while
+        the server writes the one before (else each part is planned against
+        the store in its transaction, one after another).
 
     The schema (``schema/neo4j/*.cypher``) is applied when the store opens:
     constraints and indexes that exist are left as they are.
@@ -145,12 +150,16 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
         batch_size: int = BATCH_SIZE,
         group_size: int = GROUP_SIZE,
         import_workers: int = 3,
+        pipeline_parts: bool = True,
     ) -> None:
         self.uri = uri
         self.database = database
         self.batch_size = batch_size
         self.group_size = group_size
         self.import_workers = import_workers
+        self.pipeline_parts = pipeline_parts
+        # Told of each part of a large lineage as it is planned and written (tests).
+        self.part_observer: PartObserver | None = None
         self._auth = (user, password)
         # Statements the write path sent (Bolt queries), for tests and benchmarks.
         self.write_queries_sent = 0
@@ -264,32 +273,10 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
         return total
 
     def _import_large_tree(self, records: list[SourcedRecord], group_size: int) -> ImportReport:
-        """Import connected records too many for one transaction, in parents-first parts.
-
-        A dry run plans the whole input in a read transaction: its rejections
-        are exactly those one transaction would report. The accepted records
-        are then written in parts of ``group_size``, parents before remixes:
-        each part is an ordinary import onto what the parts before it stored,
-        so every commit leaves the aggregates exact.
-        """
-
-        records = validated(records)  # once, for the dry run and the parts
-
-        def dry_run(tx: neo4j.ManagedTransaction) -> ImportReport:
-            return plan_import(records, _TransactionView(tx, lock_trees=False))[1]
-
-        with self._read_session() as session:
-            planned = session.execute_read(dry_run)
-        refused = {(rejection.source, rejection.line) for rejection in planned.rejected}
-        accepted = [record for record in records if (record.source, record.line) not in refused]
-        total = ImportReport(rejected=list(planned.rejected))
+        """Import connected records too many for one transaction, in parents-first parts
+        (:mod:`lineage.stores.neo4j.large_tree`)."""
         part_size = min(group_size, max(1, PART_SIZE // self.import_workers))
-        for part in _parents_first_parts(accepted, part_size):
-            # Rejections here only if another writer got in between.
-            total.add(
-                self._import_in_one_transaction(part, atomic=False, progress=False, vetted=True)[0]
-            )
-        return total
+        return import_large_tree(self, records, part_size, pipeline=self.pipeline_parts)
 
     def import_and_read(
         self, records: Iterable[SourcedRecord], *, atomic: bool = False
