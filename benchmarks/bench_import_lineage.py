@@ -14,12 +14,15 @@ JSONL in random order. For each size:
    ``:Video``, the text index included), 5,000 a transaction: what writing
    the videos alone costs, before any aggregate, closure or bucket.
 2. **Import**: the database emptied (schema kept), ``lineage import FILE``
-   in a subprocess, wall clock and the import process's CPU time; then
-   ``lineage check`` (exit 0 required).
+   in a subprocess, wall clock, the import process's CPU time and peak RSS;
+   then ``lineage check`` (exit 0 required). With ``--compare``, the import
+   runs first with its parts planned against the store one after another
+   (``LINEAGE_NEO4J_IMPORT_PIPELINE=0``, as before the pipeline), then
+   pipelined, each against the same floors.
 
 The ratio import/floor is the figure the target speaks of.
 
-Usage: benchmarks/bench_import_lineage.py [--sizes 100000,1000000] [--no-check]
+Usage: benchmarks/bench_import_lineage.py [--sizes 100000,1000000] [--no-check] [--compare]
 (needs ``NEO4J_URI``; the database is emptied)
 """
 
@@ -42,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_floors import neo4j_create_rate  # noqa: E402
-from bench_neo4j import timed_child  # noqa: E402
 from bench_viral import load_average  # noqa: E402
 
 from lineage.demo.synthetic import synthetic_forest  # noqa: E402
@@ -96,21 +98,42 @@ def write_lineage(path: Path, size: int) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def lineage(*arguments: str) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    env = {**os.environ, "LINEAGE_STORE": "neo4j"}
-    return timed_child([sys.executable, "-m", "lineage", *arguments], env)
+def lineage(
+    *arguments: str, pipeline: bool = True
+) -> tuple[float, float, float, subprocess.CompletedProcess[str]]:
+    """Run ``lineage ARGUMENTS``: wall seconds, its CPU seconds, its peak RSS in MiB."""
+    env = {
+        **os.environ,
+        "LINEAGE_STORE": "neo4j",
+        "LINEAGE_NEO4J_IMPORT_PIPELINE": "1" if pipeline else "0",
+    }
+    command = [sys.executable, "-m", "lineage", *arguments]
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        result = subprocess.CompletedProcess(command, child.returncode, out.read(), err.read())
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, cpu, usage.ru_maxrss / 1024, result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="100000")
     parser.add_argument("--no-check", action="store_true")
+    parser.add_argument(
+        "--compare", action="store_true", help="also import with the parts one after another"
+    )
     args = parser.parse_args()
     uri = os.environ["NEO4J_URI"]
     auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
     database = os.environ.get("NEO4J_DATABASE", "neo4j")
     workdir = Path(tempfile.mkdtemp(prefix="lineage-bench-lineage-"))
-    print(f"cores {os.cpu_count()}, load average {load_average()}")
+    print(f"cores {os.cpu_count()}, load average {load_average()}", flush=True)
     with neo4j.GraphDatabase.driver(uri, auth=auth) as driver:
         lineage("stats", "none")  # opens the store: the schema is there before the floor
         for size in [int(s) for s in args.sizes.split(",")]:
@@ -122,27 +145,32 @@ def main() -> None:
             empty_videos(driver, database)
             with driver.session(database=database) as session:
                 schema_floor = schema_create_rate(session, size)
-            empty_videos(driver, database)
-            load = load_average()
-            elapsed, cpu, result = lineage("import", str(path))
-            if result.returncode:
-                sys.exit(f"import failed: {result.stdout}\n{result.stderr[-3000:]}")
-            rate = size / elapsed
-            print(
-                f"one lineage of {size:,} videos: import {elapsed:,.1f} s = {rate:,.0f} videos/s "
-                f"(process CPU {cpu:,.1f} s); floor UNWIND CREATE {floor:,.0f} videos/s; "
-                f"import/floor {rate / floor:.0%}; schema floor {schema_floor:,.0f} videos/s, "
-                f"import/schema floor {rate / schema_floor:.0%}; load average {load} before, "
-                f"{load_average()} after"
-            )
-            if not args.no_check:
-                elapsed, _, checked = lineage("check")
+            for pipeline in [False, True] if args.compare else [True]:
+                empty_videos(driver, database)
+                load = load_average()
+                elapsed, cpu, peak, result = lineage("import", str(path), pipeline=pipeline)
+                if result.returncode:
+                    sys.exit(f"import failed: {result.stdout}\n{result.stderr[-3000:]}")
+                rate = size / elapsed
+                how = "pipelined parts" if pipeline else "parts one after another"
                 print(
-                    f"  lineage check: exit {checked.returncode} in {elapsed:,.1f} s "
-                    f"{checked.stdout.strip()[-300:]}"
+                    f"one lineage of {size:,} videos, {how}: import {elapsed:,.1f} s = "
+                    f"{rate:,.0f} videos/s (process CPU {cpu:,.1f} s, peak RSS {peak:,.0f} MiB); "
+                    f"floor UNWIND CREATE {floor:,.0f} videos/s; import/floor {rate / floor:.0%}; "
+                    f"schema floor {schema_floor:,.0f} videos/s, import/schema floor "
+                    f"{rate / schema_floor:.0%}; load average {load} before, "
+                    f"{load_average()} after",
+                    flush=True,
                 )
-                if checked.returncode:
-                    sys.exit(1)
+                if not args.no_check:
+                    elapsed, _, _, checked = lineage("check")
+                    print(
+                        f"  lineage check: exit {checked.returncode} in {elapsed:,.1f} s "
+                        f"{checked.stdout.strip()[-300:]}",
+                        flush=True,
+                    )
+                    if checked.returncode:
+                        sys.exit(1)
             path.unlink()
 
 
