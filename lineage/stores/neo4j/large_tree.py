@@ -70,6 +70,7 @@ def import_large_tree(
         return store._import_in_one_transaction(part, atomic=False, progress=False, vetted=True)[0]
 
     if not pipeline:
+        del plan  # each part is planned again
         for part in _parents_first_parts(accepted, part_size):
             total.add(against_store(part))
         return total
