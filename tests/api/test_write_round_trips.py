@@ -90,6 +90,7 @@ def test_a_remix_batch_is_two_statements_with_its_read_back(
     before = neo4j_store.write_queries_sent
     report, stored = neo4j_store.import_and_read(_batch("owl"))
     assert neo4j_store.write_queries_sent - before <= BATCH_QUERIES
+    assert neo4j_store.stale_replans == 0
     assert report.added == 6
     assert not report.rejected
     # The read-back is the videos and their parents as committed.
@@ -230,6 +231,7 @@ def test_a_takedown_between_the_reads_and_the_locks_refuses_the_remix(
     report, stored = neo4j_store.import_and_read([remix, other])
     # The write saw its reads go stale and planned again under the locks.
     assert reads == [True]
+    assert neo4j_store.stale_replans == 1
     assert [(r.line, r.code) for r in report.rejected] == [(1, "FORBIDDEN")]
     assert neo4j_store.get_video("late") is None
     assert stored["fine"].parent_id == "giraffe"
@@ -250,6 +252,7 @@ def test_a_video_written_between_the_reads_and_the_locks_is_stored_once(
     )
     assert not report.rejected
     assert report.added == 1  # the twin was stored by the other writer
+    assert neo4j_store.stale_replans == 1
     assert stored["owl"].parent_id == "twin"
     twin = _sqlite_twin(tmp_path, [[twin_record]])
     try:

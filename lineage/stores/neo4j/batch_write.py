@@ -309,6 +309,8 @@ def write_at_once(
     if checked:
         add(_LOCK_TREES, {"trees": sorted(locked)})
         add(_CHANGED_SINCE_READ, {"read": unlocked.as_read() if unlocked else []})
+        # Stale reads: no row goes on, so nothing is written (nor read back).
+        parts.append("WITH * WHERE changed = 0 ")
     # The originals' CREATE always (often empty), then one per level of remixes.
     creates = [(_CREATE_ORIGINALS, originals, 0)] + [
         (_CREATE_REMIXES, remixes[level], remixes[level][0][8]) for level in sorted(remixes)
@@ -322,14 +324,11 @@ def write_at_once(
     back, back_parameters = combine([_read_videos(list(read_back))])
     head, _, _ = back.rpartition(" RETURN ")
     parameters.update(back_parameters)
-    columns = ", ".join(
-        (["changed"] if checked else []) + [column for column, _, _ in expected] + ["q0"]
-    )
-    row = tx.run(f"{_PLANNED_ONCE}{''.join(parts)}{head} RETURN {columns}", parameters).single(
-        strict=True
-    )
-    if checked and row["changed"]:
-        raise StaleReads(f"{row['changed']} of the ids read changed before the write")
+    columns = ", ".join([column for column, _, _ in expected] + ["q0"])
+    # No row: the reads were stale (else the statement always returns one).
+    row = tx.run(f"{_PLANNED_ONCE}{''.join(parts)}{head} RETURN {columns}", parameters).single()
+    if row is None:
+        raise StaleReads("ids read before the locks changed before the write")
     for column, count, generation in expected:
         if row[column] != count:
             raise _missing_parent(row[column], count, generation)

@@ -156,6 +156,8 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
         self._auth = (user, password)
         # Statements the write path sent (Bolt queries), for tests and benchmarks.
         self.write_queries_sent = 0
+        # Small writes planned again locks first, their unlocked reads stale (batch_write).
+        self.stale_replans = 0
         # Reads wait for the writes acknowledged before them (a cluster's
         # followers lag the leader); see lineage.stores.neo4j.bookmarks.
         self.bookmarks = BookmarkRelay()
@@ -374,6 +376,7 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
                 with self._write_session() as session:
                     return session.execute_write(work)
             except StaleReads:
+                self.stale_replans += 1
                 locks_first = True  # once: the locked path raises no StaleReads
             except TransientError as error:
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:  # refused at commit
