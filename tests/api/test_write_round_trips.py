@@ -1,26 +1,31 @@
 """Bolt queries of a remix batch on Neo4j: two statements, the read-back included.
 
 A small write goes out as two Cypher statements in one transaction
-(lineage/stores/neo4j/batch_write.py): the trees' locks with everything the
-planner reads, then every write with the videos read back. These tests count
-the statements (the store's ``write_queries_sent``) through the store and
-through the API's remixVideo, check that what was written is exact (the
-same aggregates as SQLite's for the same input, ``lineage check`` clean),
-and that authenticating costs one query.
+(lineage/stores/neo4j/batch_write.py): everything the planner reads, taking
+no lock, then the trees' locks, a check of those reads and every write with
+the videos read back. These tests count the statements (the store's
+``write_queries_sent``) through the store and through the API's remixVideo,
+check that what was written is exact (the same aggregates as SQLite's for
+the same input, ``lineage check`` clean), that a change between the reads
+and the locks (a takedown, another writer's video) is seen, and that
+authenticating costs one query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import lineage.stores.neo4j.store as neo4j_store_module
 from api.core.config import ApiSettings
 from api.main import create_app
 from lineage.access.tokens import Role
 from lineage.importing.records import SourcedRecord
+from lineage.rights.policy import REMOVED
 from lineage.store import LineageStore
 from lineage.stores.neo4j import Neo4jStore
 from lineage.stores.neo4j.tokens import Neo4jTokenStore
@@ -85,6 +90,7 @@ def test_a_remix_batch_is_two_statements_with_its_read_back(
     before = neo4j_store.write_queries_sent
     report, stored = neo4j_store.import_and_read(_batch("owl"))
     assert neo4j_store.write_queries_sent - before <= BATCH_QUERIES
+    assert neo4j_store.stale_replans == 0
     assert report.added == 6
     assert not report.rejected
     # The read-back is the videos and their parents as committed.
@@ -193,3 +199,67 @@ async def test_remix_through_the_api_costs_two_write_queries_and_one_token_read(
     assert data["child"] == {"id": "api-1", "generation": 2, "derivativeCount": 0}
     assert data["parent"]["id"] == "hippo"
     assert data["parent"]["derivativeCount"] == neo4j_store.get_video("hippo").derivative_count  # type: ignore[union-attr]
+
+
+def _between_reads_and_locks(monkeypatch: pytest.MonkeyPatch, change: Any) -> list[bool]:
+    """Run ``change()`` (in its own transaction) once, right after a write's unlocked
+    reads; the list records each read, True for the one ``change`` followed."""
+    reads: list[bool] = []
+    read_named = neo4j_store_module.read_named
+
+    def read_then_change(tx: Any, records: Any) -> Any:
+        prefetched = read_named(tx, records)
+        reads.append(not reads)
+        if len(reads) == 1:
+            change()
+        return prefetched
+
+    monkeypatch.setattr(neo4j_store_module, "read_named", read_then_change)
+    return reads
+
+
+@pytest.mark.neo4j
+def test_a_takedown_between_the_reads_and_the_locks_refuses_the_remix(
+    neo4j_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    reads = _between_reads_and_locks(
+        monkeypatch, lambda: neo4j_store.set_status("hippo", REMOVED, "dmca", "admin", at)
+    )
+    remix = SourcedRecord({"id": "late", "parent_id": "hippo", "prompt": PROMPT}, "b", 1)
+    other = SourcedRecord({"id": "fine", "parent_id": "giraffe", "prompt": PROMPT}, "b", 2)
+    report, stored = neo4j_store.import_and_read([remix, other])
+    # The write saw its reads go stale and planned again under the locks.
+    assert reads == [True]
+    assert neo4j_store.stale_replans == 1
+    assert [(r.line, r.code) for r in report.rejected] == [(1, "FORBIDDEN")]
+    assert neo4j_store.get_video("late") is None
+    assert stored["fine"].parent_id == "giraffe"
+    assert check_store(neo4j_store) == []
+
+
+@pytest.mark.neo4j
+def test_a_video_written_between_the_reads_and_the_locks_is_stored_once(
+    neo4j_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    twin_record = SourcedRecord({"id": "twin", "parent_id": "hippo", "prompt": PROMPT}, "o", 1)
+    _between_reads_and_locks(monkeypatch, lambda: neo4j_store.import_videos([twin_record]))
+    report, stored = neo4j_store.import_and_read(
+        [
+            SourcedRecord({"id": "twin", "parent_id": "hippo", "prompt": PROMPT}, "b", 1),
+            SourcedRecord({"id": "owl", "parent_id": "twin", "prompt": PROMPT + " owl"}, "b", 2),
+        ]
+    )
+    assert not report.rejected
+    assert report.added == 1  # the twin was stored by the other writer
+    assert neo4j_store.stale_replans == 1
+    assert stored["owl"].parent_id == "twin"
+    twin = _sqlite_twin(tmp_path, [[twin_record]])
+    try:
+        twin.import_videos(
+            [SourcedRecord({"id": "owl", "parent_id": "twin", "prompt": PROMPT + " owl"}, "b", 1)]
+        )
+        assert snapshot(neo4j_store) == snapshot(twin)
+    finally:
+        twin.close()
+    assert check_store(neo4j_store) == []

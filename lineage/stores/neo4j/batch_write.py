@@ -2,14 +2,26 @@
 
 A write of a few records sends, in one transaction:
 
-1. :func:`lock_and_read`: the write locks of the trees its records name, then
-   everything the planner reads of them (the named videos, their rights
-   states and lineage paths), as one statement;
-2. :func:`write_at_once`: everything the plan writes (new videos and edges,
-   the ancestors' aggregates, variant groups, hour buckets, rights, the
-   descendant closure, video and tree versions) and the stored videos the
-   caller asks back, as one statement of ``CALL`` subqueries, one per kind
-   of write, each over its own ``UNWIND`` list.
+1. :func:`read_named`: everything the planner reads of the ids the records
+   name (the named videos, their rights states and lineage paths), as one
+   statement, taking no lock;
+2. :func:`write_at_once`: the write locks of the trees those videos are in,
+   a check that what the plan stood on still holds, everything the plan
+   writes (new videos and edges, the ancestors' aggregates, variant groups,
+   hour buckets, rights, the descendant closure, video and tree versions)
+   and the stored videos the caller asks back, as one statement of ``CALL``
+   subqueries, one per kind of write, each over its own ``UNWIND`` list.
+
+A tree's lock is so held for the write statement and the commit only, not
+across the planner's reads and a round trip more: the two API workers'
+batches into one viral tree take turns on it. Planning from reads taken
+before the lock is exact because what a remix writes into its ancestors is
+increments (counts, generation counts, groups, hours, closure rows from a
+lineage path that never changes), applied under the lock; what a plan
+decides from the reads (an id new or stored, a parent's rights status) is
+checked again under the lock (:data:`_CHANGED_SINCE_READ`), and a write whose
+reads went stale, or whose planner read more than the named ids, is planned
+again with :func:`lock_and_read` (locks first) instead.
 
 Subqueries of one statement run in turn for its single row, each seeing
 what the ones before it wrote, as separate statements would. Larger writes
@@ -51,8 +63,10 @@ __all__ = [
     "AT_ONCE_MAX",
     "Prefetched",
     "PrefetchedView",
+    "StaleReads",
     "fits_at_once",
     "lock_and_read",
+    "read_named",
     "write_at_once",
 ]
 
@@ -81,15 +95,50 @@ _LOCK_NAMED_TREES = (
 )
 
 
+# Under the trees' locks, the named ids whose existence or rights status is
+# no longer what the planner read (a row per id: [id, status or null if absent]).
+_CHANGED_SINCE_READ = (
+    "UNWIND $read AS seen OPTIONAL MATCH (v:Video {id: seen[0]}) "
+    "WITH seen, v WHERE (v IS NULL) <> (seen[1] IS NULL) "
+    "OR coalesce(v.status, 'ACTIVE') <> coalesce(seen[1], 'ACTIVE') "
+    "RETURN count(*) AS changed"
+)
+_LOCK_TREES = (
+    "UNWIND $trees AS original_id WITH original_id ORDER BY original_id "
+    f"{LOCK_TREE}RETURN count(*) AS locked"
+)
+
+
+class StaleReads(Exception):
+    """A write planned from reads taken before its trees' locks cannot stand (what it
+    read changed, or the planner needed more); the caller plans it again, locks first."""
+
+
 @dataclass
 class Prefetched:
-    """What :func:`lock_and_read` read of the ids a write names."""
+    """What :func:`lock_and_read` or :func:`read_named` read of the ids a write names."""
 
     ids: frozenset[str] = frozenset()
     videos: dict[str, VideoRecord] = field(default_factory=dict)
     rights: dict[str, VideoRights] = field(default_factory=dict)
     paths: dict[str, list[PathNode]] = field(default_factory=dict)
+    # The trees held (lock_and_read) or to lock at the write (read_named).
     locked: set[str] = field(default_factory=set)
+    # Taken without the locks: the write locks the trees and checks the reads.
+    unlocked: bool = False
+
+    def as_read(self) -> list[list[str | None]]:
+        """Each named id with the rights status read (None: not stored), for the check
+        under the lock."""
+        return [
+            [
+                video_id,
+                (self.rights[video_id].status if video_id in self.rights else "ACTIVE")
+                if video_id in self.videos
+                else None,
+            ]
+            for video_id in sorted(self.ids)
+        ]
 
 
 def named_ids(records: Sequence[SourcedRecord]) -> list[str]:
@@ -130,6 +179,31 @@ def lock_and_read(tx: neo4j.ManagedTransaction, records: Sequence[SourcedRecord]
     )
 
 
+def read_named(tx: neo4j.ManagedTransaction, records: Sequence[SourcedRecord]) -> Prefetched:
+    """Read the named videos, their rights and lineage paths, taking no lock: one
+    statement. The trees of the stored ones are to be locked by the write
+    (:func:`write_at_once` with the prefetch), which checks these reads again."""
+    ids = named_ids(records)
+    if not ids:
+        return Prefetched(unlocked=True)
+    reads: list[_Read[Any]] = [
+        _read_videos(ids),
+        read_video_rights(ids),
+        _Read(_LINEAGE_PATHS, {"ids": ids}, lambda rows: rows),
+    ]
+    combined, parameters = combine(reads)
+    row = tx.run(f"{_PLANNED_ONCE}{combined}", parameters).single(strict=True)
+    videos: dict[str, VideoRecord] = reads[0].answer(row["q0"])
+    return Prefetched(
+        ids=frozenset(ids),
+        videos=videos,
+        rights=reads[1].answer(row["q1"]),
+        paths={path["id"]: _path_nodes([path]) for path in row["q2"]},
+        locked={video.original_id for video in videos.values()},
+        unlocked=True,
+    )
+
+
 class PrefetchedView(_TransactionView):
     """The planner's reads, answered from :func:`lock_and_read` where it read them
     (the trees are locked already), else read in the transaction."""
@@ -138,7 +212,8 @@ class PrefetchedView(_TransactionView):
         super().__init__(tx, locked=set(prefetched.locked), **options)
         self.prefetched = prefetched
         # The named stored videos' trees are held; ids not stored have no tree.
-        self.lock_trees = not prefetched.locked
+        # Unlocked reads lock nothing here: a miss makes the write start again.
+        self.lock_trees = not prefetched.locked and not prefetched.unlocked
         # Reads the prefetch could not answer (each a statement more).
         self.misses = 0
 
@@ -197,13 +272,21 @@ def write_at_once(
     plan: ImportPlan,
     locked: set[str] | frozenset[str],
     read_back: Sequence[str] = (),
+    unlocked: Prefetched | None = None,
 ) -> dict[str, VideoRecord]:
     """Write the whole plan and read back the videos ``read_back`` names: one statement.
+
+    With ``unlocked`` (the plan's reads, taken without locks by
+    :func:`read_named`), the statement first locks ``locked`` (the trees of
+    the stored videos read) and checks those reads.
 
     Raises
     ------
     StoreUnavailable
         When a parent the plan counted on is missing (the caller rolls back).
+    StaleReads
+        When ``unlocked`` reads changed before the locks (the caller rolls back
+        and plans again, locks first).
     """
     originals, remixes = _create_rows(
         [row for batch in plan.video_rows(max(1, plan.new_video_count)) for row in batch],
@@ -220,6 +303,14 @@ def write_at_once(
         parts.append(text)
         parameters.update(renamed)
 
+    # Unlocked reads: the locks, then the check, before any write (one text whether
+    # or not there are any).
+    checked = unlocked is not None
+    if checked:
+        add(_LOCK_TREES, {"trees": sorted(locked)})
+        add(_CHANGED_SINCE_READ, {"read": unlocked.as_read() if unlocked else []})
+        # Stale reads: no row goes on, so nothing is written (nor read back).
+        parts.append("WITH * WHERE changed = 0 ")
     # The originals' CREATE always (often empty), then one per level of remixes.
     creates = [(_CREATE_ORIGINALS, originals, 0)] + [
         (_CREATE_REMIXES, remixes[level], remixes[level][0][8]) for level in sorted(remixes)
@@ -234,9 +325,10 @@ def write_at_once(
     head, _, _ = back.rpartition(" RETURN ")
     parameters.update(back_parameters)
     columns = ", ".join([column for column, _, _ in expected] + ["q0"])
-    row = tx.run(f"{_PLANNED_ONCE}{''.join(parts)}{head} RETURN {columns}", parameters).single(
-        strict=True
-    )
+    # No row: the reads were stale (else the statement always returns one).
+    row = tx.run(f"{_PLANNED_ONCE}{''.join(parts)}{head} RETURN {columns}", parameters).single()
+    if row is None:
+        raise StaleReads("ids read before the locks changed before the write")
     for column, count, generation in expected:
         if row[column] != count:
             raise _missing_parent(row[column], count, generation)

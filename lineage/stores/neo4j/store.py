@@ -40,8 +40,10 @@ from lineage.stores.neo4j.async_reads import (
 from lineage.stores.neo4j.batch_write import (
     AT_ONCE_MAX,
     PrefetchedView,
+    StaleReads,
     fits_at_once,
     lock_and_read,
+    read_named,
     write_at_once,
 )
 from lineage.stores.neo4j.bookmarks import BookmarkRelay
@@ -163,6 +165,8 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
         self._auth = (user, password)
         # Statements the write path sent (Bolt queries), for tests and benchmarks.
         self.write_queries_sent = 0
+        # Small writes planned again locks first, their unlocked reads stale (batch_write).
+        self.stale_replans = 0
         # Reads wait for the writes acknowledged before them (a cluster's
         # followers lag the leader); see lineage.stores.neo4j.bookmarks.
         self.bookmarks = BookmarkRelay()
@@ -328,26 +332,39 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
                 raise
             return report, {}
 
+        # A small write first plans from reads taken without the trees' locks, which
+        # its write statement takes (batch_write); if those reads cannot stand, it
+        # starts again with the locks taken before the reads.
+        locks_first = False
+
         def at_once(tx: neo4j.ManagedTransaction) -> tuple[ImportReport, dict[str, VideoRecord]]:
-            # A small write: the locks and the planner's reads in one statement,
-            # the plan and the read-back in the other.
-            view = PrefetchedView(tx, lock_and_read(tx, records), vetted=vetted)
+            # A small write: the planner's reads in one statement, the plan and the
+            # read-back in the other.
+            prefetched = (read_named if not locks_first else lock_and_read)(tx, records)
+            view = PrefetchedView(tx, prefetched, vetted=vetted)
             plan, report = plan_import(records, view)
+            if prefetched.unlocked and (view.misses or not fits_at_once(plan)):
+                raise StaleReads("the plan needs more than the unlocked reads")
             if atomic and report.rejected:
                 report.written = False
                 return report, {}
             wanted = _accepted_ids(records, report) if read_back else []
             if fits_at_once(plan):
-                return report, write_at_once(tx, plan, view.locked, wanted)
+                checked = prefetched if prefetched.unlocked else None
+                return report, write_at_once(tx, plan, view.locked, wanted, checked)
             # Many generations or deep ones: streamed, then read back.
             _write_plan(tx, plan, self.batch_size, progress, view.locked)
             # (read again: the view answers from what it read before the write)
             return report, (_TransactionView(tx).get_videos(wanted) if wanted else {})
 
-        for attempt in range(_CONSTRAINT_RETRIES):
+        conflicts = 0
+        while True:
             try:
                 with self._write_session() as session:
                     return session.execute_write(work)
+            except StaleReads:
+                self.stale_replans += 1
+                locks_first = True  # once: the locked path raises no StaleReads
             except TransientError as error:
                 if error.code in _OUT_OF_TRANSACTION_MEMORY:  # refused at commit
                     raise too_large() from error
@@ -355,9 +372,9 @@ class Neo4jStore(Neo4jRights, Neo4jScans):
             except ConstraintError:
                 # Another writer created one of these ids first; planning
                 # again sees it and treats it as stored.
-                if attempt == _CONSTRAINT_RETRIES - 1:
+                conflicts += 1
+                if conflicts == _CONSTRAINT_RETRIES:
                     raise
-        raise AssertionError("unreachable")
 
     # -- over time ----------------------------------------------------------------------
     def record_engagement(self, events: Sequence[EngagementEvent]) -> int:
