@@ -320,11 +320,18 @@ def main() -> None:
             best = bound(hit_rate, t_hit, t_miss, t_write)
             least = bound(hit_rate, t_hit, t_floor, t_write)
             needed = miss_needed(0.75 * rate, hit_rate, t_hit, t_write)
+            # With every read a hit, no miss is left to need anything of.
+            need = (
+                ""
+                if hit_rate >= 1
+                else (
+                    f"; 75% needs t_miss <= {1000 * needed:.2f} ms (service "
+                    f"{1000 * t_miss:.2f}, floor {1000 * t_floor:.2f})"
+                )
+            )
             print(f"  at {label} hit rate {hit_rate:.1%}: at most {best:,.0f} responses/s, "
                   f"{best / rate:.0%} of the floor; with misses at Strawberry's floor "
-                  f"{least:,.0f}/s, {least / rate:.0%}; 75% needs t_miss <= "
-                  f"{1000 * needed:.2f} ms (service {1000 * t_miss:.2f}, floor "
-                  f"{1000 * t_floor:.2f})")  # fmt: skip
+                  f"{least:,.0f}/s, {least / rate:.0%}{need}")  # fmt: skip
         print(f"  the mix: {found[prefix + 'responses/s']:,.0f} responses/s, "
               f"{found[prefix + 'responses/s'] / rate:.0%} of the floor (target 75%); read p99 "
               f"{found[prefix + 'read p99 ms']:.1f} ms, {found[prefix + 'read p99 ms'] / p99:.1f}x "
