@@ -16,6 +16,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -91,6 +92,21 @@ def operation_label(name: str | None) -> str:
     return name
 
 
+# The counter and histogram children of each (operation label, kind): found once,
+# not by two label look-ups per request. Bounded as the labels are.
+_SERIES: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
+def _series(name: str, kind: str) -> tuple[Any, Any]:
+    found = _SERIES.get((name, kind))
+    if found is None:
+        found = _SERIES[(name, kind)] = (
+            GRAPHQL_REQUESTS.labels(name, kind),
+            GRAPHQL_SECONDS.labels(name, kind),
+        )
+    return found
+
+
 class GraphQLMetrics(SchemaExtension):
     """Counts and times every operation; counts refusals by code."""
 
@@ -102,9 +118,9 @@ class GraphQLMetrics(SchemaExtension):
             kind = context.operation_type.value
         except (RuntimeError, AttributeError):  # the document never parsed
             kind = "unknown"
-        name = operation_label(context.operation_name)
-        GRAPHQL_REQUESTS.labels(name, kind).inc()
-        GRAPHQL_SECONDS.labels(name, kind).observe(time.perf_counter() - started)
+        requests, seconds = _series(operation_label(context.operation_name), kind)
+        requests.inc()
+        seconds.observe(time.perf_counter() - started)
         result = context.result
         for error in (result.errors if result is not None else None) or ():
             code = str((error.extensions or {}).get("code", "UNKNOWN"))

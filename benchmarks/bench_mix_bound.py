@@ -19,6 +19,14 @@ from the same reads on the 3,000 videos with ``Cache-Control: no-cache``,
 mix itself (load.py with its stale probe) and the oracle hit rate of
 :mod:`oracle_hits` (the best any exact cache could reach on this workload).
 
+The floor under ``t_miss`` is measured too, at the same concurrency:
+Strawberry alone (:func:`strawberry_mix_floor.mix_app`: its ASGI view, a
+schema of the reads' shape, the answers held in memory, no store, no
+extension but its parser and validation caches) serving the same misses,
+its answers first checked equal to the service's. The bound with that
+``t_miss`` in place of the service's says whether the target is reachable
+at the measured hit rate on Strawberry at all.
+
 Usage: benchmarks/bench_mix_bound.py [--seconds 20] [--requests 20000] [--neo4j]
 (about 4 minutes on SQLite; ``--neo4j`` measures the service's times and the
 mix on Neo4j too, from ``NEO4J_URI``)
@@ -45,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_floors import served_framework_load  # noqa: E402
+from bench_floors import bare_server, served_framework_load  # noqa: E402
 from bench_misses import demo_database, mix  # noqa: E402
 from load import (  # noqa: E402
     LINEAGE,
@@ -60,7 +68,10 @@ from load import (  # noqa: E402
     zipf_weights,
 )
 
-__all__ = ["bound"]
+__all__ = ["bound", "miss_needed"]
+
+# Answers of the service compared with the floor's before it is measured.
+_CHECKED = 40
 
 
 def bound(hit_rate: float, t_hit: float, t_miss: float, t_write: float) -> float:
@@ -70,6 +81,70 @@ def bound(hit_rate: float, t_hit: float, t_miss: float, t_write: float) -> float
     571
     """
     return 1 / (0.9 * hit_rate * t_hit + 0.9 * (1 - hit_rate) * t_miss + 0.1 * t_write)
+
+
+def miss_needed(rate: float, hit_rate: float, t_hit: float, t_write: float) -> float:
+    """The time per miss (s) at which :func:`bound` reaches ``rate`` (0: unreachable).
+
+    >>> round(1000 * miss_needed(bound(0.5, 0.001, 0.002, 0.004), 0.5, 0.001, 0.004), 6)
+    2.0
+    """
+    left = 1 / rate - 0.9 * hit_rate * t_hit - 0.1 * t_write
+    return max(left, 0.0) / (0.9 * (1 - hit_rate)) if hit_rate < 1 else 0.0
+
+
+def misses(ids: list[str]) -> Any:
+    """The mix's reads on ``ids`` drawn by Zipf popularity: ``payload(rng, client, count)``."""
+    weights = zipf_weights(len(ids))
+    reads = sorted(MIX_READS)
+
+    def miss(rng: random.Random, client: int, count: int) -> dict[str, Any]:
+        video = rng.choices(ids, cum_weights=weights)[0]
+        return {"query": READS[rng.choice(reads)], "variables": {"id": video}}
+
+    return miss
+
+
+async def answers(base: str, bodies: list[dict[str, Any]]) -> list[Any]:
+    """Each body's ``data``, uncached, one at a time."""
+    found = []
+    async with aiohttp.ClientSession(base, timeout=aiohttp.ClientTimeout(total=120)) as http:
+        for body in bodies:
+            headers = {"cache-control": "no-cache"}
+            async with http.post("/graphql", json=body, headers=headers) as reply:
+                found.append((await reply.json(content_type=None)).get("data"))
+    return found
+
+
+def floor_misses(
+    database: Path, ids: list[str], checked: list[tuple[dict[str, Any], Any]], seconds: float
+) -> dict[str, float]:
+    """Strawberry alone (:func:`strawberry_mix_floor.mix_app`, 2 workers) serving the
+    misses of :func:`service_times` from memory, 32 clients, after checking that it
+    answers ``checked``'s bodies as the service did."""
+    with tempfile.TemporaryDirectory() as name:
+        named = Path(name) / "ids.json"
+        named.write_text(json.dumps(ids), encoding="utf-8")
+        env = {"BENCH_MIX_IDS": str(named), "LINEAGE_DB": str(database)}
+        with bare_server("strawberry_mix_floor:mix_app", env, workers=2, factory=True) as (
+            port,
+            _,
+        ):
+            base = f"http://127.0.0.1:{port}"
+            # Twice: each worker loads its answers before it serves, and either may answer.
+            for _ in range(2):
+                found = asyncio.run(answers(base, [body for body, _ in checked]))
+                if found != [data for _, data in checked]:
+                    sys.exit("the floor's answers differ from the service's")
+            asyncio.run(closed_loop(base, "", 5, misses(ids), {}))  # warm-up
+            samples, _ = asyncio.run(closed_loop(base, "", seconds, misses(ids), {}))
+    figures = {
+        "floor misses alone: responses/s": len(samples) / seconds,
+        "floor misses alone: p99 ms": percentile(samples, 0.99) * 1000,
+        "t_miss floor ms": 1000 * seconds / len(samples),
+    }
+    print(json.dumps(figures, indent=1), flush=True)
+    return figures
 
 
 async def closed_loop(
@@ -106,9 +181,12 @@ async def closed_loop(
     return samples, hits
 
 
-def service_times(env: dict[str, str], seconds: float) -> dict[str, float]:
+def service_times(
+    env: dict[str, str], seconds: float
+) -> tuple[dict[str, float], list[str], list[tuple[dict[str, Any], Any]]]:
     """``lineage serve --workers 2`` on ``env``'s store: hits, misses and remixes
-    alone, 32 clients each: responses/s, p99 and time per request."""
+    alone, 32 clients each: responses/s, p99 and time per request; the videos
+    drawn from, and the uncached answers to some misses (before any write)."""
     env = {**os.environ, **env, "LINEAGE_API_WRITE_RATE": "1000000/minute"}
     if lineage("stats", "grandma", env=env).returncode != 0:
         lineage("demo", env=env)
@@ -130,14 +208,13 @@ def service_times(env: dict[str, str], seconds: float) -> dict[str, float]:
         weights = zipf_weights(len(ids))
         reads = sorted(MIX_READS)
         hot = [(name, video) for name in reads for video in ids[:25]]
+        miss = misses(ids)
+        drawn = [miss(random.Random(-n), 0, 0) for n in range(1, _CHECKED + 1)]
+        checked = list(zip(drawn, asyncio.run(answers(base, drawn)), strict=True))
 
         def hit(rng: random.Random, client: int, count: int) -> dict[str, Any]:
             name, video = rng.choice(hot)
             return {"query": READS[name], "variables": {"id": video}}
-
-        def miss(rng: random.Random, client: int, count: int) -> dict[str, Any]:
-            video = rng.choices(ids, cum_weights=weights)[0]
-            return {"query": READS[rng.choice(reads)], "variables": {"id": video}}
 
         def write(rng: random.Random, client: int, count: int) -> dict[str, Any]:
             parent = rng.choices(ids, cum_weights=weights)[0]
@@ -165,7 +242,7 @@ def service_times(env: dict[str, str], seconds: float) -> dict[str, float]:
         server.wait(timeout=60)
         lineage("token", "revoke", f"bound-{tag}", env=env)
     print(json.dumps(figures, indent=1), flush=True)
-    return figures
+    return figures, ids, checked
 
 
 def oracle(requests: int) -> dict[str, float]:
@@ -204,7 +281,10 @@ def main() -> None:
                 copy = workdir / "times.db"
                 copy.write_bytes(database.read_bytes())
                 env["LINEAGE_DB"] = str(copy)
-            figures[store] = service_times(env, args.seconds)
+            figures[store], ids, checked = service_times(env, args.seconds)
+            if "floor" not in figures:
+                # The store's part is not in it: measured once, beside the first store's.
+                figures["floor"] = floor_misses(database, ids, checked, args.seconds)
             if store == "sqlite":
                 env["LINEAGE_DB"] = str(workdir / "mix.db")
                 (workdir / "mix.db").write_bytes(database.read_bytes())
@@ -218,6 +298,11 @@ def main() -> None:
     print(f"floor: {floor[key + 'reads/s']:,.0f} and {after[key + 'reads/s']:,.0f} responses/s "
           f"(before, after), p99 {floor[key + 'read p99 ms']:.1f} and "
           f"{after[key + 'read p99 ms']:.1f} ms; target 75% = {0.75 * rate:,.0f}/s")  # fmt: skip
+    below = figures.pop("floor")
+    t_floor = below["t_miss floor ms"] / 1000
+    print(f"Strawberry alone serving the misses from memory: "
+          f"{below['floor misses alone: responses/s']:,.0f}/s, t_miss {1000 * t_floor:.2f} ms, "
+          f"p99 {below['floor misses alone: p99 ms']:.1f} ms")  # fmt: skip
     for store, found in figures.items():
         t_hit, t_miss, t_write = (found[f"t_{kind} ms"] / 1000 for kind in ("hit", "miss", "write"))
         print(f"{store}: hits alone {found['hits alone: responses/s']:,.0f}/s "
@@ -233,8 +318,20 @@ def main() -> None:
             ("every read a hit", 1.0),
         ):
             best = bound(hit_rate, t_hit, t_miss, t_write)
+            least = bound(hit_rate, t_hit, t_floor, t_write)
+            needed = miss_needed(0.75 * rate, hit_rate, t_hit, t_write)
+            # With every read a hit, no miss is left to need anything of.
+            need = (
+                ""
+                if hit_rate >= 1
+                else (
+                    f"; 75% needs t_miss <= {1000 * needed:.2f} ms (service "
+                    f"{1000 * t_miss:.2f}, floor {1000 * t_floor:.2f})"
+                )
+            )
             print(f"  at {label} hit rate {hit_rate:.1%}: at most {best:,.0f} responses/s, "
-                  f"{best / rate:.0%} of the floor")  # fmt: skip
+                  f"{best / rate:.0%} of the floor; with misses at Strawberry's floor "
+                  f"{least:,.0f}/s, {least / rate:.0%}{need}")  # fmt: skip
         print(f"  the mix: {found[prefix + 'responses/s']:,.0f} responses/s, "
               f"{found[prefix + 'responses/s'] / rate:.0%} of the floor (target 75%); read p99 "
               f"{found[prefix + 'read p99 ms']:.1f} ms, {found[prefix + 'read p99 ms'] / p99:.1f}x "

@@ -13,6 +13,11 @@ first; an exception closes them, last to first, and goes on).
 Every hook of a chained extension must be a generator (``yield`` once), sync
 or async, as Strawberry's own are; ``get_results`` and ``resolve`` are not
 chained (:func:`chain` refuses extensions that define them).
+
+Strawberry still wraps each hook the chain has in a context manager per
+request, so the chain made for a schema has only the stages some extension
+hooks (Strawberry skips the others), and a stage whose hooks are all sync
+gets a sync hook (a plain context manager, no awaits).
 """
 
 from __future__ import annotations
@@ -63,10 +68,27 @@ def _stage_hook(stage: str) -> Callable[[ExtensionChain], AsyncIterator[None]]:
     return hook
 
 
+def _sync_stage_hook(stage: str) -> Callable[[ExtensionChain], Iterator[None]]:
+    """:func:`_stage_hook` for a stage whose hooks are all sync."""
+
+    def hook(self: ExtensionChain) -> Iterator[None]:
+        started = self._enter_sync(stage)
+        try:
+            yield
+        except BaseException:
+            _close_sync(started)
+            raise
+        _leave_sync(started)
+
+    hook.__name__ = hook.__qualname__ = stage
+    return hook
+
+
 class ExtensionChain(SchemaExtension):
     """The extensions made by ``factories`` (one set per request), run as one.
 
-    Made by :func:`chain`, which plans the stages once for the schema.
+    Made by :func:`chain`, which plans the stages once for the schema and
+    makes the subclass whose hooks are the stages planned.
     """
 
     def __init__(self, factories: Sequence[Factory], plan: _Plan) -> None:
@@ -99,7 +121,21 @@ class ExtensionChain(SchemaExtension):
             raise
         return started
 
-    # Strawberry calls each stage's hook by name and wants an async generator function.
+    def _enter_sync(self, stage: str) -> list[Iterator[None]]:
+        """:meth:`_enter` for a stage whose hooks are all sync."""
+        started: list[Iterator[None]] = []
+        try:
+            for position, _ in self.plan[stage]:
+                hooks = getattr(self.extensions[position], stage)()
+                next(hooks)
+                started.append(hooks)
+        except BaseException:
+            _close_sync(started)
+            raise
+        return started
+
+    # Strawberry calls each stage's hook by name (async here: :func:`chain`'s
+    # subclass replaces them by the ones each schema needs).
     on_operation = _stage_hook("on_operation")
     on_parse = _stage_hook("on_parse")
     on_validate = _stage_hook("on_validate")
@@ -146,6 +182,26 @@ async def _leave(started: list[tuple[Any, bool]]) -> None:
         raise RuntimeError(f"a chained hook ({hooks.__qualname__}) yielded twice")
 
 
+def _close_sync(started: list[Iterator[None]]) -> None:
+    """:func:`_close` of sync hooks."""
+    for hooks in reversed(started):
+        cast(Any, hooks).close()
+
+
+def _leave_sync(started: list[Iterator[None]]) -> None:
+    """:func:`_leave` of sync hooks."""
+    for index in range(len(started) - 1, -1, -1):
+        hooks = started[index]
+        try:
+            next(hooks)
+        except StopIteration:
+            continue
+        except BaseException:
+            _close_sync(started[:index])
+            raise
+        raise RuntimeError(f"a chained hook ({cast(Any, hooks).__qualname__}) yielded twice")
+
+
 def chain(kinds: Sequence[type[SchemaExtension]], factories: Sequence[Factory]) -> Factory:
     """One extension factory running the extensions ``factories`` make, in order.
 
@@ -174,5 +230,12 @@ def chain(kinds: Sequence[type[SchemaExtension]], factories: Sequence[Factory]) 
     for stage in _STAGES:
         found = [(position, _hook_of(kind, stage)) for position, kind in enumerate(kinds)]
         plan[stage] = tuple((position, kind) for position, kind in found if kind is not None)
+    stages: dict[str, Any] = {}
+    for stage, planned in plan.items():
+        if not planned:  # Strawberry wraps nothing for a stage left at the default
+            stages[stage] = getattr(SchemaExtension, stage)
+        elif not any(is_async for _, is_async in planned):
+            stages[stage] = _sync_stage_hook(stage)
+    made = type("ExtensionChain", (ExtensionChain,), stages)
     frozen = tuple(factories)
-    return lambda: ExtensionChain(frozen, plan)
+    return lambda: made(frozen, plan)

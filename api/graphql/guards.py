@@ -378,6 +378,16 @@ def query_cost(
     return cost(operation.selection_set, root, frozenset())
 
 
+def _sizes_of(variables: Mapping[str, Any]) -> list[tuple[str, int | None]]:
+    """What of ``variables`` a cost can depend on: each one's value if it is an Int
+    (a list size), else only that it is given (:func:`_size` charges any other
+    value 1; an id or a text never changes a cost)."""
+    return sorted(
+        (name, value if isinstance(value, int) and not isinstance(value, bool) else None)
+        for name, value in variables.items()
+    )
+
+
 class QueryCostLimit(SchemaExtension):
     """Refuse, before execution, an operation whose cost is above ``budget``.
 
@@ -446,11 +456,13 @@ class QueryCostLimit(SchemaExtension):
         return counted
 
     def _key(self) -> tuple[Any, ...] | None:
-        """What the cost depends on: the schema, the text, the operation, the variables."""
+        """What the cost depends on: the schema, the text, the operation, and of the
+        variables only their sizes (:func:`_sizes_of`), so that the same query about
+        another video is not walked again."""
         context = self.execution_context
         if context.query is None:
             return None
-        variables = repr(sorted(context.variables.items())) if context.variables else ""
+        variables = repr(_sizes_of(context.variables)) if context.variables else ""
         if len(variables) > _MAX_VARIABLES_KEY:
             return None
         schema = id(context.schema)

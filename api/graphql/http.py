@@ -128,6 +128,12 @@ class LineageGraphQL(GraphQL[LineageContext, None]):
 
     def parse_json(self, data: str | bytes) -> Any:
         """Parse a JSON body or parameter; a 400 that names the problem when it is not JSON."""
+        try:
+            return orjson.loads(data)
+        except ValueError:
+            # What orjson refuses (bad JSON, lone surrogates, integers beyond 64
+            # bits, NaN) the standard library parses or names, as it always did.
+            pass
         if isinstance(data, bytes):
             try:
                 data = data.decode("utf-8")

@@ -97,3 +97,34 @@ def test_hooks_that_are_not_generators_are_refused() -> None:
 
     with pytest.raises(TypeError, match="resolve"):
         chain([Resolving], [Resolving])
+
+
+def test_the_chain_hooks_only_what_its_extensions_hook_and_sync_where_they_all_are() -> None:
+    import inspect
+
+    made = type(chain([Outer, Fails], [Outer, Fails])())
+    # No extension hooks execution: Strawberry is left nothing to wrap there.
+    assert made.on_execute is SchemaExtension.on_execute
+    for stage in ("on_operation", "on_parse", "on_validate"):
+        assert inspect.isgeneratorfunction(getattr(made, stage)), stage
+    mixed = type(chain([Outer, Inner], [Outer, Inner])())
+    assert inspect.isasyncgenfunction(mixed.on_operation)
+    assert inspect.isgeneratorfunction(mixed.on_parse)
+    assert mixed.on_validate is SchemaExtension.on_validate
+
+
+class Guarded(SchemaExtension):
+    def on_validate(self) -> Iterator[None]:
+        EVENTS.append("guard in")
+        try:
+            yield
+        finally:
+            EVENTS.append("guard closed")
+
+
+async def test_a_sync_stage_closes_its_started_hooks_when_a_later_one_fails() -> None:
+    (data, errors), events = await run([chain([Guarded, Fails], [Guarded, Fails])])
+    (apart_data, apart_errors), _ = await run([Guarded, Fails])
+    assert (data, errors) == (apart_data, apart_errors)
+    # As nested context managers would (Strawberry apart leaves it to the collector).
+    assert events == ["guard in", "fails", "guard closed"]
