@@ -56,6 +56,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from cpu_meter import CpuMeter, listening_pid  # noqa: E402
 from load import (  # noqa: E402
     LINEAGE,
     READS,
@@ -74,6 +75,13 @@ PARENTS = ["grandma", "grandma-r00012"]
 
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def meter_of(kind: str, server: Server | None) -> CpuMeter:
+    """CPU accounting of a phase: the server's processes, Neo4j's JVM (when it runs on
+    this machine) and this process (the load generator)."""
+    database = listening_pid(os.environ["NEO4J_URI"]) if kind == "neo4j" else None
+    return CpuMeter(server.process.pid if server else None, database)
 
 
 def store_env(kind: str, workdir: Path) -> dict[str, str]:
@@ -278,14 +286,20 @@ async def _bare_reads(ids: list[str], clients: int, seconds: float) -> list[floa
     return found
 
 
-def read_floor(ids: list[str], seconds: float, clients: int = 32) -> dict[str, float]:
+def read_floor(ids: list[str], seconds: float, clients: int = 32) -> dict[str, Any]:
     """The floor under the read mixes: a bare Neo4j read of one video by id through the
     async driver, ``clients`` concurrent clients in one process, on the same server."""
-    found = asyncio.run(_bare_reads(ids, clients, seconds))
+    meter = meter_of("neo4j", None)
+    with meter.measure() as measured:  # the first second warms up, inside the measure
+        found = asyncio.run(_bare_reads(ids, clients, seconds))
+    assert measured.result is not None
+    # CPU over the warm-up second too: per read, scaled to the measured seconds' share.
+    share = seconds / measured.result.wall
     return {
         "per_s": len(found) / seconds,
         "p50": percentile(found, 0.5) * 1000,
         "p99": percentile(found, 0.99) * 1000,
+        "cpu": measured.result.line(round(len(found) / share)),
     }
 
 
@@ -294,6 +308,29 @@ def write_floor() -> float:
     import bench_floors
 
     return bench_floors.neo4j_figures(20_000)["Neo4j one-write transaction p50 ms"]
+
+
+def write_cpu_floor(count: int = 2000) -> str:
+    """CPU per bare one-write transaction (``MERGE`` of one node, one after another):
+    the database's and the driver's, the least a committed remix batch costs."""
+    import neo4j
+    from bench_floors import _touch_probe
+
+    auth = (os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+    meter = meter_of("neo4j", None)
+    with (
+        neo4j.GraphDatabase.driver(os.environ["NEO4J_URI"], auth=auth) as driver,
+        driver.session(database=os.environ.get("NEO4J_DATABASE", "neo4j")) as session,
+    ):
+        for number in range(200):
+            session.execute_write(_touch_probe, number)
+        with meter.measure() as measured:
+            for number in range(count):
+                session.execute_write(_touch_probe, number)
+        session.run("MATCH (n:FloorProbe) DETACH DELETE n").consume()
+    assert measured.result is not None
+    rate = count / measured.result.wall
+    return f"{rate:.0f} transactions/s one at a time; {measured.result.line(count)}"
 
 
 def batch_latency(kind: str, workdir: Path, sizes: tuple[int, ...] = (1, 8, 32)) -> None:
@@ -376,16 +413,19 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
             try:
                 # Unmeasured: each worker's first writes (the server plans new statements).
                 remixes(server.base, token, 8, args.warmup, f"{tag}-{window}-warm")
+                meter = meter_of(kind, server)
                 for clients in [int(c) for c in args.clients.split(",")]:
-                    figures = remixes(
-                        server.base, token, clients, args.seconds, f"{tag}-{window}-{clients}"
-                    )
+                    with meter.measure() as measured:
+                        figures = remixes(
+                            server.base, token, clients, args.seconds, f"{tag}-{window}-{clients}"
+                        )
                     print(
                         f"  {kind} remixes window={window} clients={clients}: "
                         f"{figures['per_s']:.0f}/s p50 {figures['p50']:.1f} ms "
                         f"p99 {figures['p99']:.1f} ms (load {load_average()})",
                         flush=True,
                     )
+                    cpu_line(measured.result, figures["per_s"] * args.seconds)
             finally:
                 server.stop()
     if only & {"reads", "viral"}:
@@ -396,7 +436,8 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
             for name, share in (("reads", 0.0), ("viral", 0.1)):
                 if name not in only:
                     continue
-                figures = mix(server.base, token, ids, args.seconds, share, f"{tag}-{name}")
+                with meter_of(kind, server).measure() as measured:
+                    figures = mix(server.base, token, ids, args.seconds, share, f"{tag}-{name}")
                 print(
                     f"  {kind} {name} mix (32 clients, {len(ids)} videos, {share:.0%} remixes): "
                     f"{figures['per_s']:.0f}/s read p50 {figures['read_p50']:.1f} ms "
@@ -404,6 +445,7 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                     f"p99 {figures['remix_p99']:.1f} ms (load {load_average()})",
                     flush=True,
                 )
+                cpu_line(measured.result, figures["per_s"] * args.seconds)
         finally:
             server.stop()
         if kind == "neo4j":
@@ -413,10 +455,18 @@ def bench_store(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                 f"p50 {floor['p50']:.1f} ms p99 {floor['p99']:.1f} ms (load {load_average()})",
                 flush=True,
             )
+            print(f"    {floor['cpu']}", flush=True)
     check = lineage("check", env=env)
     print(f"  {kind} lineage check: {(check.stdout or check.stderr).strip()}", flush=True)
     if kind == "neo4j":
         print(f"  floor: Neo4j one-write transaction p50 {write_floor():.2f} ms", flush=True)
+        print(f"  floor: bare one-write transactions: {write_cpu_floor()}", flush=True)
+
+
+def cpu_line(phase: Any, responses: float) -> None:
+    """The phase's CPU per response, by process (benchmarks/cpu_meter.py)."""
+    if phase is not None:
+        print(f"    {phase.line(round(responses))}", flush=True)
 
 
 def main() -> None:
