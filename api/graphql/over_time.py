@@ -23,7 +23,8 @@ from lineage.store import ANY_TREE
 from lineage.tree import queries
 
 if TYPE_CHECKING:
-    from api.graphql.types import LineageInfo, Remix, Video
+    from api.graphql.pages import LineageInfo
+    from api.graphql.types import Remix, Video
 
 __all__ = [
     "EngagementInput",

@@ -30,19 +30,17 @@ from api.graphql.errors import ErrorCodes
 from api.graphql.guards import DirectiveLimit, FieldRepeatLimit, QueryCostLimit
 from api.graphql.limits import QueryLimits, limit_extensions
 from api.graphql.over_time import EngagementInput, TrendingVideo
+from api.graphql.pages import LineageInfo, later, ranked_page
 from api.graphql.permissions import ADMIN, READ, SUBSCRIBE, WRITE
 from api.graphql.rights import restore_video, takedown_video
 from api.graphql.search import resolve_search
 from api.graphql.subscriptions import video_updates
 from api.graphql.types import (
-    LineageInfo,
     Remix,
     Video,
     VideoConnection,
     VideoEdge,
     VideoInput,
-    later,
-    ranked_page,
 )
 from api.live_feed import PublishTreeVersions
 from api.metrics import IMPORTED_VIDEOS, GraphQLMetrics

@@ -52,7 +52,8 @@ async def resolve_search(
     after: str | None = None,
     order_by: DomainVideoOrder | None = DomainVideoOrder.DERIVATIVES,
 ) -> Annotated[VideoConnection, strawberry.lazy("api.graphql.types")]:
-    from api.graphql.types import PageInfo, Video, VideoConnection, VideoEdge, selects
+    from api.graphql.pages import selects
+    from api.graphql.types import PageInfo, Video, VideoConnection, VideoEdge
 
     context = info.context
     order = order_by or DomainVideoOrder.DERIVATIVES

@@ -12,25 +12,32 @@ task of its own). Remote stores (Neo4j) always read through the loaders.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from graphql import FieldNode, InlineFragmentNode
-from strawberry.types import Info
 
 from api.graphql import descendants as descendant_fields
 from api.graphql import rights as rights_fields
 from api.graphql.context import LineageContext
-from api.graphql.cursors import decode_cursor, encode_cursor
 from api.graphql.dependencies import asks_fixed_only
+from api.graphql.diffs import DiffOp, PromptDiff
 from api.graphql.over_time import Window as _Window  # noqa: F401  (registers the enum)
+from api.graphql.pages import (
+    LineageInfo,
+    PageInfo,
+    asks_words,
+    first_page_now,
+    later,
+    ranked_page,
+    ranked_page_now,
+    reads_now,
+    rights_now,
+    selects,
+)
 from lineage.errors import VideoNotFound
-from lineage.models import PromptDiff as PromptDiffModel
 from lineage.models import VideoRecord
 from lineage.over_time.trending import Window as DomainWindow
-from lineage.rights.policy import DEFAULT_RIGHTS
 from lineage.store import ANY_TREE
 from lineage.store import VideoOrder as DomainVideoOrder
 from lineage.tree import queries
@@ -54,8 +61,6 @@ __all__ = [
     "VideoOrder",
 ]
 
-LineageInfo = Info[LineageContext, None]
-T = TypeVar("T")
 
 VideoOrder = strawberry.enum(
     DomainVideoOrder,
@@ -64,94 +69,10 @@ VideoOrder = strawberry.enum(
 )
 
 
-@strawberry.type(description="One change between a parent's prompt and its remix's prompt.")
-class DiffOp:
-    op: str = strawberry.field(description="replace, insert or delete")
-    before: str
-    after: str
-
-
-@strawberry.type(description="What a remix changed in its parent's prompt.")
-class PromptDiff:
-    model: strawberry.Private[PromptDiffModel]
-    # The remix the diff belongs to: below admin a removed remix's words are
-    # blank here as in every export (lineage.rights.visibility).
-    child_id: strawberry.Private[str]
-
-    @strawberry.field(description="For people, e.g. 'crocodile → hippo'.")
-    def summary(self, info: Info) -> str:
-        hidden = rights_fields.words_hidden_now(self.child_id, info)
-        if hidden is None:
-            return later(self._summary(info))
-        return "" if hidden else self.model.summary
-
-    async def _summary(self, info: Info) -> str:
-        if await rights_fields.words_hidden(self.child_id, info):
-            return ""
-        return self.model.summary
-
-    variant_key: str = strawberry.field(
-        description="The changes, case-folded and whitespace-collapsed: 'crocodile→hippo'."
-    )
-    similarity: float = strawberry.field(description="2 × matched tokens / all tokens, in [0, 1].")
-
-    @strawberry.field
-    def ops(self, info: Info) -> list[DiffOp]:
-        hidden = rights_fields.words_hidden_now(self.child_id, info)
-        if hidden is None:
-            return later(self._ops(info))
-        return [] if hidden else self._diff_ops()
-
-    async def _ops(self, info: Info) -> list[DiffOp]:
-        if await rights_fields.words_hidden(self.child_id, info):
-            return []
-        return self._diff_ops()
-
-    def _diff_ops(self) -> list[DiffOp]:
-        return [DiffOp(op=op.op, before=op.before, after=op.after) for op in self.model.ops]
-
-    @classmethod
-    def from_model(cls, diff: PromptDiffModel, child_id: str) -> PromptDiff:
-        return cls(
-            model=diff,
-            child_id=child_id,
-            variant_key=diff.variant_key,
-            similarity=diff.similarity,
-        )
-
-
 @strawberry.type(description="How many derivatives sit in one (absolute) generation.")
 class GenerationCount:
     generation: int
     count: int
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-def later(coroutine: Coroutine[Any, Any, T]) -> T:
-    """A resolver's awaitable answer: graphql-core awaits what a plain resolver returns
-    (typed as the answer itself, which Strawberry's annotations name)."""
-    return cast(T, coroutine)
-
-
-def alone(info: LineageInfo) -> bool:
-    """Whether the field's object is reached through no list: nothing else in the
-    query asks the same loader for the same kind of row at the same time."""
-    path: Any = info.path
-    while path is not None:
-        if isinstance(path.key, int):
-            return False
-        path = path.prev
-    return True
-
-
-def reads_now(info: LineageInfo) -> bool:
-    """Whether a resolver should read the store at once rather than through a loader."""
-    return info.context.reads_now and alone(info)
 
 
 def _video_now(info: LineageInfo, video_id: str) -> Video:
@@ -171,17 +92,6 @@ async def _load_video(info: LineageInfo, video_id: str) -> Video:
 
 async def _remix_parent(root: Remix, info: LineageInfo) -> Video:
     return await _load_video(info, root.parent_id)
-
-
-def selects(info: LineageInfo, name: str) -> bool:
-    """Whether the current field's selection may ask for ``name`` (fragments: assume so)."""
-    for node in info._raw_info.field_nodes:
-        if node.selection_set is None:
-            continue
-        for selection in node.selection_set.selections:
-            if not isinstance(selection, FieldNode) or selection.name.value == name:
-                return True
-    return False
 
 
 @strawberry.type(description="A remix edge: from the remix (child) to its parent.")
@@ -249,107 +159,6 @@ class VideoConnection:
     edges: list[VideoEdge]
     page_info: PageInfo
     total_count: int
-
-
-def _cut(
-    records: list[VideoRecord], first: int, order: DomainVideoOrder
-) -> tuple[list[tuple[str, VideoRecord]], PageInfo]:
-    """Cut one extra record off (it only tells whether a next page exists)."""
-    has_next = len(records) > first
-    page = records[:first]
-    cursors = [(encode_cursor(order, queries.measure_of(r, order), r.id), r) for r in page]
-    end = cursors[-1][0] if cursors else None
-    return cursors, PageInfo(has_next_page=has_next, end_cursor=end)
-
-
-async def ranked_page(
-    context: LineageContext,
-    parent_id: str | None,
-    first: int | None,
-    after: str | None,
-    order_by: DomainVideoOrder | None,
-) -> tuple[list[tuple[str, VideoRecord]], PageInfo]:
-    """One page of a parent's remixes (originals when ``parent_id`` is None), with cursors.
-
-    ``None`` arguments take the contract's defaults (20, DERIVATIVES). First
-    pages of remixes go through the per-request loader, so asking for the
-    remixes of many videos costs one batch.
-    """
-    size = queries.check_page_size(
-        20 if first is None else first, "first", context.settings.max_page_size
-    )
-    order = order_by or DomainVideoOrder.DERIVATIVES
-    if after is None and parent_id is not None:
-        records = await context.remix_pages.load((parent_id, order, size + 1))
-        await context.turn()
-    else:
-        key = decode_cursor(after, order) if after is not None else None
-        records = await context.read(context.store.children, parent_id, order, size + 1, key)
-        context.prime(records)
-    return _cut(records, size, order)
-
-
-# Fields below a page of remixes whose answer depends on each remix's rights.
-_WORDS = frozenset({"summary", "ops"})
-
-
-def asks_words(info: LineageInfo) -> bool:
-    """Whether the field's selection asks, anywhere below, for a diff's words
-    (fragment spreads: assume so)."""
-    pending = [node.selection_set for node in info._raw_info.field_nodes]
-    while pending:
-        selection_set = pending.pop()
-        if selection_set is None:
-            continue
-        for selection in selection_set.selections:
-            if not isinstance(selection, FieldNode | InlineFragmentNode):
-                return True
-            if isinstance(selection, FieldNode) and selection.name.value in _WORDS:
-                return True
-            pending.append(selection.selection_set)
-    return False
-
-
-def first_page_now(
-    context: LineageContext, parent_id: str, order: DomainVideoOrder, size: int
-) -> list[VideoRecord]:
-    """A parent's first ``size`` remixes read here and now (``reads_now``), primed."""
-    found = context.read_now(context.store.children_many, [parent_id], order, size)
-    records = found.get(parent_id, [])
-    context.prime(records)
-    return records
-
-
-def rights_now(context: LineageContext, records: list[VideoRecord]) -> None:
-    """The rights states of a page of remixes, read here and now in one call and held
-    for their diffs' words (which then resolve without waiting)."""
-    missing = [r.id for r in records if context.rights.cache_map.get(r.id) is None]
-    if not missing:
-        return
-    found = context.read_now(context.store.video_rights, missing)
-    for video_id in missing:
-        context.rights.prime(video_id, found.get(video_id, DEFAULT_RIGHTS))
-
-
-def ranked_page_now(
-    context: LineageContext,
-    parent_id: str,
-    first: int | None,
-    after: str | None,
-    order_by: DomainVideoOrder | None,
-) -> tuple[list[tuple[str, VideoRecord]], PageInfo]:
-    """:func:`ranked_page` of one parent's remixes, read here and now (``reads_now``)."""
-    size = queries.check_page_size(
-        20 if first is None else first, "first", context.settings.max_page_size
-    )
-    order = order_by or DomainVideoOrder.DERIVATIVES
-    if after is None:
-        records = first_page_now(context, parent_id, order, size + 1)
-    else:
-        key = decode_cursor(after, order)
-        records = context.read_now(context.store.children, parent_id, order, size + 1, key)
-        context.prime(records)
-    return _cut(records, size, order)
 
 
 def _counts(counts: Any) -> list[GenerationCount]:
