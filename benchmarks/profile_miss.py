@@ -24,7 +24,12 @@ With ``--through-cache`` each (query, video) is asked once, without
 its answer, as a miss of the mix does.
 
 Usage: benchmarks/profile_miss.py [--requests 2000] [--query stats|remixes|ancestors|variants]
-[--through-cache]
+[--through-cache] [--neo4j]
+
+``--neo4j`` profiles the same on the Neo4j store (``NEO4J_*`` in the
+environment: ``eval "$(scripts/neo4j-local start)"``; its database is emptied
+and the demo loaded), where the store's reads go through the official async
+driver: its own time is printed as a package of its own.
 """
 
 from __future__ import annotations
@@ -77,6 +82,7 @@ STAGES = (
     ("    graphql-core execution", "graphql/execution/executor.py", "execute_operation"),
     ("      permission (read)", "api/graphql/permissions.py", "has_permission"),
     ("      store reads (SQLite)", "api/graphql/context.py", "read_now"),
+    ("      store reads (Neo4j: a wave's query)", "lineage/stores/neo4j/async_reads.py", "_send"),
     ("      dependency noting", "api/graphql/context.py", "note_videos"),
     ("      fixed-field checks", "api/graphql/dependencies.py", "asks_fixed_only"),
     ("  result processing", "api/graphql/http.py", "process_result"),
@@ -85,6 +91,7 @@ STAGES = (
 )
 # Own time summed by where the code lives.
 PACKAGES = (
+    ("neo4j driver", "/neo4j/"),
     ("project: api/", "/api/"),
     ("project: lineage/", "/lineage/"),
     ("strawberry", "/strawberry/"),
@@ -176,6 +183,8 @@ def report(profile: cProfile.Profile, requests: int) -> None:
     own: dict[str, float] = defaultdict(float)
     for (filename, _, _), (_, _, tt, _, _) in entries.items():
         where = next((label for label, part in PACKAGES if part in filename), "other (C, stdlib)")
+        if "/lineage/stores/neo4j/" in filename:
+            where = "project: lineage/"
         if "sqlite" in filename:
             where = "other (C, stdlib)"
         own[where] += tt
@@ -240,6 +249,20 @@ async def run(
         report(profile, requests)
 
 
+def neo4j_env() -> dict[str, str]:
+    """The service's settings for the Neo4j of ``NEO4J_*``, its database emptied."""
+    from bench_viral import store_env
+
+    env = store_env("neo4j", Path("."))
+    return {
+        "LINEAGE_STORE": "neo4j",
+        "LINEAGE_NEO4J_URI": env["NEO4J_URI"],
+        "LINEAGE_NEO4J_USER": env.get("NEO4J_USER", "neo4j"),
+        "LINEAGE_NEO4J_PASSWORD": env.get("NEO4J_PASSWORD", ""),
+        "LINEAGE_NEO4J_DATABASE": env.get("NEO4J_DATABASE", "neo4j"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="per round")
@@ -250,10 +273,18 @@ def main() -> None:
         help="misses through the response cache (each query and video asked once) "
         "rather than past it with no-cache",
     )
+    parser.add_argument("--neo4j", action="store_true", help="the Neo4j store (NEO4J_*)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
-        database = demo_database(Path(name))
-        env = {**os.environ, "LINEAGE_STORE": "sqlite", "LINEAGE_DB": str(database)}
+        if args.neo4j:
+            database = Path(name) / "unused.db"
+            env = {**os.environ, **neo4j_env()}
+            loaded = lineage("demo", env=env)
+            if loaded.returncode != 0:
+                sys.exit(loaded.stderr)
+        else:
+            database = demo_database(Path(name))
+            env = {**os.environ, "LINEAGE_STORE": "sqlite", "LINEAGE_DB": str(database)}
         created = lineage("token", "create", "profile", "--role", "writer", env=env)
         token = created.stdout.strip().splitlines()[-1]
         os.environ.update({k: v for k, v in env.items() if k.startswith("LINEAGE_")})
