@@ -67,7 +67,8 @@ class Access:
         What :data:`bearer` found in the request.
     inline : bool
         Whether the token store answers in process (SQLite): then it is read
-        on the event loop, else in a worker thread.
+        on the event loop; else through its ``authenticate_async`` when it has
+        one (Neo4j's asyncio driver), or in a worker thread.
     """
 
     def __init__(
@@ -90,6 +91,9 @@ class Access:
             if self.token and self.tokens is not None:
                 if self.inline:
                     self._info = self.tokens.authenticate(self.token)
+                elif (on_loop := getattr(self.tokens, "authenticate_async", None)) is not None:
+                    # A remote store's asyncio driver: no worker thread per request.
+                    self._info = await on_loop(self.token)
                 else:
                     self._info = await run_in_threadpool(self.tokens.authenticate, self.token)
         return self._info

@@ -142,5 +142,7 @@ def token_store_for(store: LineageStore) -> TokenStore:
     if isinstance(store, Neo4jStore):
         from lineage.stores.neo4j.tokens import Neo4jTokenStore
 
-        return Neo4jTokenStore(store.driver, store.database, store.bookmarks)
+        return Neo4jTokenStore(
+            store.driver, store.database, store.bookmarks, async_read=store.async_reads.read_rows
+        )
     raise TypeError(f"no token store for {type(store).__name__}")

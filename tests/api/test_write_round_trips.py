@@ -159,7 +159,12 @@ def test_every_changed_video_gets_a_new_version(neo4j_store: Neo4jStore) -> None
 async def test_remix_through_the_api_costs_two_write_queries_and_one_token_read(
     neo4j_store: Neo4jStore,
 ) -> None:
-    tokens = Neo4jTokenStore(neo4j_store.driver, neo4j_store.database, neo4j_store.bookmarks)
+    tokens = Neo4jTokenStore(
+        neo4j_store.driver,
+        neo4j_store.database,
+        neo4j_store.bookmarks,
+        async_read=neo4j_store.async_reads.read_rows,  # as the API's own token store
+    )
     token = tokens.create("writer", Role.WRITER)
     app = create_app(ApiSettings(), store=neo4j_store)
     async with app.router.lifespan_context(app), client_of(app, token) as http:

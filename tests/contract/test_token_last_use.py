@@ -129,3 +129,39 @@ def test_many_requests_of_one_token_send_one_note_at_a_time(neo4j: Neo4jServer) 
         assert noted.last_used_at > datetime.now(UTC) - timedelta(minutes=1)
     finally:
         store.close()
+
+
+@pytest.mark.neo4j
+@pytest.mark.anyio
+async def test_the_event_loops_lookup_gives_the_same_verdicts(neo4j: Neo4jServer) -> None:
+    # authenticate_async (the API's path on Neo4j: the store's asyncio driver)
+    # answers as authenticate does, and notes a stale last use once.
+    wipe_neo4j(neo4j)
+    store = open_neo4j_store(neo4j)
+    try:
+        tokens: Any = token_store_for(store)
+        assert tokens.async_read is not None
+        token = tokens.create("looped", Role.WRITER)
+        gone = tokens.create("gone", Role.ADMIN)
+        assert tokens.revoke("gone")
+        with driver_module.GraphDatabase.driver(
+            neo4j.uri, auth=(neo4j.user, neo4j.password)
+        ) as driver:
+            driver.execute_query(
+                "MATCH (t:ApiToken) SET t.last_used_us = 0", database_=neo4j.database
+            )
+        notes = tokens.notes_sent
+        queries = store.async_reads.queries_sent
+        info = await tokens.authenticate_async(token)
+        assert info is not None and (info.name, info.role) == ("looped", Role.WRITER)
+        assert info.last_used_at > datetime.now(UTC) - timedelta(minutes=1)  # noted now
+        assert tokens.notes_sent == notes + 1
+        again = await tokens.authenticate_async(token)
+        assert again is not None and tokens.notes_sent == notes + 1  # not twice a minute
+        assert again == tokens.authenticate(token)
+        assert await tokens.authenticate_async(gone) is None
+        assert await tokens.authenticate_async("no-such-token") is None
+        # Token lookups are the token store's count, not the store's reads'.
+        assert store.async_reads.queries_sent == queries
+    finally:
+        store.close()

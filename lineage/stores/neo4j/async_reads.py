@@ -77,11 +77,18 @@ class AsyncNeo4jReads:
             self._managers[loop] = self._bookmarks.async_read()
         return driver
 
-    async def _send(self, cypher: str, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
+    async def read_rows(self, cypher: str, parameters: dict[str, Any]) -> list[Mapping[str, Any]]:
+        """One auto-commit read of ``cypher`` on this loop's driver, with the store's
+        bookmarks (the token store's lookup; not counted in :attr:`queries_sent`)."""
+        return await self._send(cypher, parameters, counted=False)
+
+    async def _send(
+        self, cypher: str, parameters: dict[str, Any], *, counted: bool = True
+    ) -> list[Mapping[str, Any]]:
         # An auto-commit read: one round trip (a managed transaction adds its
         # commit's). Retried here as the managed one would be.
         for attempt in range(_ATTEMPTS):
-            self.queries_sent += 1
+            self.queries_sent += counted
             try:
                 driver = self._driver()
                 async with driver.session(

@@ -10,14 +10,22 @@ next request of every worker. Committed transactions are in Neo4j's
 transaction log before the call returns. A process writes at most one
 last-use note of a token at a time: the requests that find it stale while
 one is being written go on without their own.
+
+:meth:`Neo4jTokenStore.authenticate_async` is the same check for the API's
+event loop: the lookup goes through the store's asyncio driver (no worker
+thread, no second driver's machinery per request); only the last-use note,
+at most once a minute per token, goes to a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import neo4j
 from neo4j.exceptions import ConstraintError, DriverError, Neo4jError
@@ -35,7 +43,10 @@ from lineage.access.tokens import (
 )
 from lineage.stores.neo4j.bookmarks import BookmarkRelay
 
-__all__ = ["Neo4jTokenStore"]
+__all__ = ["Neo4jTokenStore", "ReadRows"]
+
+# An auto-commit read on the asyncio driver: (cypher, parameters) -> its records.
+ReadRows = Callable[[str, dict[str, Any]], Awaitable[list[Mapping[str, Any]]]]
 
 _log = logging.getLogger(__name__)
 
@@ -78,11 +89,18 @@ class Neo4jTokenStore:
     """A :class:`~lineage.access.tokens.TokenStore` on the lineage store's Neo4j driver."""
 
     def __init__(
-        self, driver: neo4j.Driver, database: str, bookmarks: BookmarkRelay | None = None
+        self,
+        driver: neo4j.Driver,
+        database: str,
+        bookmarks: BookmarkRelay | None = None,
+        *,
+        async_read: ReadRows | None = None,
     ) -> None:
         self.driver = driver
         self.database = database
         self.bookmarks = bookmarks or BookmarkRelay()
+        # The lineage store's asyncio reads (with its bookmarks), for authenticate_async.
+        self.async_read = async_read
         # Token lookups and last-use notes sent (Bolt queries), for tests.
         self.reads_sent = 0
         self.notes_sent = 0
@@ -140,30 +158,48 @@ class Neo4jTokenStore:
             bookmark_manager=self.bookmarks.read,
         ) as session:
             records = list(session.run(_FIND, hash=presented))
-        if not records or not hashes_match(records[0]["hash"], presented):
+        record = _matching(records, presented)
+        if record is None:
             return None
-        record = records[0]
+        return _info(record, self._note_if_stale(record))
+
+    async def authenticate_async(self, token: str) -> TokenInfo | None:
+        """:meth:`authenticate` on the running event loop (the store's asyncio driver).
+
+        Without ``async_read`` it runs :meth:`authenticate` in a worker thread.
+        """
+        if self.async_read is None:
+            return await asyncio.to_thread(self.authenticate, token)
+        presented = hash_token(token)
+        self.reads_sent += 1
+        record = _matching(await self.async_read(_FIND, {"hash": presented}), presented)
+        if record is None:
+            return None
         used = record["used"]
+        if _stale(used) is not None:
+            used = await asyncio.to_thread(self._note_if_stale, record)
+        return _info(record, used)
+
+    def _note_if_stale(self, record: Mapping[str, Any]) -> int | None:
+        """Note the token's use now if its last note is a minute old (unless this
+        process is writing one): the last use to report."""
+        used: int | None = record["used"]
+        stale = _stale(used)
+        if stale is None or not self._begin_note(record["name"]):
+            return used
         now = time.time_ns() // 1000
-        stale = now - LAST_USED_RESOLUTION_S * 1_000_000
-        if (used is None or used <= stale) and self._begin_note(record["name"]):
-            self.notes_sent += 1
-            try:
-                with self._write_session() as session:
-                    session.execute_write(_touch, record["name"], stale, now)
-                used = now
-            except (Neo4jError, DriverError) as error:
-                # Best effort, as on SQLite: the caller is authenticated all the same.
-                _log.warning("last use of token %r not recorded: %s", record["name"], error)
-            finally:
-                with self._noting_lock:
-                    self._noting.discard(record["name"])
-        return TokenInfo(
-            record["name"],
-            Role.parse(record["role"]),
-            _moment(record["created"]) or datetime.min,
-            _moment(used),
-        )
+        self.notes_sent += 1
+        try:
+            with self._write_session() as session:
+                session.execute_write(_touch, record["name"], stale, now)
+            used = now
+        except (Neo4jError, DriverError) as error:
+            # Best effort, as on SQLite: the caller is authenticated all the same.
+            _log.warning("last use of token %r not recorded: %s", record["name"], error)
+        finally:
+            with self._noting_lock:
+                self._noting.discard(record["name"])
+        return used
 
     def _begin_note(self, name: str) -> bool:
         """Whether this call writes the last-use note of ``name`` (none in flight here)."""
@@ -175,3 +211,26 @@ class Neo4jTokenStore:
 
     def close(self) -> None:
         """The driver belongs to the lineage store, which closes it."""
+
+
+def _matching(records: list[Any], presented: str) -> Mapping[str, Any] | None:
+    """The token's record if the lookup found it (hashes compared in constant time)."""
+    if not records or not hashes_match(records[0]["hash"], presented):
+        return None
+    record: Mapping[str, Any] = records[0]
+    return record
+
+
+def _stale(used: int | None) -> int | None:
+    """The cut-off a last-use note at ``used`` is older than (None: recent enough)."""
+    stale = time.time_ns() // 1000 - LAST_USED_RESOLUTION_S * 1_000_000
+    return stale if used is None or used <= stale else None
+
+
+def _info(record: Mapping[str, Any], used: int | None) -> TokenInfo:
+    return TokenInfo(
+        record["name"],
+        Role.parse(record["role"]),
+        _moment(record["created"]) or datetime.min,
+        _moment(used),
+    )
