@@ -22,6 +22,7 @@ from api.main import create_app
 from lineage.store import LineageStore, VideoOrder
 from lineage.stores.neo4j import reads
 from lineage.stores.neo4j.reads import _Read
+from lineage.stores.neo4j.rights import read_video_rights
 from lineage.stores.neo4j.versions import read_tree_versions
 from lineage.stores.neo4j.waves import WaveBatcher, columns_of, combine
 from lineage.stores.read_scope import read_scope
@@ -37,8 +38,9 @@ HEADLINE = (
     "variantGroups(limit: 5) { key remixCount reach top { child { id } } } } }"
 )
 # The Bolt queries it costs: the video; then its generation counts, first page
-# of remixes and variant groups with their tops, together.
-HEADLINE_QUERIES = 2
+# of remixes and variant groups with their tops, together; then the rights of
+# the remixes whose diffs' words it shows (which need the page first).
+HEADLINE_QUERIES = 3
 
 
 def _tree() -> list[dict[str, Any]]:
@@ -131,6 +133,7 @@ def _every_read() -> list[_Read[Any]]:
         reads._read_count_children(None),
         reads._read_count_children("grandma"),
         read_tree_versions(["grandma", "nainai", "*"]),
+        read_video_rights(["grandma", "r1", "missing"]),
     ]
 
 

@@ -12,6 +12,7 @@ from lineage.models import (
     GenerationCount,
     VideoRecord,
 )
+from lineage.rights.policy import VideoRights
 from lineage.store import PathNode, VariantGroupRow, VideoOrder
 from lineage.stores.neo4j.bookmarks import BookmarkRelay
 from lineage.stores.neo4j.depth import read_max_generation
@@ -28,6 +29,7 @@ from lineage.stores.neo4j.reads import (
     _read_variant_groups_with_tops,
     _read_videos,
 )
+from lineage.stores.neo4j.rights import read_video_rights
 from lineage.stores.neo4j.versions import read_tree_versions, read_versions
 from lineage.stores.neo4j.waves import WaveBatcher
 
@@ -159,6 +161,9 @@ class AsyncNeo4jReads:
         self, video_id: str, limit: int
     ) -> list[tuple[VariantGroupRow, VideoRecord | None]]:
         return await self._read(_read_variant_groups_with_tops(video_id, limit))
+
+    async def video_rights(self, video_ids: Sequence[str]) -> dict[str, VideoRights]:
+        return await self._read(read_video_rights(video_ids))
 
     async def tree_versions(self, original_ids: Sequence[str]) -> dict[str, object]:
         return await self._read(read_tree_versions(original_ids))
